@@ -1,0 +1,1 @@
+"""padstride.analysis (see docs)."""

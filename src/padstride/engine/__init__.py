@@ -1,0 +1,1 @@
+"""padstride.engine (see docs)."""

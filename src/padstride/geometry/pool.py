@@ -1,0 +1,144 @@
+"""Pooling geometry: ``ceil_mode`` under each framework's rule, and average-pool divisors.
+
+Rules for the last window in ``ceil_mode`` (all round the window count up first):
+
+- ``torch``: drop a last window that would start in the right padding
+  (``(out−1)·s ≥ n + pad_before``). PyTorch, and onnxruntime ≥ 1.17 (measured, see tests).
+- ``caffe``: the same drop, but only when the layer has padding; without padding Caffe keeps a
+  window that starts past the input (possible when kernel < stride).
+- ``onnx``: the ONNX operator spec text (opsets 10–21): plain ``ceil``, no drop.
+
+>>> pool(5, 2, ceil_mode=True).output
+(3,)
+>>> pool(4, 1, stride=2, ceil_mode=True).output, pool(4, 1, stride=2, ceil_mode=True, rule="onnx").output
+((2,), (3,))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .axes import infer_ndim, per_axis
+from .errors import PaddingError
+from .padding import Padding, check_window_args, effective_kernel, resolve_axis
+from .window import AxisWindow, Geometry, _padding_len, _spans
+
+__all__ = ["CEIL_RULES", "avg_divisors", "pool", "pool_axis", "pool_output_size"]
+
+CEIL_RULES: tuple[str, ...] = ("torch", "caffe", "onnx")
+
+
+def pool_output_size(
+    n: int,
+    span: int,
+    stride: int,
+    before: int,
+    after: int,
+    ceil_mode: bool = False,
+    rule: str = "torch",
+    axis: int = 0,
+) -> int:
+    """Output length of a pooling window along one axis.
+
+    >>> pool_output_size(6, 3, 2, 0, 0, ceil_mode=True)
+    3
+    """
+    if rule not in CEIL_RULES:
+        raise PaddingError(f"unknown ceil_mode rule {rule!r}; expected one of {CEIL_RULES}")
+    room = n + before + after - span
+    if not ceil_mode:
+        out = room // stride + 1 if room >= 0 else 0
+    else:  # a last window may overhang the padded input by up to stride−1 cells
+        out = -(-room // stride) + 1
+        drop = (rule == "torch") or (rule == "caffe" and (before or after))
+        if drop and (out - 1) * stride >= n + before:
+            out -= 1
+    if out < 1:
+        raise PaddingError(f"axis {axis}: {_spans(span)} > padded input {n + before + after}")
+    return out
+
+
+def pool_axis(
+    n: int,
+    kernel: int,
+    stride: int | None = None,
+    padding: object = "valid",
+    dilation: int = 1,
+    ceil_mode: bool = False,
+    rule: str = "torch",
+    axis: int = 0,
+) -> AxisWindow:
+    """Geometry of a pooling window along one axis (stride defaults to the kernel, as in PyTorch).
+
+    >>> pool_axis(7, 2).output
+    3
+    >>> pool_axis(7, 2, ceil_mode=True).output
+    4
+    """
+    s = kernel if stride is None else stride
+    spec = Padding.parse(padding, 1).axes[0]
+    check_window_args(axis, kernel, s, dilation)
+    before, after = resolve_axis(n, kernel, s, dilation, spec, axis)
+    span = effective_kernel(kernel, dilation)
+    try:
+        out = pool_output_size(n, span, s, before, after, ceil_mode, rule, axis)
+    except PaddingError:
+        how = repr(spec) if isinstance(spec, str) else f"explicit {spec}"
+        raise PaddingError(
+            f"axis {axis}: {_spans(span, kernel, dilation)} > padded input "
+            f"{n + before + after} under {how}"
+        ) from None
+    name = spec if isinstance(spec, str) else "explicit"
+    return AxisWindow(n, kernel, s, dilation, before, after, out, name)
+
+
+def pool(
+    input: int | Sequence[int],
+    kernel: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: object = "valid",
+    dilation: int | Sequence[int] = 1,
+    ceil_mode: bool = False,
+    rule: str = "torch",
+) -> Geometry:
+    """N-D pooling geometry.
+
+    >>> pool((28, 28), 2).output
+    (14, 14)
+    >>> pool((6, 6), 3, 2, padding="same").pads
+    ((0, 1), (0, 1))
+    """
+    nd = infer_ndim(input, kernel, stride or 1, dilation, _padding_len(padding))
+    spec = Padding.parse(padding, nd)
+    ns, ks = per_axis(input, nd, "input"), per_axis(kernel, nd, "kernel")
+    ss = ks if stride is None else per_axis(stride, nd, "stride")
+    ds = per_axis(dilation, nd, "dilation")
+    axes = tuple(
+        pool_axis(ns[i], ks[i], ss[i], (spec.axes[i],), ds[i], ceil_mode, rule, axis=i)
+        for i in range(nd)
+    )
+    return Geometry("pool", axes)
+
+
+def avg_divisors(window: AxisWindow, count_include_pad: bool) -> tuple[int, ...]:
+    """Per output index, the cells an average-pooling window divides by along this axis.
+
+    ``count_include_pad=True`` (PyTorch's default for explicit pads) counts padded cells but not
+    the ``ceil_mode`` overhang past the right padding; ``False`` (TF/Keras SAME) counts only real
+    input cells. The N-D divisor is the product over axes.
+
+    >>> avg_divisors(pool_axis(6, 3, 2, "same"), count_include_pad=False)
+    (3, 3, 2)
+    >>> avg_divisors(pool_axis(5, 2, 2, 1, ceil_mode=True), count_include_pad=True)
+    (2, 2, 2)
+    """
+    if window.dilation != 1:
+        raise PaddingError("average pooling has no dilation")
+    lo_limit = 0 if not count_include_pad else -window.pad_before
+    hi_limit = window.input if not count_include_pad else window.input + window.pad_after
+    out = []
+    for j in range(window.output):
+        lo = window.start(j)
+        hi = lo + window.kernel
+        out.append(max(min(hi, hi_limit) - max(lo, lo_limit), 0))
+    return tuple(out)

@@ -1,0 +1,251 @@
+"""Transposed convolution geometry under PyTorch/ONNX explicit pads, Keras and ONNX ``auto_pad``.
+
+Every case is stored the same way: the full output ``(n−1)·s + K`` cropped by ``pad_before`` at
+the start and ``pad_after`` at the end (negative = extended with zeros, which is what PyTorch's
+``output_padding`` does past the full output).
+
+>>> conv_transpose(4, 3, stride=2, padding=1, output_padding=1).output
+(8,)
+>>> conv_transpose(4, 3, stride=2, padding="same").pads   # Keras/TF: n·s, odd crop at the end
+((0, 1),)
+>>> conv_transpose(4, 3, stride=2, padding="valid").output
+(9,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .axes import infer_ndim, per_axis
+from .errors import PaddingError
+from .padding import Padding, check_window_args, effective_kernel, resolve_axis
+from .window import Geometry, _padding_len
+
+__all__ = [
+    "TRANSPOSE_RULES",
+    "AxisTranspose",
+    "conv_transpose",
+    "conv_transpose_axis",
+    "legal_output_padding",
+]
+
+TRANSPOSE_RULES: tuple[str, ...] = ("keras", "keras_torch", "onnx")
+
+
+def legal_output_padding(stride: int, dilation: int = 1) -> range:
+    """``output_padding`` values PyTorch accepts: ``0 ≤ op < max(stride, dilation)``.
+
+    >>> list(legal_output_padding(2))
+    [0, 1]
+    """
+    return range(max(stride, dilation))
+
+
+@dataclass(frozen=True)
+class AxisTranspose:
+    """One axis of a transposed convolution.
+
+    Input ``i`` writes output indices ``i·stride − pad_before + t·dilation`` for ``t < kernel``.
+    """
+
+    input: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_before: int
+    pad_after: int
+    output: int
+    convention: str = "explicit"
+
+    @property
+    def span(self) -> int:
+        return effective_kernel(self.kernel, self.dilation)
+
+    @property
+    def full(self) -> int:
+        """Length before any crop: ``(n−1)·s + K``."""
+        return (self.input - 1) * self.stride + self.span
+
+    @property
+    def pads(self) -> tuple[int, int]:
+        return (self.pad_before, self.pad_after)
+
+    @property
+    def symmetric(self) -> bool:
+        return self.pad_before == self.pad_after
+
+    @property
+    def torch_args(self) -> tuple[int, int] | None:
+        """``(padding, output_padding)`` for ``nn.ConvTranspose`` or None when it cannot express it."""
+        op = self.pad_before - self.pad_after
+        if self.pad_before < 0 or op not in legal_output_padding(self.stride, self.dilation):
+            return None
+        return (self.pad_before, op)
+
+    def conv_pads(self) -> tuple[int, int]:
+        """Pads of the equivalent stride-1 convolution over the zero-stuffed input (flipped kernel)."""
+        return (self.span - 1 - self.pad_before, self.span - 1 - self.pad_after)
+
+    def targets(self, i: int) -> tuple[int, ...]:
+        """Output indices written by input ``i`` (outside ``[0, output)`` = cropped)."""
+        base = i * self.stride - self.pad_before
+        return tuple(base + t * self.dilation for t in range(self.kernel))
+
+    def write_counts(self) -> tuple[int, ...]:
+        """How many input taps land on each output index (uneven = checkerboard)."""
+        counts = [0] * self.output
+        for i in range(self.input):
+            for o in self.targets(i):
+                if 0 <= o < self.output:
+                    counts[o] += 1
+        return tuple(counts)
+
+    @property
+    def dropped(self) -> tuple[int, ...]:
+        """Input indices whose every contribution is cropped away."""
+        return tuple(
+            i for i in range(self.input)
+            if not any(0 <= o < self.output for o in self.targets(i))
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        args = self.torch_args
+        out.update(span=self.span, full=self.full, dropped=list(self.dropped),
+                   torch_padding=None if args is None else args[0],
+                   torch_output_padding=None if args is None else args[1])
+        return out
+
+
+def _keras_length(n: int, span: int, stride: int, name: str, output_padding: int | None) -> int:
+    """Keras' ``compute_conv_transpose_output_length``."""
+    if output_padding is None:
+        return n * stride + (max(span - stride, 0) if name == "valid" else 0)
+    pad = span // 2 if name == "same" else 0
+    return (n - 1) * stride + span - 2 * pad + output_padding
+
+
+def _c_div2(total: int) -> int:
+    """Integer halving that truncates toward zero, as C++ (onnxruntime) does."""
+    return int(total / 2)
+
+
+def conv_transpose_axis(
+    n: int,
+    kernel: int,
+    stride: int = 1,
+    padding: object = 0,
+    output_padding: int | None = None,
+    dilation: int = 1,
+    rule: str = "keras",
+    output_size: int | None = None,
+    axis: int = 0,
+) -> AxisTranspose:
+    """Geometry of a transposed convolution along one axis.
+
+    Explicit pads follow PyTorch/ONNX (crop ``before``/``after``, then ``output_padding`` at the
+    end). Named conventions follow ``rule``: ``keras`` (TF's rule: the output size of Keras, the
+    crop placed as the gradient of a TF SAME convolution), ``keras_torch`` (what Keras 3 computes
+    on its torch backend), or ``onnx`` (ONNX ``auto_pad``: output ``n·s``, SAME_UPPER puts the
+    smaller half first). ``output_size`` fixes the length, as TF's ``output_shape`` or ONNX's
+    ``output_shape`` do.
+
+    >>> conv_transpose_axis(5, 4, 2, padding="same").pads
+    (1, 1)
+    >>> conv_transpose_axis(3, 3, 2, padding=(0, 1), output_padding=0).output
+    6
+    """
+    check_window_args(axis, kernel, stride, dilation)
+    if n < 1:
+        raise PaddingError(f"axis {axis}: input size must be >= 1, got {n}")
+    if rule not in TRANSPOSE_RULES:
+        raise PaddingError(f"unknown transposed-conv rule {rule!r}; expected one of {TRANSPOSE_RULES}")
+    legal = legal_output_padding(stride, dilation)
+    if output_padding is not None and output_padding not in legal:
+        raise PaddingError(
+            f"axis {axis}: output_padding {output_padding} must be >= 0 and smaller than "
+            f"max(stride {stride}, dilation {dilation}) = {max(stride, dilation)}"
+        )
+    spec = Padding.parse(padding, 1).axes[0]
+    span = effective_kernel(kernel, dilation)
+    full = (n - 1) * stride + span
+    op = output_padding or 0
+    if not isinstance(spec, str):
+        before, after = spec
+        after -= op
+        name = "explicit"
+    elif spec not in ("valid", "same", "same_lower"):
+        raise PaddingError(
+            f"axis {axis}: transposed convolution takes 'valid', 'same', 'same_lower' or explicit "
+            f"pads, got {spec!r}"
+        )
+    elif rule == "onnx":
+        length = output_size if output_size is not None else (
+            n * stride if spec != "valid" else full + op)
+        total = full + op - length
+        if spec == "valid" and output_size is None:
+            before = 0
+        elif spec == "same_lower":
+            before = total - _c_div2(total)
+        else:
+            before = _c_div2(total)
+        after = full - length - before
+        name = spec
+    else:
+        if spec == "same_lower":
+            raise PaddingError(f"axis {axis}: Keras has no 'same_lower' transposed convolution")
+        length = output_size if output_size is not None else _keras_length(
+            n, span, stride, spec, output_padding)
+        if rule == "keras_torch" and output_size is None:
+            before = _keras_torch_crop(span, stride, spec, output_padding)
+        elif spec == "same":
+            before = resolve_axis(length, kernel, stride, dilation, "same", axis)[0]
+        else:
+            before = 0
+        after = full - length - before
+        name = spec
+    out = full - before - after
+    if out < 1:
+        raise PaddingError(
+            f"axis {axis}: transposed output {out} < 1 (full length {full}, crop {(before, after)})"
+        )
+    return AxisTranspose(n, kernel, stride, dilation, before, after, out, name)
+
+
+def _keras_torch_crop(span: int, stride: int, name: str, output_padding: int | None) -> int:
+    """Start crop used by Keras 3's torch backend (``_convert_conv_transpose_padding_args``)."""
+    if name == "valid":
+        return 0
+    op = stride - span % 2 if output_padding is None else output_padding
+    return max(-((span % 2 - span + op) // 2), 0)
+
+
+def conv_transpose(
+    input: int | Sequence[int],
+    kernel: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: object = 0,
+    output_padding: int | Sequence[int] | None = None,
+    dilation: int | Sequence[int] = 1,
+    rule: str = "keras",
+    output_size: int | Sequence[int] | None = None,
+) -> Geometry:
+    """N-D transposed convolution geometry (see :func:`conv_transpose_axis`).
+
+    >>> conv_transpose((7, 8), 2, stride=2).output
+    (14, 16)
+    """
+    nd = infer_ndim(input, kernel, stride, dilation, _padding_len(padding),
+                    output_padding or 0, output_size or 0)
+    spec = Padding.parse(padding, nd)
+    ns, ks = per_axis(input, nd, "input"), per_axis(kernel, nd, "kernel")
+    ss, ds = per_axis(stride, nd, "stride"), per_axis(dilation, nd, "dilation")
+    ops = (None,) * nd if output_padding is None else per_axis(output_padding, nd, "output_padding")
+    sizes = (None,) * nd if output_size is None else per_axis(output_size, nd, "output_size")
+    axes = tuple(
+        conv_transpose_axis(ns[i], ks[i], ss[i], (spec.axes[i],), ops[i], ds[i], rule, sizes[i], i)
+        for i in range(nd)
+    )
+    return Geometry("convtranspose", axes)

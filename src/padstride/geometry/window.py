@@ -1,0 +1,234 @@
+"""Per-axis geometry of a sliding window (convolution or pooling) and its N-D bundle.
+
+>>> w = conv_axis(7, 3, stride=2)
+>>> (w.output, w.pads, w.dropped)
+(3, (0, 0), ())
+>>> conv_axis(8, 3, stride=2).dropped
+(7,)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from .axes import infer_ndim, per_axis
+from .errors import PaddingError
+from .padding import Padding, check_window_args, effective_kernel, resolve_axis
+
+__all__ = ["AxisWindow", "Geometry", "conv", "conv_axis", "window_output"]
+
+
+def window_output(
+    n: int, span: int, stride: int, before: int, after: int, axis: int = 0, how: str = "valid"
+) -> int:
+    """Number of windows of ``span`` at ``stride`` that fit the padded input (floor rule)."""
+    padded = n + before + after
+    if padded < span:
+        raise PaddingError(f"axis {axis}: {_spans(span)} > padded input {padded} under {how}")
+    return (padded - span) // stride + 1
+
+
+def _spans(span: int, kernel: int | None = None, dilation: int | None = None) -> str:
+    if kernel is None or dilation is None:
+        return f"window spans {span}"
+    head = f"kernel {kernel}" + (f" with dilation {dilation}" if dilation != 1 else "")
+    return f"{head} spans {span}"
+
+
+@dataclass(frozen=True)
+class AxisWindow:
+    """One axis of a convolution or pooling: sizes, per-side pads and which inputs are read.
+
+    Output ``j`` reads input indices ``j·stride − pad_before + t·dilation`` for ``t < kernel``;
+    indices outside ``[0, input)`` are padding.
+    """
+
+    input: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_before: int
+    pad_after: int
+    output: int
+    convention: str = "valid"
+
+    @property
+    def span(self) -> int:
+        """Effective kernel ``d·(k−1)+1``."""
+        return effective_kernel(self.kernel, self.dilation)
+
+    @property
+    def pads(self) -> tuple[int, int]:
+        return (self.pad_before, self.pad_after)
+
+    @property
+    def padded_input(self) -> int:
+        return self.input + self.pad_before + self.pad_after
+
+    @property
+    def symmetric(self) -> bool:
+        return self.pad_before == self.pad_after
+
+    def start(self, j: int) -> int:
+        """Input index under the first tap of window ``j`` (negative = in the left padding)."""
+        return j * self.stride - self.pad_before
+
+    def taps(self, j: int) -> tuple[int, ...]:
+        """Input indices under window ``j``, padding included."""
+        s = self.start(j)
+        return tuple(s + t * self.dilation for t in range(self.kernel))
+
+    def read_counts(self) -> tuple[int, ...]:
+        """How many times each input index is read by some window."""
+        counts = [0] * self.input
+        for j in range(self.output):
+            for i in self.taps(j):
+                if 0 <= i < self.input:
+                    counts[i] += 1
+        return tuple(counts)
+
+    @property
+    def dropped(self) -> tuple[int, ...]:
+        """Input indices that no window reads (border remainders, dilation or stride gaps)."""
+        return tuple(i for i, c in enumerate(self.read_counts()) if c == 0)
+
+    @property
+    def dropped_before(self) -> int:
+        """Never-read pixels at the start of the axis."""
+        counts = self.read_counts()
+        return next((i for i, c in enumerate(counts) if c), len(counts))
+
+    @property
+    def dropped_after(self) -> int:
+        """Never-read pixels at the end of the axis."""
+        counts = self.read_counts()
+        return next((i for i, c in enumerate(reversed(counts)) if c), len(counts))
+
+    def real_cells(self, j: int) -> int:
+        """Taps of window ``j`` that land on real input (not padding)."""
+        return sum(1 for i in self.taps(j) if 0 <= i < self.input)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.update(
+            span=self.span,
+            dropped=list(self.dropped),
+            dropped_before=self.dropped_before,
+            dropped_after=self.dropped_after,
+        )
+        return out
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """N-D geometry: one :class:`AxisWindow` (or transposed axis) per spatial axis.
+
+    >>> g = conv((224, 225), 3, stride=2, padding="same")
+    >>> g.output, g.pads
+    ((112, 113), ((0, 1), (1, 1)))
+    """
+
+    op: str
+    axes: tuple[Any, ...]
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.axes)
+
+    def __len__(self) -> int:
+        return len(self.axes)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.axes)
+
+    @property
+    def input(self) -> tuple[int, ...]:
+        return tuple(a.input for a in self.axes)
+
+    @property
+    def output(self) -> tuple[int, ...]:
+        return tuple(a.output for a in self.axes)
+
+    @property
+    def pads(self) -> tuple[tuple[int, int], ...]:
+        return tuple(a.pads for a in self.axes)
+
+    @property
+    def symmetric(self) -> bool:
+        return all(a.symmetric for a in self.axes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"op": self.op, "axes": [a.to_dict() for a in self.axes]}
+
+
+def conv_axis(
+    n: int,
+    kernel: int,
+    stride: int = 1,
+    padding: object = "valid",
+    dilation: int = 1,
+    axis: int = 0,
+) -> AxisWindow:
+    """Geometry of a convolution along one axis.
+
+    >>> conv_axis(28, 3, padding="same").output
+    28
+    >>> conv_axis(10, 4, padding=(2, -1)).output
+    8
+    """
+    spec = Padding.parse(padding, 1).axes[0]
+    check_window_args(axis, kernel, stride, dilation)
+    before, after = resolve_axis(n, kernel, stride, dilation, spec, axis)
+    span = effective_kernel(kernel, dilation)
+    how = repr(spec) if isinstance(spec, str) else f"explicit {spec}"
+    if n + before + after < span:
+        raise PaddingError(
+            f"axis {axis}: {_spans(span, kernel, dilation)} > padded input "
+            f"{n + before + after} under {how}"
+        )
+    if min(before, after) < 0 and n + min(before, 0) + min(after, 0) < 1:
+        raise PaddingError(f"axis {axis}: cropping {(before, after)} removes all {n} input pixels")
+    out = window_output(n, span, stride, before, after, axis, how)
+    name = spec if isinstance(spec, str) else "explicit"
+    return AxisWindow(n, kernel, stride, dilation, before, after, out, name)
+
+
+def conv(
+    input: int | Sequence[int],
+    kernel: int | Sequence[int],
+    stride: int | Sequence[int] = 1,
+    padding: object = "valid",
+    dilation: int | Sequence[int] = 1,
+) -> Geometry:
+    """N-D convolution geometry; every argument is a scalar or one value per spatial axis.
+
+    >>> conv(28, 3).output
+    (26,)
+    >>> conv((28, 28), (3, 3), padding="same").pads
+    ((1, 1), (1, 1))
+    >>> conv((9, 9), 3, stride=2, padding="same_lower").pads
+    ((1, 1), (1, 1))
+    """
+    nd = infer_ndim(input, kernel, stride, dilation, _padding_len(padding))
+    spec = Padding.parse(padding, nd)
+    ns, ks = per_axis(input, nd, "input"), per_axis(kernel, nd, "kernel")
+    ss, ds = per_axis(stride, nd, "stride"), per_axis(dilation, nd, "dilation")
+    axes = tuple(
+        conv_axis(ns[i], ks[i], ss[i], (spec.axes[i],), ds[i], axis=i) for i in range(nd)
+    )
+    return Geometry("conv", axes)
+
+
+def _padding_len(padding: object) -> object:
+    """A stand-in whose length tells :func:`infer_ndim` the axes implied by a padding spec."""
+    if isinstance(padding, Padding):
+        return padding.axes
+    if isinstance(padding, (list, tuple)) and padding and not all(
+        isinstance(p, int) for p in padding
+    ):
+        return padding
+    if isinstance(padding, (list, tuple)) and len(padding) != 2:
+        return padding
+    return 0

@@ -1,0 +1,1 @@
+"""padstride.studies (see docs)."""

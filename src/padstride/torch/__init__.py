@@ -1,0 +1,1 @@
+"""padstride.torch (see docs)."""

@@ -1,0 +1,1 @@
+"""padstride.viz (see docs)."""
