@@ -195,3 +195,20 @@ def test_onnxruntime_rejects_dilation_with_same_as_noted():
     with pytest.raises(Exception, match="Dilation not supported"):
         _onnx_run(code, req, x, w)
     assert any("rejects dilation" in n for n in all_frameworks(req)["onnx"].notes)
+
+
+# ---------------------------------------------------------------- JAX
+jax = pytest.importorskip("jax")
+jax.config.update("jax_enable_x64", True)
+
+
+@settings(SETTINGS, max_examples=40)  # XLA compiles every new shape: fewer, still random, cases
+@given(req=layer_requests(ops=("conv", "maxpool", "avgpool", "convtranspose")))
+def test_jax_snippet_matches_geometry(req):
+    code = all_frameworks(req)["jax"]
+    x, w = _inputs(req)
+    got = np.asarray(eval(code.code, {"jax": jax, "x": jax.numpy.asarray(x[None]),
+                                      "w": None if w is None else jax.numpy.asarray(w)}))[0]
+    want = _expected(req, x, w)
+    assert got.shape == want.shape, f"{req}: {code.code} gives {got.shape}, geometry {want.shape}"
+    np.testing.assert_allclose(got, want, atol=1e-9, err_msg=f"{req}\n{code.code}")

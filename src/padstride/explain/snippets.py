@@ -259,7 +259,7 @@ def onnx(req: LayerRequest) -> FrameworkCode:
 
 # ---------------------------------------------------------------- JAX
 def jax(req: LayerRequest) -> FrameworkCode:
-    """``jax.lax`` / ``flax.linen`` code (NCHW for lax convolutions, NHWC for flax pooling)."""
+    """``jax.lax`` code, channels first (NCHW) like the PyTorch snippet."""
     g, nd = req.geometry(), req.ndim
     notes: list[str] = []
     spatial = "DHW"[-nd:] if nd <= 3 else None
@@ -279,19 +279,26 @@ def jax(req: LayerRequest) -> FrameworkCode:
                 f"rhs_dilation={list(req.dilation)}, dimension_numbers={dn})")
         notes.append("w in PyTorch ConvTranspose layout (C_in, C_out, *k)")
         return FrameworkCode("jax", code, "import jax", True, notes)
-    pairs = [(a.pad_before, a.pad_after + max((a.output - 1) * a.stride + a.span - a.padded_input, 0))
-             for a in g.axes]
+    # explicit pads, the end extended so that floor mode yields exactly the geometry's windows
+    pairs = [(0, 0), (0, 0)] + [
+        (a.pad_before, a.pad_after + max((a.output - 1) * a.stride + a.span - a.padded_input, 0))
+        for a in g.axes]
+    win = (1, 1, *req.kernel)
+    strides = (1, 1, *req.stride)
     if req.op == "maxpool":
-        if any(x > 1 for x in req.dilation):
-            notes.append("flax max_pool has no dilation: use jax.lax.reduce_window with window_dilation")
-        code = f"flax.linen.max_pool(x, {tuple(req.kernel)}, strides={tuple(req.stride)}, padding={pairs})"
-        return FrameworkCode("jax", code, "import flax", not any(x > 1 for x in req.dilation), notes)
-    code = (f"flax.linen.avg_pool(x, {tuple(req.kernel)}, strides={tuple(req.stride)}, padding={pairs}, "
-            f"count_include_pad={req.include_pad})")
-    exact = not (req.ceil_mode and req.include_pad)
-    if not exact:
-        notes.append("flax counts the ceil_mode overhang as padding; PyTorch does not")
-    return FrameworkCode("jax", code, "import flax", exact, notes)
+        code = (f"jax.lax.reduce_window(x, -jax.numpy.inf, jax.lax.max, {win}, {strides}, {pairs}, "
+                f"window_dilation={(1, 1, *req.dilation)})")
+        return FrameworkCode("jax", code, "import jax", True, notes)
+    total = f"jax.lax.reduce_window(x, 0.0, jax.lax.add, {win}, {strides}, {pairs})"
+    if not req.include_pad:
+        count = f"jax.lax.reduce_window(jax.numpy.ones_like(x), 0.0, jax.lax.add, {win}, {strides}, {pairs})"
+        return FrameworkCode("jax", f"{total} / {count}", "import jax", True, notes)
+    real = [(0, 0), (0, 0)] + [(a.pad_before, a.pad_after) for a in g.axes]
+    over = [(0, 0), (0, 0)] + [(0, p[1] - a.pad_after) for a, p in zip(g.axes, pairs[2:])]
+    count = (f"jax.lax.reduce_window(jax.numpy.pad(jax.numpy.ones_like(x), {real}, constant_values=1.0), "
+             f"0.0, jax.lax.add, {win}, {strides}, {over})")
+    notes.append("the divisor counts padded cells but not the ceil_mode overhang, as PyTorch does")
+    return FrameworkCode("jax", f"{total} / {count}", "import jax", True, notes)
 
 
 def all_frameworks(req: LayerRequest) -> dict[str, FrameworkCode]:
