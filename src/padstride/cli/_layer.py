@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..viz.layer import OPS, make_geometry
 from ._common import CliError, parse_ints
 
-__all__ = ["OPS", "add_layer_arguments", "geometry_from_args", "make_geometry", "parse_padding"]
-
-OPS: tuple[str, ...] = ("conv", "maxpool", "avgpool", "convtranspose")
+__all__ = ["add_layer_arguments", "geometry_from_args", "parse_padding"]
 
 
 def parse_padding(text: str) -> object:
@@ -59,26 +58,6 @@ def add_layer_arguments(parser: argparse.ArgumentParser, input_default: str | No
     g.add_argument("--output-padding", default=None, help="transposed conv: extra cells at the end")
 
 
-def make_geometry(
-    op: str, input: Any, kernel: Any, stride: Any = None, padding: object = "valid",
-    dilation: Any = 1, ceil_mode: bool = False, output_padding: Any = None,
-) -> Any:
-    """Geometry of one layer, named as on the command line and in the explorer.
-
-    >>> make_geometry("maxpool", (5, 5), 2, ceil_mode=True).output
-    (3, 3)
-    """
-    from ..geometry import conv, conv_transpose, pool
-
-    if op == "conv":
-        return conv(input, kernel, 1 if stride is None else stride, padding, dilation)
-    if op in ("maxpool", "avgpool"):
-        return pool(input, kernel, stride, padding, dilation, ceil_mode)
-    if op == "convtranspose":
-        return conv_transpose(input, kernel, 1 if stride is None else stride, padding, output_padding, dilation)
-    raise CliError(f"--op must be one of {', '.join(OPS)}, got {op!r}")
-
-
 def geometry_from_args(args: argparse.Namespace) -> Any:
     """The geometry described by the layer flags."""
     if not args.input:
@@ -99,6 +78,8 @@ def geometry_from_args(args: argparse.Namespace) -> Any:
     padding = parse_padding(args.padding)
     if isinstance(padding, tuple) and len(padding) == 1:
         padding = padding * nd
+    if args.op not in OPS:
+        raise CliError(f"--op must be one of {', '.join(OPS)}, got {args.op!r}")
     return make_geometry(
         args.op, ints, vec(args.kernel, "--kernel"), vec(args.stride, "--stride"), padding,
         vec(args.dilation, "--dilation"), args.ceil_mode, vec(args.output_padding, "--output-padding"),
