@@ -28,7 +28,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--conventions", default="valid,same,full,causal",
                         help="padding conventions to compare (size, stride, rf)")
     parser.add_argument("--stack", default="c3x6",
-                        help="layers for rf/erf: c<k>[s<stride>][d<dil>][x<repeat>], p<k>[s<stride>], e.g. c3x2,p2,c3s2")
+                        help="layers for rf/erf: c<k>[s<stride>][d<dil>][x<repeat>], p<k>[s<stride>]; "
+                             "e.g. c3x2,p2,c3s2")
     parser.add_argument("--unit", default="0", help="rf: output unit to follow (index or 'centre')")
     parser.add_argument("--pads", default="2:2,2:2", help="padded: before:after per axis (default 2:2,2:2)")
     parser.add_argument("--modes", default="constant,reflect,replicate,circular,symmetric", help="padded: modes")

@@ -2,7 +2,8 @@
 with the theoretical field (from :mod:`padstride.geometry`) drawn on it.
 
 >>> import torch
->>> model = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv2d(2, 1, 3, stride=2))
+>>> nn = torch.nn
+>>> model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.ReLU(), nn.Conv2d(2, 1, 3, stride=2))
 >>> theoretical_field(model, (16, 16), (0, 0))
 ((-1, 3), (-1, 3))
 """

@@ -95,7 +95,9 @@ def parse_stack(text: str, padding: object = "valid") -> list[Layer]:
     for item in filter(None, (t.strip().lower() for t in text.split(","))):
         m = re.fullmatch(r"([cp])(\d+)(?:s(\d+))?(?:d(\d+))?(?:x(\d+))?", item)
         if not m:
-            raise PaddingError(f"bad layer {item!r}: expected c<k>[s<stride>][d<dilation>][x<repeat>] or p<k>[s<stride>]")
+            raise PaddingError(
+                f"bad layer {item!r}: expected c<k>[s<stride>][d<dilation>][x<repeat>] or p<k>[s<stride>]"
+            )
         kind, k, s, d, rep = m.groups()
         if kind == "c":
             layer = Layer.conv(int(k), int(s or 1), padding, int(d or 1))
