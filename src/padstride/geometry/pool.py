@@ -89,7 +89,14 @@ def pool_axis(
             f"{n + before + after} under {how}"
         ) from None
     name = spec if isinstance(spec, str) else "explicit"
-    return AxisWindow(n, kernel, s, dilation, before, after, out, name)
+    window = AxisWindow(n, kernel, s, dilation, before, after, out, name)
+    empty = next((j for j in range(out) if not window.real_cells(j)), None)
+    if empty is not None:
+        raise PaddingError(
+            f"axis {axis}: pooling window {empty} lies entirely in the padding "
+            f"(pads {(before, after)}, kernel {kernel}, stride {s}, dilation {dilation})"
+        )
+    return window
 
 
 def pool(
