@@ -92,14 +92,3 @@ def _with_progress(work: Callable[[Any], T], total: int) -> T:
         task = bar.add_task("gallery", total=total)
         return work(lambda case: bar.update(task, advance=1, description=case.name))
 
-
-def _pairs(text: str) -> tuple[tuple[int, int], ...]:
-    """``"1:2,0:1"`` → ``((1, 2), (0, 1))``; a bare int is symmetric."""
-    from ._layer import parse_padding
-
-    spec = parse_padding(text)
-    if isinstance(spec, int):
-        return ((spec, spec), (spec, spec))
-    if not isinstance(spec, tuple) or not all(isinstance(p, tuple) for p in spec):
-        raise CliError(f"--pads expects before:after per axis, got {text!r}")
-    return tuple((int(p[0]), int(p[1])) for p in spec)  # type: ignore[index]

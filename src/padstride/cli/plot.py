@@ -75,8 +75,6 @@ def run(args: argparse.Namespace) -> int:
         fig = plots.receptive_field_vs_depth(stacks, n, unit)
         data = {name: as_dicts(fields(layers, n, unit)) for name, layers in stacks.items()}
     elif args.kind == "padded":
-        from .animate import _pairs
-
         pads = _pairs(args.pads)
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
         for m in modes:
@@ -121,3 +119,14 @@ def _erf(args: argparse.Namespace) -> tuple[Any, Any]:
     fig = plot_effective_rf(model, shape)
     _, pos = gradient_map(model, shape, samples=1)
     return fig, {"unit": list(pos), "theoretical": theoretical_field(model, shape, pos)}
+
+
+def _pairs(text: str) -> tuple[tuple[int, int], ...]:
+    """``"1:2,0:1"`` → ``((1, 2), (0, 1))``; ints are symmetric; one value covers both axes."""
+    from .explain import parse_padding
+
+    spec = parse_padding(text, 2)
+    items = spec if isinstance(spec, list) else [spec, spec]
+    if len(items) != 2 or any(isinstance(p, str) for p in items):
+        raise CliError(f"--pads expects before:after (or an int) for each of 2 axes, got {text!r}")
+    return tuple((p, p) if isinstance(p, int) else (int(p[0]), int(p[1])) for p in items)  # type: ignore[index]

@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..geometry import PaddingError
-from .layer import OPS, make_geometry
 from .scene import scene
 
 __all__ = ["MAX_CELLS", "geometry_payload", "parse_query_padding"]
@@ -61,20 +60,14 @@ def parse_query_padding(text: str, nd: int) -> object:
     return tuple(out)
 
 
-def _snippets(geometry: Any, op: str, query: Mapping[str, str]) -> dict[str, str]:
-    """Framework code for this layer from ``padstride.explain`` when it is installed."""
+def _snippets(req: Any) -> dict[str, dict[str, Any]]:
+    """PyTorch, Keras, ONNX and JAX code for the layer (``padstride.explain``), with notes."""
+    from ..explain.snippets import all_frameworks
+
     try:
-        from .. import explain
-    except ImportError:
+        return {name: code.to_dict() for name, code in all_frameworks(req).items()}
+    except PaddingError:  # a framework that cannot express the layer must not hide the numbers
         return {}
-    fn = getattr(explain, "snippets", None)
-    if fn is None:
-        return {}
-    try:
-        result = fn(geometry, op=op)
-    except Exception:  # a snippet failure must not break the page's numbers
-        return {}
-    return {str(k): str(v) for k, v in dict(result).items()}
 
 
 def geometry_payload(query: Mapping[str, str]) -> dict[str, Any]:
@@ -83,10 +76,10 @@ def geometry_payload(query: Mapping[str, str]) -> dict[str, Any]:
     Also ``ceil_mode=1`` (pooling) and ``output_padding`` (transposed). Errors come back as
     ``{"error": message}``.
     """
+    from ..explain.request import LayerRequest
+
     try:
         op = query.get("op", "conv")
-        if op not in OPS:
-            raise PaddingError(f"op must be one of {', '.join(OPS)}, got {op!r}")
         n = _ints(query.get("input"), "input", default=None)
         if n is None:
             raise PaddingError("input is required")
@@ -97,7 +90,8 @@ def geometry_payload(query: Mapping[str, str]) -> dict[str, Any]:
         out_pad = _ints(query.get("output_padding"), "output_padding", nd, None)
         padding = parse_query_padding(query.get("padding", "valid"), nd)
         ceil = query.get("ceil_mode", "0").lower() in ("1", "true", "on", "yes")
-        g = make_geometry(op, n, kernel, stride, padding, dilation, ceil, out_pad)
+        req = LayerRequest.make(op, n, kernel, stride, padding, dilation, ceil, out_pad)
+        g = req.geometry()
         sc = scene(g)
     except PaddingError as exc:
         return {"error": str(exc)}
@@ -109,5 +103,5 @@ def geometry_payload(query: Mapping[str, str]) -> dict[str, Any]:
         "pads": [list(p) for p in g.pads],
         "geometry": g.to_dict(),
         "scene": sc.to_dict() if drawable else None,
-        "snippets": _snippets(g, op, query),
+        "snippets": _snippets(req),
     }

@@ -30,7 +30,7 @@ function query(panel) {
     stride: axisValues("stride"), padding: panelPadding(panel),
   });
   if (op === "convtranspose") q.set("output_padding", axisValues("output_padding"));
-  if ($("#ceil_mode").checked) q.set("ceil_mode", "1");
+  if ($("#ceil_mode").checked && (op === "maxpool" || op === "avgpool")) q.set("ceil_mode", "1");
   return q.toString();
 }
 
@@ -95,9 +95,11 @@ function render(panel, data) {
       output.appendChild(el);
     }
   }
-  for (const [name, code] of Object.entries(data.snippets || {})) {
-    const h = document.createElement("h4"); h.textContent = name;
-    const pre = document.createElement("pre"); pre.textContent = code;
+  for (const [name, snip] of Object.entries(data.snippets || {})) {
+    const h = document.createElement("h4");
+    h.textContent = name + (snip.exact ? "" : " (not exact)");
+    const pre = document.createElement("pre");
+    pre.textContent = `${snip.imports}\n${snip.code}` + (snip.notes.length ? `\n# ${snip.notes.join("\n# ")}` : "");
     $(".snippets", panel).append(h, pre);
   }
 }
