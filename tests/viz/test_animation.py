@@ -118,3 +118,29 @@ def test_cli_animate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None
 def test_mp4(tmp_path: Path) -> None:
     path = save_frames(frames(conv((4, 4), 3), cell=8), tmp_path / "a.mp4")
     assert path.stat().st_size > 0
+
+
+@pytest.mark.parametrize("geometry", [
+    conv((5, 6), 3, stride=2, padding="same"),
+    conv(8, 3, dilation=2, padding=(3, -1)),
+    conv_transpose((3, 3), 3, stride=2, padding=1, output_padding=1),
+    pool((5, 5), 2, ceil_mode=True),
+])
+def test_numbers_are_window_sums(geometry: object) -> None:
+    """With --numbers, each output equals the sum (conv, kernel of ones) or max (pool) of its drawn window."""
+    from padstride.viz.animation import cell_values
+
+    values = cell_values(geometry)
+    if values is None:
+        pytest.skip("padstride.engine does not provide this op in this build")
+    source, output = values
+    full = scene(geometry)
+    sc = as_2d(full)
+    lo = (sc.axes[0].lo, sc.axes[1].lo)
+    for pos in full.positions():
+        pos2 = (0, *pos) if full.ndim == 1 else tuple(pos)
+        cells = [source[r - lo[0], c - lo[1]] for r, c in sc.window(pos2)]
+        cells = [v for v in cells if not np.isnan(v)]
+        want = max(cells) if geometry.op == "pool" else sum(cells)  # type: ignore[attr-defined]
+        assert output[pos2] == want, (geometry, pos)
+    frames(geometry, cell=12, numbers=True)  # draws the numbers without error

@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
         geometry = geometry_from_args(args)
         if geometry.ndim > 2:
             raise CliError(f"animations draw 1-D and 2-D ops; --input has {geometry.ndim} axes")
-        images = frames(geometry, cell=args.cell, numbers=args.numbers)
+        images = frames(geometry, cell=args.cell, numbers=args.numbers,
+                        pool_mode="avg" if args.op == "avgpool" else "max")
         written = [str(save_frames(images, args.out, args.fps))]
     if args.json:
         emit_json({"written": written})

@@ -22,7 +22,7 @@ from .scene import Scene, as_2d, scene
 __all__ = ["animate", "cell_values", "frames", "mp4_available", "save_frames"]
 
 
-def cell_values(geometry: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray] | None:
+def cell_values(geometry: Any, seed: int = 0, pool_mode: str = "max") -> tuple[np.ndarray, np.ndarray] | None:
     """Small integer input values and the op's output from :mod:`padstride.engine` (2-D view).
 
     Returns ``(source, output)`` shaped like the drawn grids (NaN where no number is shown), or
@@ -36,7 +36,7 @@ def cell_values(geometry: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray] |
         from . import _engine
     except ImportError:  # pragma: no cover - engine not installed
         return None
-    return _engine.values(geometry, scene(geometry), seed)
+    return _engine.values(geometry, scene(geometry), seed, pool_mode)
 
 
 def frames(
@@ -44,16 +44,18 @@ def frames(
     cell: int = 24,
     numbers: bool = False,
     seed: int = 0,
+    pool_mode: str = "max",
 ) -> list[np.ndarray]:
     """One RGB frame per output position (raster order), for 1-D or 2-D geometries.
 
-    With ``numbers`` the cells carry values computed by the engine (left out when it cannot).
+    With ``numbers`` the cells carry values computed by the engine (left out when it cannot):
+    small integer inputs, a kernel of ones; ``pool_mode`` (``max``/``avg``) for pooling.
     """
     full = scene(geometry)
     if full.ndim > 2:
         raise ValueError(f"animations draw 1-D and 2-D ops; this one has {full.ndim} spatial axes")
     sc: Scene = as_2d(full)
-    values = cell_values(geometry, seed) if numbers else None
+    values = cell_values(geometry, seed, pool_mode) if numbers else None
     base = render_scene(sc, None, cell=cell)
     out, done = [], []
     for pos in full.positions():
@@ -107,6 +109,7 @@ def animate(
     cell: int = 24,
     fps: float = 2.0,
     numbers: bool = False,
+    pool_mode: str = "max",
 ) -> Path:
     """Write the animation of ``geometry`` to ``path`` (``.gif`` or ``.mp4``).
 
@@ -117,4 +120,4 @@ def animate(
     >>> p.stat().st_size > 0
     True
     """
-    return save_frames(frames(geometry, cell=cell, numbers=numbers), path, fps)
+    return save_frames(frames(geometry, cell=cell, numbers=numbers, pool_mode=pool_mode), path, fps)
