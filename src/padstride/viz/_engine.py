@@ -17,7 +17,7 @@ __all__ = ["values"]
 
 def _ceil_mode(geometry: Any) -> bool:
     """Whether a pooling geometry counted a window past the floor rule (its ``ceil_mode``)."""
-    return any(a.overhang or a.output != (a.padded_input - a.span) // a.stride + 1 for a in geometry.axes)
+    return any(a.output != (a.padded_input - a.span) // a.stride + 1 for a in geometry.axes)
 
 
 def _output(geometry: Any, x: np.ndarray, pool_mode: str) -> np.ndarray | None:
