@@ -123,6 +123,9 @@ def _ort_session(op: str, rank: int, wshape: tuple[int, ...] | None,
     model.ir_version = 10
     options = ort.SessionOptions()
     options.log_severity_level = 4
+    options.intra_op_num_threads = 1  # no thread pool: its spinning costs more than the op
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
     return ort.InferenceSession(model.SerializeToString(), options,
                                 providers=["CPUExecutionProvider"])
 
