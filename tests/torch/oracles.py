@@ -94,3 +94,32 @@ def ort_pool(
         attrs["dilations"] = list(dilation)
     node = helper.make_node("AveragePool" if kind == "avg" else "MaxPool", ["X"], ["Y"], **attrs)
     return _run(node, {"X": x.astype(np.float32)}, x.ndim)
+
+
+def keras_conv_transpose(
+    x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: Any, padding: str, output_padding: Any = None,
+    dilation: Any = 1,
+) -> np.ndarray:
+    """Keras ConvNDTranspose with torch-layout weights ``(in, out, *k)`` copied in; float64."""
+    import keras
+
+    nd = x.ndim - 2
+    layer = getattr(keras.layers, f"Conv{nd}DTranspose")(
+        w.shape[1], w.shape[2:], strides=stride, padding=padding, output_padding=output_padding,
+        dilation_rate=dilation, dtype="float64",
+    )
+    layer.build((None, *x.shape[2:], x.shape[1]))
+    layer.set_weights([np.moveaxis(w, (0, 1), (-1, -2)), b])
+    return to_first(keras.ops.convert_to_numpy(layer(to_last(x))))
+
+
+def ort_conv_transpose(x: np.ndarray, w: np.ndarray, b: np.ndarray, stride: Any, auto_pad: str) -> np.ndarray:
+    """ONNX ConvTranspose with ``auto_pad`` (output ``n·s``), float32."""
+    from onnx import helper
+
+    node = helper.make_node(
+        "ConvTranspose", ["X", "W", "B"], ["Y"], kernel_shape=list(w.shape[2:]), strides=list(stride),
+        auto_pad=auto_pad,
+    )
+    inputs = {"X": x.astype(np.float32), "W": w.astype(np.float32), "B": b.astype(np.float32)}
+    return _run(node, inputs, x.ndim)

@@ -69,17 +69,18 @@ def effective_kernel(kernel: int, dilation: int) -> int:
 def same_total(n: int, span: int, stride: int) -> int:
     """TF SAME total pad ``max((ceil(n/s)−1)·s + K − n, 0)``, branch-free in ``n``.
 
-    With ``m = (−n) mod s`` the total is ``K − s + m``, clipped at 0 only when ``K < s``; the
-    clip is written as ``(m − c)·[m ≥ c]`` with ``[m ≥ c] = (m + K) // s`` (``c = s − K``). Only
-    ``+ − * // %`` touch ``n``, so the same code runs on PyTorch's symbolic sizes (SymInt) in
-    ``torch.compile``, ``torch.export`` and ONNX export without guards on ``n``.
+    For ``K ≥ s`` the clip never acts (``ceil(n/s)·s ≥ n``), and the padded length is exactly
+    ``(ceil(n/s)−1)·s + K``. For ``K < s``, with ``m = (−n) mod s`` and ``c = s − K``, the total
+    is ``(m − c)·[m ≥ c]`` and ``[m ≥ c] = (m + K) // s``. Only ``+ − * // %`` touch ``n``, so the
+    same code runs on PyTorch's symbolic sizes (SymInt) in ``torch.compile``, ``torch.export``
+    and ONNX export without guards on ``n``, and symbolic reasoning sees the output ``ceil(n/s)``.
 
     >>> [same_total(n, 3, 2) for n in (6, 7)], [same_total(n, 2, 3) for n in (6, 7, 8)]
     ([1, 2], [0, 1, 0])
     """
-    m = (-n) % stride
     if span >= stride:
-        return span - stride + m
+        return ((n + stride - 1) // stride - 1) * stride + span - n
+    m = (-n) % stride
     return (m - (stride - span)) * ((m + span) // stride)
 
 

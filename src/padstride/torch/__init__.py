@@ -8,6 +8,7 @@ torch.Size([1, 8, 4, 4])
 
 from .conv import Conv1d, Conv2d, Conv3d
 from .pool import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d
+from .transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 
 __all__ = [
     "AvgPool1d",
@@ -16,6 +17,9 @@ __all__ = [
     "Conv1d",
     "Conv2d",
     "Conv3d",
+    "ConvTranspose1d",
+    "ConvTranspose2d",
+    "ConvTranspose3d",
     "MaxPool1d",
     "MaxPool2d",
     "MaxPool3d",

@@ -50,8 +50,14 @@ def sizes_of(x: Any, ndim: int) -> tuple[Any, ...]:
 
 
 def is_symbolic(sizes: Sequence[Any]) -> bool:
-    """True when any size is a ``torch.SymInt`` (tracing with dynamic shapes)."""
-    return any(not isinstance(n, int) for n in sizes)
+    """True while tracing (``torch.compile``, export) or when a size is not a plain int.
+
+    Then the layers take the one branch-free path (``F.pad`` with the geometry's pads) instead of
+    testing the pads' values, which would add guards and recompile for every input size.
+    """
+    import torch
+
+    return torch.compiler.is_compiling() or any(not isinstance(n, int) for n in sizes)
 
 
 def pads_for(
