@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import padstride.torch as pt
+import torch
 from padstride.geometry import PaddingError, conv_transpose
 
 from .oracles import keras_conv_transpose, ort_conv_transpose
@@ -64,7 +64,7 @@ def test_keras_rule_same_matches_onnxruntime_same_upper(c):
 def test_rules_differ_only_where_tf_has_no_answer():
     """'keras' (TF) and 'keras_torch' (Keras 3.15 on torch/JAX) agree except for ``same`` with an
     explicit output_padding and an even kernel, where TF's output_shape check fails."""
-    from padstride.geometry import PaddingError, conv_transpose_axis
+    from padstride.geometry import conv_transpose_axis
 
     for k in range(1, 7):
         for s in range(1, 4):
