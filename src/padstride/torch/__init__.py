@@ -7,6 +7,7 @@ torch.Size([1, 8, 4, 4])
 """
 
 from .conv import Conv1d, Conv2d, Conv3d
+from .convert import convert
 from .pool import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d
 from .transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 
@@ -23,4 +24,5 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
     "MaxPool3d",
+    "convert",
 ]
