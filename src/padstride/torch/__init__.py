@@ -8,6 +8,7 @@ torch.Size([1, 8, 4, 4])
 
 from .conv import Conv1d, Conv2d, Conv3d
 from .convert import convert
+from .keras_port import KerasPortError, PortedModel, from_keras
 from .pool import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d
 from .transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 
@@ -21,8 +22,11 @@ __all__ = [
     "ConvTranspose1d",
     "ConvTranspose2d",
     "ConvTranspose3d",
+    "KerasPortError",
     "MaxPool1d",
     "MaxPool2d",
     "MaxPool3d",
+    "PortedModel",
     "convert",
+    "from_keras",
 ]
