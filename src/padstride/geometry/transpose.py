@@ -134,8 +134,8 @@ def conv_transpose_axis(
 
     Explicit pads follow PyTorch/ONNX (crop ``before``/``after``, then ``output_padding`` at the
     end). Named conventions follow ``rule``: ``keras`` (TF's rule: the output size of Keras, the
-    crop placed as the gradient of a TF SAME convolution), ``keras_torch`` (what Keras 3.15 computes
-    on its torch and JAX backends), or ``onnx`` (ONNX ``auto_pad``: output ``n·s``, SAME_UPPER puts the
+    crop placed as the gradient of a TF SAME convolution), ``keras_torch`` (what Keras 3 computes
+    on its torch backend), or ``onnx`` (ONNX ``auto_pad``: output ``n·s``, SAME_UPPER puts the
     smaller half first). ``output_size`` fixes the length, as TF's ``output_shape`` or ONNX's
     ``output_shape`` do.
 
@@ -202,16 +202,13 @@ def conv_transpose_axis(
 
 
 def _keras_torch_crop(span: int, stride: int, name: str, output_padding: int | None) -> int:
-    """Start crop used by Keras 3.15 on torch (``compute_conv_transpose_output_crops_for_torch``).
-
-    Keras crops the full output to the window its JAX backend computes: ``(K−1) − left_pad``
-    with JAX's ``left_pad``. (Keras before 3.12 used symmetric torch ``padding`` instead.)
-    """
+    """Start crop of Keras 3 on torch: JAX's ``conv_transpose`` window (``backend_utils``)."""
     if name == "valid":
         return 0
+    # total pad of the stride-1 conv: n·s without output_padding, else (n−1)·s + K%2 + op
     pad_len = stride + span - 2 if output_padding is None else span + span % 2 - 2 + output_padding
-    left_pad = min(pad_len // 2 + pad_len % 2, span - 1)
-    return span - 1 - left_pad
+    left = min(pad_len // 2 + pad_len % 2, span - 1)
+    return span - 1 - left
 
 
 def conv_transpose(
