@@ -4,8 +4,8 @@
 >>> pad(np.arange(4), [(2, 1)], mode="reflect")
 array([2, 1, 0, 1, 2, 3, 2])
 >>> pad(np.arange(6).reshape(2, 3), [(0, 0), (-1, 2)], mode="circular")
-array([[1, 2, 0, 1],
-       [4, 5, 3, 4]])
+array([[1, 2, 1, 2],
+       [4, 5, 4, 5]])
 
 Each output index ``o`` of an axis reads input position ``p = o − before`` mapped into ``[0, n)``:
 ``edge`` clamps, ``circular`` wraps (period ``n``), ``reflect`` mirrors about the edge pixels
