@@ -60,11 +60,13 @@ def source_index(positions: np.ndarray, n: int, mode: str, axis: int = 0) -> np.
         q = p % (2 * n)
         return np.where(q < n, q, 2 * n - 1 - q)
     if mode == "reflect":
-        if n == 1:
+        if n == 1 and ((p < 0) | (p > 0)).any():
             raise PaddingError(
                 f"axis {axis}: mode 'reflect' needs at least 2 input pixels to mirror, got 1; "
                 "use 'symmetric' or 'edge'"
             )
+        if n == 1:
+            return p
         q = p % (2 * n - 2)
         return np.where(q < n, q, 2 * n - 2 - q)
     raise PaddingError(f"mode {mode!r} has no source index")  # pragma: no cover
@@ -129,9 +131,8 @@ def pad_into(
         n, d = x.shape[ax], dst[ax]
         positions = np.concatenate([np.arange(0, d.start), np.arange(d.stop, out.shape[ax])])
         if positions.size:
-            kept = d.stop - d.start
-            if kept < 1:
-                raise PaddingError(f"axis {i}: mode {mode!r} has no input pixel left to pad from after the crop")
+            if mode == "circular" and d.stop <= d.start:
+                raise PaddingError(f"axis {i}: mode 'circular' has no input pixel left to wrap after the crop")
             where = source_index(positions - b, n, mode, i) + b  # index into `out` of the source
             if where.min() < d.start or where.max() >= d.stop:
                 # a large pad mirrors into a region cropped on the other side: gather from x instead
