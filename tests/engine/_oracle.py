@@ -53,5 +53,6 @@ def check(got: np.ndarray, want: np.ndarray, config: object) -> None:
     """Same shape and max |diff| ≤ 1e-10, the configuration in the message."""
     assert got.shape == want.shape, f"shape {got.shape} != {want.shape} for {config}"
     if got.size:
-        err = float(np.max(np.abs(got - want)))
+        same = (got == want) | (np.isnan(got) & np.isnan(want))  # equal infinities included
+        err = float(np.max(np.where(same, 0.0, np.abs(got - want))))
         assert err <= TOL, f"max |diff| {err:.3g} for {config}"
