@@ -54,5 +54,6 @@ def check(got: np.ndarray, want: np.ndarray, config: object) -> None:
     assert got.shape == want.shape, f"shape {got.shape} != {want.shape} for {config}"
     if got.size:
         same = (got == want) | (np.isnan(got) & np.isnan(want))  # equal infinities included
-        err = float(np.max(np.where(same, 0.0, np.abs(got - want))))
+        with np.errstate(invalid="ignore"):
+            err = float(np.max(np.where(same, 0.0, np.abs(got - want))))
         assert err <= TOL, f"max |diff| {err:.3g} for {config}"

@@ -109,7 +109,6 @@ def test_pool_conventions(data: st.DataObject) -> None:
 
 
 def _ort_pool(x: np.ndarray, op: str, kernel: list[int], stride: list[int], auto_pad: str) -> np.ndarray:
-    import onnx
     import onnxruntime as ort
     from onnx import TensorProto, helper
 

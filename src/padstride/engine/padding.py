@@ -53,7 +53,7 @@ def source_index(positions: np.ndarray, n: int, mode: str, axis: int = 0) -> np.
     if n < 1:
         raise PaddingError(f"axis {axis}: mode {mode!r} cannot pad an axis of size 0")
     if mode == "edge":
-        return np.clip(p, 0, n - 1)
+        return np.asarray(np.clip(p, 0, n - 1))
     if mode == "circular":
         return p % n
     if mode == "symmetric":

@@ -96,10 +96,7 @@ def pool(
         dtype = xa.dtype
         fill = -np.inf if dtype.kind in "fc" else (np.iinfo(dtype).min if dtype.kind in "iu" else False)
     # pads, plus the overhang of a ceil_mode window past the padded input
-    pads = []
-    for a in geo:
-        need = (a.output - 1) * a.stride + a.span
-        pads.append((a.pad_before, a.pad_after + max(need - a.padded_input, 0)))
+    pads = [(a.pad_before, a.pad_after + a.overhang) for a in geo]
     xp = np.empty(padded_shape(xa.shape, pads, sax), dtype)
     pad_into(xa, pads, xp, sax, "constant", fill)
     outs = geo.output
