@@ -24,10 +24,10 @@ from typing import Any
 
 __all__ = ["BLOCK_BYTES", "plan", "run", "set_block_bytes", "set_workers", "workers"]
 
-#: Upper bound, in bytes, on the temporary buffers of one block (default 4 MiB: small enough
+#: Upper bound, in bytes, on the temporary buffers of one block (default 2 MiB: small enough
 #: to stay in cache, large enough for an efficient GEMM). Change it at run time with
 #: ``padstride.engine.set_block_bytes``.
-BLOCK_BYTES: int = 4 << 20
+BLOCK_BYTES: int = 2 << 20
 
 
 def set_block_bytes(limit: int) -> int:

@@ -21,7 +21,7 @@ each column row is one contiguous run. Depthwise convolutions (one input channel
 the GEMM: a loop over the kernel taps multiplies and accumulates whole strided views.
 
 Memory: beside the padded copy of the input and the output, one block's buffers (columns plus GEMM
-result, or the tap accumulator) hold at most ``padstride.engine.BLOCK_BYTES`` (4 MiB by default;
+result, or the tap accumulator) hold at most ``padstride.engine.BLOCK_BYTES`` (2 MiB by default;
 never less than one output row of one image).
 """
 

@@ -129,8 +129,9 @@ def pad_into(
     done: list[slice] = list(dst)  # region of `out` filled so far
     for i, (ax, (b, _)) in enumerate(zip(axes, pads, strict=True)):
         n, d = x.shape[ax], dst[ax]
-        positions = np.concatenate([np.arange(0, d.start), np.arange(d.stop, out.shape[ax])])
-        if positions.size:
+        for positions in (np.arange(0, d.start), np.arange(d.stop, out.shape[ax])):
+            if not positions.size:
+                continue
             if mode == "circular" and d.stop <= d.start:
                 raise PaddingError(f"axis {i}: mode 'circular' has no input pixel left to wrap after the crop")
             where = source_index(positions - b, n, mode, i) + b  # index into `out` of the source
@@ -138,12 +139,23 @@ def pad_into(
                 # a large pad mirrors into a region cropped on the other side: gather from x instead
                 return _pad_gather(x, pads, out, axes, mode)
             target = list(done)
-            target[ax] = positions  # type: ignore[call-overload]
+            target[ax] = slice(int(positions[0]), int(positions[-1]) + 1)
             source = list(done)
-            source[ax] = where  # type: ignore[call-overload]
+            source[ax] = _as_slice(where)  # type: ignore[call-overload]
             out[tuple(target)] = out[tuple(source)]
         done[ax] = slice(None)
     return out
+
+
+def _as_slice(index: np.ndarray) -> slice | np.ndarray:
+    """A basic slice for a run with step 1, −1 or 0 (0 broadcasts one cell); else the index array."""
+    if index.size == 1 or (index == index[0]).all():
+        return slice(int(index[0]), int(index[0]) + 1)
+    step = int(index[1] - index[0])
+    if step in (1, -1) and (np.diff(index) == step).all():
+        stop = int(index[-1]) + step
+        return slice(int(index[0]), None if stop < 0 else stop, step)
+    return index
 
 
 def _pad_gather(
