@@ -33,7 +33,7 @@ def test_pad_matches_numpy_for_any_size(data: st.DataObject) -> None:
     check(got, want, (shape, pads, mode))
 
 
-@fixed(150)
+@fixed(120)
 @given(st.data())
 def test_pad_matches_torch_with_crops(data: st.DataObject) -> None:
     nd = data.draw(st.integers(1, 3), "nd")

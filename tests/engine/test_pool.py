@@ -25,7 +25,7 @@ def _with(block: int, workers: int, fn):  # type: ignore[no-untyped-def]
         set_workers(old_w)
 
 
-@fixed(150)
+@fixed(120)
 @given(st.data())
 def test_pool_matches_torch_native(data: st.DataObject) -> None:
     """Symmetric explicit pads, ceil_mode, dilation (max), count_include_pad (avg), both layouts."""
