@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-REPS = int(os.environ.get("PADSTRIDE_BENCH_REPS", "5"))
+REPS = int(os.environ.get("PADSTRIDE_BENCH_REPS", "7"))
 
 
 def _time(fn: Callable[[], object]) -> float:

@@ -116,7 +116,7 @@ def pad_into(
         dst[ax] = slice(max(b, 0), max(b, 0) + max(hi - lo, 0))
     if mode == "circular" and any(min(p) < 0 for p in pads):  # PyTorch: crop, then wrap what is left
         return pad_into(x[tuple(src)], [(max(b, 0), max(a, 0)) for b, a in pads], out, axes, mode)
-    out[tuple(dst)] = x[tuple(src)]
+    _copy(out, tuple(dst), x, tuple(src), 0 not in axes)
     if mode == "constant":
         for ax in axes:
             d = dst[ax]
@@ -145,6 +145,24 @@ def pad_into(
             out[tuple(target)] = out[tuple(source)]
         done[ax] = slice(None)
     return out
+
+
+def _copy(out: np.ndarray, dst: tuple[slice, ...], x: np.ndarray, src: tuple[slice, ...], split: bool) -> None:
+    """``out[dst] = x[src]``, split over axis 0 across the engine's threads when large."""
+    from . import _blocks
+
+    n = x.shape[0] if x.ndim else 0
+    if not split or n < 2 or out.nbytes < (4 << 20):
+        out[dst] = x[src]
+        return
+    parts = min(_blocks.workers(), n)
+    bounds = [n * i // parts for i in range(parts + 1)]
+
+    def work(block: tuple[int, int, int, int]) -> None:
+        a, b = block[0], block[1]
+        out[(slice(a, b), *dst[1:])] = x[(slice(a, b), *src[1:])]
+
+    _blocks.run([(bounds[i], bounds[i + 1], 0, 0) for i in range(parts)], work)
 
 
 def _as_slice(index: np.ndarray) -> slice | np.ndarray:
