@@ -24,12 +24,14 @@ def _time(fn: Callable[[], object]) -> float:
     return time.perf_counter() - t0
 
 
-def paired(ours: Callable[[], object], peer: Callable[[], object], reps: int = REPS) -> dict[str, float]:
-    """Median times and the median of per-repetition ratios ours/peer (after one warm-up each)."""
+def paired(ours: Callable[[], object], peer: Callable[[], object], reps: int = REPS,
+           inner: int = 1) -> dict[str, float]:
+    """Median times and the median of per-repetition ratios ours/peer (after one warm-up each);
+    ``inner`` calls of ``ours`` per repetition for ops too short to time alone."""
     ours(), peer()
     a, b = [], []
     for _ in range(reps):
-        a.append(_time(ours))
+        a.append(_time(lambda: [ours() for _ in range(inner)]) / inner)
         b.append(_time(peer))
     ratios = [x / y for x, y in zip(a, b, strict=True)]
     return {"ours_ms": statistics.median(a) * 1e3, "peer_ms": statistics.median(b) * 1e3,
@@ -125,7 +127,8 @@ def seed_case() -> dict[str, Any]:
     rng = np.random.default_rng(0)
     image, kernel = rng.integers(0, 255, size=(256, 256)), rng.random((3, 3))
     assert np.allclose(seed_convolution2d(image, kernel, "same"), convolution2d(image, kernel, "same"))
-    r = paired(lambda: convolution2d(image, kernel, "same"), lambda: seed_convolution2d(image, kernel, "same"), 3)
+    r = paired(lambda: convolution2d(image, kernel, "same"), lambda: seed_convolution2d(image, kernel, "same"), 3,
+               inner=20)
     r["speedup"] = 1 / r["ratio"]
     print(f"  seed double loop 256² k3: seed {r['peer_ms']:.1f} ms, padstride {r['ours_ms']:.2f} ms,"
           f" {r['speedup']:.0f}x faster", flush=True)
@@ -198,7 +201,10 @@ def markdown(payload: dict[str, Any]) -> str:
         f"Float32, {t['torch_threads']} threads for both (NumPy BLAS: {', '.join(t['blas'])}); "
         f"machine GEMM roofline (np.matmul 2048³): **{payload['roofline_gflops']:.0f} GFLOP/s**. "
         f"Ratio = padstride time / torch time in the same run (median of {REPS} alternating pairs); "
-        "below 1 means padstride is faster.",
+        "below 1 means padstride is faster. "
+        f"Load average when the run started: {payload['load_average_at_start']:.1f} on "
+        f"{os.cpu_count()} cores (a shared machine: absolute times and the roofline are depressed, "
+        "ratios less so).",
         "",
         "| conv case (N=32, 3-D: N=8) | padstride ms | torch ms | ratio | padstride GFLOP/s | of roofline |",
         "|---|---:|---:|---:|---:|---:|",
@@ -226,7 +232,8 @@ def main() -> None:
     print(f"  threads: {t}", flush=True)
     peak = roofline()
     print(f"  np.matmul roofline: {peak:.1f} GFLOP/s", flush=True)
-    payload: dict[str, Any] = {"threads": t, "roofline_gflops": peak, "reps": REPS}
+    payload: dict[str, Any] = {"threads": t, "roofline_gflops": peak, "reps": REPS,
+                               "load_average_at_start": os.getloadavg()[0]}
     payload["conv"] = conv_cases(peak)
     payload["median_ratio_2d"] = statistics.median(r["ratio"] for r in payload["conv"] if r["ndim"] == 2)
     print(f"  median ratio over 2-D cases: {payload['median_ratio_2d']:.2f}", flush=True)
