@@ -183,10 +183,13 @@ class GraphBuilder:
         return self.node("dense", x, name, type, units=units, bias=bias, activation=activation,
                         in_features=in_features)
 
-    def norm(self, x: Ref | None, kind: str = "batch", affine: bool = True, stats: bool = True,
+    def norm(self, x: Ref | None, kind: str = "batch", affine: bool | int = True, stats: bool = True,
              stats_are_params: bool = False, features: int | None = None, name: str | None = None,
              type: str | None = None) -> Ref:
-        """Normalization; ``stats_are_params`` counts running statistics as non-trainable params (Keras)."""
+        """Normalization; ``affine``: scale and shift (or how many per-feature vectors: 0, 1, 2).
+
+        ``stats_are_params`` counts running statistics as non-trainable params, as Keras does.
+        """
         return self.node("norm", x, name, type or f"{kind}_norm", kind=kind, affine=affine, stats=stats,
                         stats_are_params=stats_are_params, features=features)
 

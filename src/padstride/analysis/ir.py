@@ -75,6 +75,7 @@ class Graph:
     layout: str = "channels_first"
     framework: str = "padstride"
     dtype_bytes: int = 4
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:

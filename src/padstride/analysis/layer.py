@@ -45,6 +45,7 @@ class LayerInfo:
     macs: int = 0
     bytes: int = 0
     rf: tuple[AxisRF, ...] | None = None
+    rf_global: bool = False
     misalignment: tuple[Fraction, ...] | None = None
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

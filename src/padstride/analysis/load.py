@@ -156,7 +156,7 @@ def _reshape_input(graph: Graph, input_shape: Sequence[int]) -> Graph:
         raise GraphError(f"graph {graph.name!r} has {len(inputs)} inputs; --input sets one")
     nodes = [replace(n, attrs={**n.attrs, "shape": to_canonical(input_shape, graph.layout)})
              if n.name == inputs[0] else n for n in graph.nodes]
-    return Graph(graph.name, nodes, graph.outputs, graph.layout, graph.framework, graph.dtype_bytes)
+    return Graph(graph.name, nodes, graph.outputs, graph.layout, graph.framework, graph.dtype_bytes, graph.notes)
 
 
 def analyze(model: Any, input_shape: Sequence[int] | None = None) -> Summary:

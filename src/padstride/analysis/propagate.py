@@ -62,7 +62,7 @@ def propagate(graph: Graph) -> dict[str, LayerInfo]:
         try:
             _HANDLERS[node.op](node, ins, out, st)
         except (ShapeError, PaddingError) as exc:
-            out.errors.append(f"{node.name} ({node.type}): {exc}" if node.name not in str(exc) else str(exc))
+            out.errors.append(f"{node.name} ({node.type}): {exc}")
             out.shape = out.shape if out.shape is not None and not isinstance(exc, PaddingError) else None
         if out.shape is not None:
             out.bytes = math.prod(out.shape) * graph.dtype_bytes
@@ -95,34 +95,40 @@ def _map_rf(x: LayerInfo, maps: Sequence[AxisMap] | None) -> tuple[AxisRF, ...] 
 
 
 def _window_warnings(out: LayerInfo, axes: Sequence[Any], transposed: bool = False) -> None:
-    names = axis_names(len(axes))
-    for name, ax in zip(names, axes, strict=True):
+    """One line per finding, the axes it applies to named together."""
+    found: dict[str, list[str]] = {}
+    for name, ax in zip(axis_names(len(axes)), axes, strict=True):
         b, a = ax.pads
         if b != a and (b > 0 or a > 0):
-            what = "crop" if transposed else "pads"
-            out.warnings.append(f"{out.name}: asymmetric {what} ({b}, {a}) on {name}")
+            found.setdefault(f"asymmetric {'crop' if transposed else 'pads'} ({b}, {a})", []).append(name)
         if transposed:
             if ax.dropped:
-                out.warnings.append(f"{out.name}: {len(ax.dropped)} input px of {name} are cropped away entirely")
+                found.setdefault(f"crops away every contribution of {len(ax.dropped)} input px", []).append(name)
+            continue
+        if not ax.dropped:
             continue
         lo, hi = ax.dropped_before, ax.dropped_after
+        parts = [f"the first {lo}"] * bool(lo) + [f"the last {hi}"] * bool(hi)
         inner = len(ax.dropped) - lo - hi
-        if lo:
-            out.warnings.append(f"{out.name}: never reads the first {lo} px of {name}")
-        if hi:
-            out.warnings.append(f"{out.name}: never reads the last {hi} px of {name} (stride {ax.stride})")
-        if inner > 0:
-            out.warnings.append(f"{out.name}: never reads {inner} interior px of {name} (gaps between windows)")
+        parts += [f"{inner} interior"] * bool(inner)
+        text = (f"never reads {len(ax.dropped)} of {ax.input} input px ({', '.join(parts)}; "
+                f"kernel {ax.kernel}, stride {ax.stride})")
+        found.setdefault(text, []).append(name)
+    for text, names in found.items():
+        out.warnings.append(f"{out.name}: {text} on {' and '.join(names)}")
 
 
 def _check_rf(out: LayerInfo, st: _State) -> None:
     if out.rf is None or out.geometry is None or not st.input_sizes:
         return
     names = axis_names(len(st.input_sizes))
+    found: dict[tuple[int, int], list[str]] = {}
     for i, (r, n) in enumerate(zip(out.rf, st.input_sizes, strict=False)):
         if r.size > n and i not in st.rf_warned:
             st.rf_warned.add(i)
-            out.warnings.append(f"{out.name}: receptive field {r.size} px exceeds the {n} px input on {names[i]}")
+            found.setdefault((r.size, n), []).append(names[i])
+    for (size, n), axes in found.items():
+        out.warnings.append(f"{out.name}: receptive field {size} px exceeds the {n} px input on {' and '.join(axes)}")
 
 
 def _axes(node: Node, key: str, nd: int, default: object = 1) -> tuple[int, ...]:
@@ -188,6 +194,8 @@ def _conv(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     groups, filters = int(node.attrs.get("groups", 1)), int(node.attrs["filters"])
     expected = node.attrs.get("in_channels")
     c_in = c if expected is None else int(expected)
+    if node.attrs.get("depthwise"):  # Keras DepthwiseConv: filters is the depth multiplier
+        groups, filters = c_in, c_in * filters
     if c_in % groups or filters % groups:
         raise ShapeError(f"{c_in} input channels and {filters} filters must both divide into {groups} groups")
     weights = (c_in // groups) * math.prod(k) * filters
@@ -249,7 +257,7 @@ def _global_pool(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -
     x = _one(ins, node)
     c, sp = _spatial(x, node)
     out.shape = (c, *([1] * len(sp))) if node.attrs.get("keepdims") else (c,)
-    out.rf = _map_rf(x, [AxisMap.collapse(n) for n in sp])
+    out.rf, out.rf_global = x.rf, True
 
 
 def _pad(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
@@ -266,7 +274,8 @@ def _pad(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     sizes = tuple(n + b + a for n, (b, a) in zip(sp, pairs, strict=True))
     out.pads = tuple(pairs)
     if any(n < 1 for n in sizes):
-        raise PaddingError(f"{node.name}: {key} {tuple(pairs)} leave {_fmt(sizes)} of a {_fmt(sp)} input")
+        out.shape = None
+        raise ShapeError(f"{key} {tuple(pairs)} leave {_fmt(sizes)} of a {_fmt(sp)} input")
     out.shape = (c, *sizes)
     out.rf = _map_rf(x, [AxisMap.shift(b) for b, _ in pairs])
     for name, (b, a) in zip(axis_names(nd), pairs, strict=True):
@@ -350,6 +359,7 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     if known and len({len(r) for r in known}) == 1:
         merged = [union([r[a] for r in known]) for a in range(len(known[0]))]
         out.rf = tuple(m[0] for m in merged)
+        out.rf_global = any(i.rf_global for i in ins)
         out.misalignment = tuple(m[1] for m in merged)
         names = axis_names(len(merged))
         for a, (_, mis) in enumerate(merged):
@@ -368,7 +378,7 @@ def _flatten(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> No
     assert x.shape is not None
     out.shape = (math.prod(x.shape),)
     out.factors = x.shape if len(x.shape) > 1 else x.factors
-    out.rf = _map_rf(x, [AxisMap.collapse(n) for n in x.shape[1:]] if len(x.shape) > 1 else None)
+    out.rf, out.rf_global = x.rf, x.rf_global or len(x.shape) > 1
 
 
 def _reshape(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
@@ -381,7 +391,7 @@ def _reshape(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> No
     if node.attrs.get("batch_absorbing"):
         if known != total:
             out.shape, out.factors = (total,), factors
-            out.rf = _map_rf(x, [AxisMap.collapse(n) for n in x.shape[1:]] if len(x.shape) > 1 else None)
+            out.rf, out.rf_global = x.rf, x.rf_global or len(x.shape) > 1
             raise ShapeError(
                 f"a sample has {factors_text(total, factors)} values but the view asks for rows of "
                 f"{factors_text(known, factors)}; the -1 absorbs the batch, so rows mix samples "
@@ -399,12 +409,7 @@ def _reshape(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> No
 
     out.shape = to_canonical(target, st.graph.layout)
     out.factors = factors
-    if out.shape == x.shape:
-        out.rf = x.rf
-    elif len(x.shape) > 1:
-        out.rf = _map_rf(x, [AxisMap.collapse(n) for n in x.shape[1:]])
-    else:
-        out.rf = x.rf
+    out.rf, out.rf_global = x.rf, x.rf_global or out.shape != x.shape
 
 
 def _dense(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
@@ -423,11 +428,7 @@ def _dense(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     out.shape = tuple(shape)
     out.macs = out.params * (math.prod(x.shape) // n_in)
     out.factors = None
-    if rank > 1 and axis > 0:
-        maps = [AxisMap.collapse(n) if i == axis - 1 else AxisMap.shift(0) for i, n in enumerate(x.shape[1:])]
-        out.rf = _map_rf(x, maps)
-    else:
-        out.rf = x.rf
+    out.rf, out.rf_global = x.rf, x.rf_global or axis > 0
     if expected is not None and f_in != n_in:
         raise ShapeError(f"expects {factors_text(f_in, x.factors)} input features, "
                          f"gets {factors_text(n_in, x.factors)}")
@@ -449,15 +450,15 @@ def _norm(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
 
 def _passthrough(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     x = _one(ins, node)
-    out.shape, out.rf, out.factors = x.shape, x.rf, x.factors
+    out.shape, out.rf, out.factors, out.rf_global = x.shape, x.rf, x.factors, x.rf_global
 
 
 def _opaque(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     out.shape = tuple(int(s) for s in node.attrs["shape"])
     out.params = int(node.attrs.get("params", 0))
     out.trainable = int(node.attrs.get("trainable", out.params))
-    if len(ins) == 1 and ins[0].shape is not None and ins[0].shape[1:] == out.shape[1:]:
-        out.rf = ins[0].rf
+    if len(ins) == 1 and ins[0].shape is not None:
+        out.rf, out.rf_global = ins[0].rf, ins[0].rf_global or ins[0].shape[1:] != out.shape[1:]
 
 
 _HANDLERS: dict[str, Handler] = {

@@ -83,15 +83,6 @@ class AxisMap:
         width = 1 if mode == "nearest" or scale == 1 else 2 if mode in ("linear", "bilinear", "trilinear") else 4
         return cls(scale, offset, width)
 
-    @classmethod
-    def collapse(cls, n_in: int) -> AxisMap:
-        """Global pooling, flatten, dense: one output sees all ``n_in`` input units.
-
-        >>> AxisMap.collapse(7).width
-        7
-        """
-        return cls(Fraction(n_in), Fraction(n_in - 1, 2), n_in)
-
 
 @dataclass(frozen=True)
 class AxisRF:

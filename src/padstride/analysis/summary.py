@@ -120,7 +120,7 @@ class Summary:
 
     @property
     def warnings(self) -> list[str]:
-        return [w for i in self.layers for w in i.warnings]
+        return [*self.graph.notes, *(w for i in self.layers for w in i.warnings)]
 
     @property
     def errors(self) -> list[str]:
@@ -128,9 +128,17 @@ class Summary:
 
     @property
     def output_rf(self) -> tuple[AxisRF, ...]:
-        """Receptive field of the first output, per input axis."""
+        """Receptive field of the first output's last feature map, per input axis.
+
+        For a classifier this is the feature map before global pooling or flattening; its units
+        each see ``size`` pixels, every output sees them all.
+        """
         rf = self.layer(self.graph.outputs[0]).rf
         return rf if rf is not None else ()
+
+    @property
+    def output_rf_global(self) -> bool:
+        return self.layer(self.graph.outputs[0]).rf_global
 
     def output_shape(self, info: LayerInfo) -> tuple[int, ...] | None:
         """Shape of a layer in the model's own layout, without batch."""
@@ -155,14 +163,14 @@ class Summary:
             for text, tag in [(e, "E") for e in info.errors] + [(w, "W") for w in info.warnings]:
                 notes.append(f"{tag}{len(notes) + 1}  {text}")
                 marks.append(f"{tag}{len(notes)}")
-            rf = info.rf if info.rf else None
+            rf = info.rf if info.rf and not info.rf_global else None
             rows.append([
                 f"{info.name} ({info.type})",
                 "?" if shape is None else "(None, " + ", ".join(str(s) for s in shape) + ")",
                 f"{info.params:,}",
                 f"{info.macs:,}" if info.macs else "0",
                 self._pads_text(info),
-                _join([r.size for r in rf]) if rf else "",
+                _join([r.size for r in rf]) if rf else "global" if info.rf_global else "",
                 _join([num(r.stride) for r in rf]) if rf else "",
                 _join([num(r.padding) for r in rf]) if rf else "",
                 " ".join(marks),
@@ -182,7 +190,8 @@ class Summary:
         rf = self.output_rf
         if rf:
             names = axis_names(len(rf))
-            lines.append("Receptive field of the output: " + ", ".join(
+            head = "Receptive field of the " + ("last feature map" if self.output_rf_global else "output")
+            lines.append(head + ": " + ", ".join(
                 f"{n} {r.size} (stride {num(r.stride)}, padding {num(r.padding)}, centre {num(r.centre)})"
                 for n, r in zip(names, rf, strict=True)))
         return lines
@@ -190,6 +199,7 @@ class Summary:
     def table(self) -> str:
         """The Keras-like table with pads, receptive field, effective stride and notes."""
         header, rows, notes = self._rows()
+        notes += [f"W  {n}" for n in self.graph.notes]
         widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
         right = {2, 3, 5, 6, 7}
 
@@ -207,6 +217,7 @@ class Summary:
     def markdown(self) -> str:
         """The same table as GitHub Markdown."""
         header, rows, notes = self._rows()
+        notes += [f"W  {n}" for n in self.graph.notes]
         esc = [[c.replace("|", "\\|") for c in r] for r in [header, *rows]]
         lines = [f"**{self.graph.name}**", "", "| " + " | ".join(esc[0]) + " |",
                  "|" + "|".join("---:" if i in (2, 3, 5, 6, 7) else "---" for i in range(len(header))) + "|"]
@@ -237,7 +248,7 @@ class Summary:
                 "params": info.params, "trainable_params": info.trainable, "macs": info.macs,
                 "memory_bytes": info.bytes,
                 "pads": None if info.pads is None else [list(p) for p in info.pads],
-                "rf": self._rf_dict(info.rf),
+                "rf": self._rf_dict(info.rf), "rf_global": info.rf_global,
                 "misalignment": None if info.misalignment is None else [num(m) for m in info.misalignment],
                 "warnings": list(info.warnings), "errors": list(info.errors),
             })
@@ -246,5 +257,6 @@ class Summary:
             "layers": layers, "total_params": self.total_params, "trainable_params": self.trainable_params,
             "non_trainable_params": self.non_trainable_params, "total_macs": self.total_macs,
             "output_bytes": self.output_bytes, "peak_activation_bytes": self.peak_activation_bytes,
-            "rf": self._rf_dict(self.output_rf), "warnings": self.warnings, "errors": self.errors,
+            "rf": self._rf_dict(self.output_rf), "rf_global": self.output_rf_global,
+            "warnings": self.warnings, "errors": self.errors,
         }
