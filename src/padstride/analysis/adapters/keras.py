@@ -234,9 +234,9 @@ def graph_from_keras(model: Any, input_shape: Sequence[int] | None = None) -> Gr
     >>> import keras
     >>> m = keras.Sequential([keras.Input((8, 8, 3)), keras.layers.MaxPooling2D(3, strides=2, padding="same")])
     >>> graph_from_keras(m).nodes[-1].attrs["stride"]
-    2
+    (2, 2)
     """
-    import keras
+    import keras  # type: ignore[import-untyped]
 
     kind = "Sequential" if isinstance(model, keras.Sequential) else "Functional"
 
