@@ -317,7 +317,12 @@ class _Converter:
 
         margs, mkwargs = meta(args), {k: meta(v) for k, v in kwargs.items()}
         try:
-            out = _on_meta(module, margs, mkwargs) if module is not None else fn(*margs, **mkwargs)
+            if module is not None:
+                out = _on_meta(module, margs, mkwargs)
+            elif isinstance(fn, str):  # a tensor method
+                out = getattr(margs[0], fn)(*margs[1:], **mkwargs)
+            else:
+                out = fn(*margs, **mkwargs)
         except Exception as exc:
             raise ModelError(f"{name} ({type}): not understood and fails on meta tensors "
                              f"({type_name(exc)}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
