@@ -59,7 +59,7 @@ class RecipeNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         outs = [x]
-        for op, layer in zip(self.recipe, self.layers):
+        for op, layer in zip(self.recipe, self.layers, strict=True):
             kind, y = op[0], outs[-1]
             if kind == "pad":
                 y = F.pad(y, list(op[1]))
@@ -78,7 +78,7 @@ class RecipeNet(nn.Module):
 
 
 @st.composite
-def recipes(draw: Any, nd: int | None = None, rf_safe: bool = False) -> tuple[list[tuple[Any, ...]], int, tuple[int, ...], int]:
+def recipes(draw: Any, nd: int | None = None, rf_safe: bool = False) -> tuple[Any, int, tuple[int, ...], int]:
     """``(recipe, c_in, spatial input size, nd)``. ``rf_safe`` keeps ops whose gradient covers the whole RF."""
     nd = nd or draw(st.sampled_from([1, 2, 2, 3]))
     hi = {1: 48, 2: 28, 3: 10}[nd]

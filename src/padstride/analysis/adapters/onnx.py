@@ -122,6 +122,12 @@ class _Converter:
                              list(a.get("dilations", [1] * len(k))), group, bias, in_channels=int(w.shape[1]) * group,
                              name=name, type=op)
             else:
+                dil = list(a.get("dilations", [1] * len(k)))
+                steps = list(a.get("strides", [1] * len(k)))
+                short = any(d * (kk - 1) + 1 < st for kk, st, d in zip(k, steps, dil, strict=False))
+                if pad in ("same", "same_lower") and short:
+                    self.notes.append(f"{name}: ConvTranspose {_s(a['auto_pad'])} with kernel < stride: the ONNX spec "
+                                      "gives n·stride, onnxruntime (n−1)·stride + kernel; padstride follows the spec")
                 out = b.conv_transpose(x, int(w.shape[1]) * group, k, list(a.get("strides", [1] * len(k))), pad,
                                        list(a.get("output_padding", [0] * len(k))),
                                        list(a.get("dilations", [1] * len(k))), group, bias, rule="onnx",
