@@ -13,8 +13,8 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
-import keras  # noqa: E402
-from keras import layers, models  # noqa: E402
+import keras
+from keras import layers, models
 
 __all__ = [
     "cnn3d_same", "cnn3d_valid", "create_3d_cnn", "create_cnn_model", "mnist_cnn_same", "mnist_cnn_valid",

@@ -25,7 +25,7 @@ from .ir import Graph, Node
 from .layer import LayerInfo, axis_names
 from .rf import AxisMap, AxisRF, union
 
-__all__ = ["ShapeError", "propagate"]
+__all__ = ["ShapeError", "new_state", "propagate"]
 
 
 class ShapeError(ValueError):
@@ -42,32 +42,50 @@ class _State:
         self.primary = graph.inputs[0] if graph.inputs else ""
         self.input_sizes: tuple[int, ...] = ()
         self.rf_warned: set[int] = set()
+        self.done = 0
 
 
-def propagate(graph: Graph) -> dict[str, LayerInfo]:
+def propagate(graph: Graph, state: _State | None = None) -> dict[str, LayerInfo]:
     """Run the pass; returns one :class:`LayerInfo` per node, in graph order.
+
+    ``state`` (from :func:`new_state`) makes the pass incremental: nodes already seen are skipped,
+    which adapters use to ask for shapes while they build a graph.
 
     >>> from padstride.analysis import GraphBuilder
     >>> b = GraphBuilder(); _ = b.dense(b.flatten(b.input((1, 4, 4))), 3, in_features=15)
     >>> propagate(b.build())["dense"].errors
     ['dense (dense): expects 15 input features, gets 16 = 1·4·4']
     """
-    st = _State(graph)
-    for node in graph.nodes:
-        ins = [st.infos[name] for name in node.inputs]
-        out = LayerInfo(node.name, node.type, node.op, node.inputs)
-        st.infos[node.name] = out
-        if any(i.shape is None for i in ins):
-            continue  # an upstream error was already reported
-        try:
-            _HANDLERS[node.op](node, ins, out, st)
-        except (ShapeError, PaddingError) as exc:
-            out.errors.append(f"{node.name} ({node.type}): {exc}")
-            out.shape = out.shape if out.shape is not None and not isinstance(exc, PaddingError) else None
-        if out.shape is not None:
-            out.bytes = math.prod(out.shape) * graph.dtype_bytes
-        _check_rf(out, st)
-    return st.infos
+    st = state if state is not None else _State(graph)
+    st.graph = graph
+    if not st.primary and graph.inputs:
+        st.primary = graph.inputs[0]
+    for node in graph.nodes[st.done:]:
+        _step(node, st)
+    st.done = len(graph.nodes)
+    return st.infos if state is None else {n.name: st.infos[n.name] for n in graph.nodes}
+
+
+def new_state(graph: Graph) -> _State:
+    """A state for incremental :func:`propagate` calls on a growing graph."""
+    return _State(graph)
+
+
+def _step(node: Node, st: _State) -> None:
+    graph = st.graph
+    ins = [st.infos[name] for name in node.inputs]
+    out = LayerInfo(node.name, node.type, node.op, node.inputs)
+    st.infos[node.name] = out
+    if any(i.shape is None for i in ins):
+        return  # an upstream error was already reported
+    try:
+        _HANDLERS[node.op](node, ins, out, st)
+    except (ShapeError, PaddingError) as exc:
+        out.errors.append(f"{node.name} ({node.type}): {exc}")
+        out.shape = out.shape if out.shape is not None and not isinstance(exc, PaddingError) else None
+    if out.shape is not None:
+        out.bytes = math.prod(out.shape) * graph.dtype_bytes
+    _check_rf(out, st)
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -105,13 +123,16 @@ def _window_warnings(out: LayerInfo, axes: Sequence[Any], transposed: bool = Fal
             if ax.dropped:
                 found.setdefault(f"crops away every contribution of {len(ax.dropped)} input px", []).append(name)
             continue
-        if not ax.dropped:
+        counts = ax.read_counts()
+        dropped = counts.count(0)
+        if not dropped:
             continue
-        lo, hi = ax.dropped_before, ax.dropped_after
+        lo = next((i for i, c in enumerate(counts) if c), len(counts))
+        hi = next((i for i, c in enumerate(reversed(counts)) if c), len(counts))
         parts = [f"the first {lo}"] * bool(lo) + [f"the last {hi}"] * bool(hi)
-        inner = len(ax.dropped) - lo - hi
+        inner = dropped - lo - hi
         parts += [f"{inner} interior"] * bool(inner)
-        text = (f"never reads {len(ax.dropped)} of {ax.input} input px ({', '.join(parts)}; "
+        text = (f"never reads {dropped} of {ax.input} input px ({', '.join(parts)}; "
                 f"kernel {ax.kernel}, stride {ax.stride})")
         found.setdefault(text, []).append(name)
     for text, names in found.items():
@@ -355,16 +376,23 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
         out.errors.append(f"{node.name} ({node.type}): {text}")
     out.shape = tuple(result)
     rfs = [_map_rf(i, m) for i, m in zip(ins, maps, strict=True)]
-    known = [r for r in rfs if r is not None]
+    # Broadcast inputs (size 1 against more, e.g. a squeeze-excitation gate) and global ones are
+    # the same for every unit: the union runs over the inputs that vary with position.
+    local = [r for r, i, sh in zip(rfs, ins, shapes, strict=True)
+             if r is not None and not i.rf_global and (rank < 2 or conflict or sh[1:] == out.shape[1:])]
+    known = local or [r for r in rfs if r is not None]
     if known and len({len(r) for r in known}) == 1:
         merged = [union([r[a] for r in known]) for a in range(len(known[0]))]
         out.rf = tuple(m[0] for m in merged)
-        out.rf_global = any(i.rf_global for i in ins)
+        out.rf_global = not local and any(i.rf_global for i in ins)
         out.misalignment = tuple(m[1] for m in merged)
         names = axis_names(len(merged))
+        spread: dict[Fraction, list[str]] = {}
         for a, (_, mis) in enumerate(merged):
             if mis:
-                out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on {names[a]}")
+                spread.setdefault(mis, []).append(names[a])
+        for mis, axes in spread.items():
+            out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on {' and '.join(axes)}")
         if len({r[0].stride for r in known}) > 1:
             out.warnings.append(f"{out.name}: branches have different effective strides")
 

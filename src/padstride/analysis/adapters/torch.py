@@ -86,12 +86,16 @@ class _Converter:
         self.input_shape = tuple(int(s) for s in input_shape)
         self.values: dict[str, Any] = {}
         self.used: set[str] = set()
+        self.state: Any = None
 
     # -- shapes of what is built so far ------------------------------------------------------
     def shape(self, ref: str) -> tuple[int, ...]:
-        from ..propagate import propagate
+        from ..propagate import new_state, propagate
 
-        info = propagate(self.b.build(ref))[ref]
+        graph = self.b.build(ref)
+        if self.state is None:
+            self.state = new_state(graph)
+        info = propagate(graph, self.state)[ref]
         if info.shape is None:
             raise ModelError(f"{ref}: shape unknown after an earlier error: {'; '.join(info.errors)}")
         return info.shape
@@ -335,9 +339,11 @@ class _Converter:
         return _Ref(self.b.opaque(refs, tuple(out.shape[1:]), params, trainable, name=name, type=type))
 
     def _check_params(self, g: Graph) -> tuple[str, ...]:
-        from ..propagate import propagate
+        from ..propagate import new_state, propagate
 
-        counted = sum(i.params for i in propagate(g).values())
+        if self.state is None:
+            self.state = new_state(g)
+        counted = sum(i.params for i in propagate(g, self.state).values())
         actual = sum(p.numel() for p in self.root.parameters())
         if counted == actual:
             return ()
