@@ -8,7 +8,7 @@
 >>> x = b.dense(b.dense(b.flatten(x), 128), 10)
 >>> s = analyze(b.build())
 >>> s.total_params, s.layer("conv_2").shape, s.output_rf[0].size
-(2002698, (32, 22, 22), 28)
+(2002698, (32, 22, 22), 7)
 """
 
 from __future__ import annotations
