@@ -58,17 +58,24 @@ def seed004_strided() -> nn.Sequential:
     return _seed003("same", (2, 2, 1), 32 * 7 * 7)
 
 
-def _mnist_cnn(padding: str, size: int) -> nn.Sequential:
+def _small_cnn(padding: str, size: int, nd: int, head: list[nn.Module]) -> nn.Sequential:
+    """Seed 001's conv-pool-conv-pool-conv-flatten-dense stack, in 2-D (slides 4/9) or 3-D (slide 14)."""
+    conv, pool = (nn.Conv2d, nn.MaxPool2d) if nd == 2 else (nn.Conv3d, nn.MaxPool3d)
+
     def side(n: int) -> int:
         return n if padding == "same" else n - 2
 
     flat = side(side(side(size) // 2) // 2)
     return nn.Sequential(
-        nn.Conv2d(1, 32, 3, padding=padding), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=padding), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(64, 64, 3, padding=padding), nn.ReLU(),
-        nn.Flatten(), nn.Linear(64 * flat * flat, 64), nn.ReLU(), nn.Linear(64, 10),
+        conv(1, 32, 3, padding=padding), nn.ReLU(), pool(2),
+        conv(32, 64, 3, padding=padding), nn.ReLU(), pool(2),
+        conv(64, 64, 3, padding=padding), nn.ReLU(),
+        nn.Flatten(), nn.Linear(64 * flat**nd, 64), nn.ReLU(), *head,
     )
+
+
+def _mnist_cnn(padding: str, size: int) -> nn.Sequential:
+    return _small_cnn(padding, size, 2, [nn.Linear(64, 10)])
 
 
 def mnist_cnn_valid(size: int = 28) -> nn.Sequential:
@@ -156,16 +163,7 @@ def unet_valid() -> UNet:
 
 
 def _cnn3d(padding: str, size: int = 64) -> nn.Sequential:
-    def side(n: int) -> int:
-        return n if padding == "same" else n - 2
-
-    flat = side(side(side(size) // 2) // 2)
-    return nn.Sequential(
-        nn.Conv3d(1, 32, 3, padding=padding), nn.ReLU(), nn.MaxPool3d(2),
-        nn.Conv3d(32, 64, 3, padding=padding), nn.ReLU(), nn.MaxPool3d(2),
-        nn.Conv3d(64, 64, 3, padding=padding), nn.ReLU(),
-        nn.Flatten(), nn.Linear(64 * flat**3, 64), nn.ReLU(), nn.Linear(64, 1), nn.Sigmoid(),
-    )
+    return _small_cnn(padding, size, 3, [nn.Linear(64, 1), nn.Sigmoid()])
 
 
 def cnn3d_same() -> nn.Sequential:

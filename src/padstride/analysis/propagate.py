@@ -207,20 +207,34 @@ def _input(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     out.factors = shape
 
 
+class _ConvArgs:
+    """What convolutions and transposed convolutions read from a node and their input."""
+
+    def __init__(self, node: Node, ins: list[LayerInfo]) -> None:
+        self.x = _one(ins, node)
+        self.c, self.sp = _spatial(self.x, node)
+        nd = self.nd = len(self.sp)
+        self.k, self.s = _axes(node, "kernel", nd), _axes(node, "stride", nd)
+        self.d = _axes(node, "dilation", nd)
+        self.groups, self.filters = int(node.attrs.get("groups", 1)), int(node.attrs["filters"])
+        self.expected = node.attrs.get("in_channels")
+        self.c_in = self.c if self.expected is None else int(self.expected)
+        if node.attrs.get("depthwise"):  # Keras DepthwiseConv: filters is the depth multiplier
+            self.groups, self.filters = self.c_in, self.c_in * self.filters
+        if self.c_in % self.groups or self.filters % self.groups:
+            raise ShapeError(f"{self.c_in} input channels and {self.filters} filters must both divide into "
+                             f"{self.groups} groups")
+        self.bias = self.filters if node.attrs.get("bias", True) else 0
+
+    def check_channels(self) -> None:
+        if self.expected is not None and self.c_in != self.c:
+            raise ShapeError(f"expects {self.expected} input channels, gets {self.c}")
+
+
 def _conv(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    x = _one(ins, node)
-    c, sp = _spatial(x, node)
-    nd = len(sp)
-    k, s, d = _axes(node, "kernel", nd), _axes(node, "stride", nd), _axes(node, "dilation", nd)
-    groups, filters = int(node.attrs.get("groups", 1)), int(node.attrs["filters"])
-    expected = node.attrs.get("in_channels")
-    c_in = c if expected is None else int(expected)
-    if node.attrs.get("depthwise"):  # Keras DepthwiseConv: filters is the depth multiplier
-        groups, filters = c_in, c_in * filters
-    if c_in % groups or filters % groups:
-        raise ShapeError(f"{c_in} input channels and {filters} filters must both divide into {groups} groups")
-    weights = (c_in // groups) * math.prod(k) * filters
-    bias = filters if node.attrs.get("bias", True) else 0
+    a = _ConvArgs(node, ins)
+    x, sp, nd, k, s, d, filters, bias = a.x, a.sp, a.nd, a.k, a.s, a.d, a.filters, a.bias
+    weights = (a.c_in // a.groups) * math.prod(k) * filters
     out.params = out.trainable = weights + bias
     g = conv(sp, k, s, Padding.parse(node.attrs.get("padding", "valid"), nd), d)
     out.geometry, out.pads = g, g.pads
@@ -228,22 +242,13 @@ def _conv(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     out.macs = (weights + bias) * math.prod(g.output)
     out.rf = _map_rf(x, [AxisMap.window(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd)])
     _window_warnings(out, g.axes)
-    if expected is not None and int(expected) != c:
-        raise ShapeError(f"expects {expected} input channels, gets {c}")
+    a.check_channels()
 
 
 def _conv_transpose(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    x = _one(ins, node)
-    c, sp = _spatial(x, node)
-    nd = len(sp)
-    k, s, d = _axes(node, "kernel", nd), _axes(node, "stride", nd), _axes(node, "dilation", nd)
-    groups, filters = int(node.attrs.get("groups", 1)), int(node.attrs["filters"])
-    expected = node.attrs.get("in_channels")
-    c_in = c if expected is None else int(expected)
-    if c_in % groups or filters % groups:
-        raise ShapeError(f"{c_in} input channels and {filters} filters must both divide into {groups} groups")
-    weights = c_in * (filters // groups) * math.prod(k)
-    bias = filters if node.attrs.get("bias", True) else 0
+    a = _ConvArgs(node, ins)
+    x, sp, nd, k, s, d, filters, bias = a.x, a.sp, a.nd, a.k, a.s, a.d, a.filters, a.bias
+    weights = a.c_in * (filters // a.groups) * math.prod(k)
     out.params = out.trainable = weights + bias
     op, size = node.attrs.get("output_padding"), node.attrs.get("output_size")
     g = conv_transpose(sp, k, s, Padding.parse(node.attrs.get("padding", 0), nd),
@@ -255,8 +260,7 @@ def _conv_transpose(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State
     out.macs = weights * math.prod(sp) + bias * math.prod(g.output)
     out.rf = _map_rf(x, [AxisMap.transposed(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd)])
     _window_warnings(out, g.axes, transposed=True)
-    if expected is not None and int(expected) != c:
-        raise ShapeError(f"expects {expected} input channels, gets {c}")
+    a.check_channels()
 
 
 def _pool(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
