@@ -76,6 +76,8 @@ def pool_axis(
     4
     """
     s = kernel if stride is None else stride
+    if rule not in CEIL_RULES:  # before the try below, which rewords window errors
+        raise PaddingError(f"unknown ceil_mode rule {rule!r}; expected one of {CEIL_RULES}")
     spec = Padding.parse(padding, 1).axes[0]
     check_window_args(axis, kernel, s, dilation)
     before, after = resolve_axis(n, kernel, s, dilation, spec, axis)
