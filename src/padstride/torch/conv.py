@@ -36,6 +36,27 @@ class _PadConv:
 
     _ndim: int
 
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: object = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        # the MRO puts the nn.ConvNd twin next: it gets the native pad (or 0) and builds the weights
+        native = self._setup(kernel_size, stride, padding, dilation, padding_mode)
+        super().__init__(  # type: ignore[call-arg]
+            in_channels, out_channels, kernel_size, stride, native, dilation, groups, bias, padding_mode,
+            device=device, dtype=dtype,
+        )
+
     def _setup(self, kernel_size: Any, stride: Any, padding: object, dilation: Any, padding_mode: str) -> Any:
         """Parse the padding; return what the native constructor gets (the pad, or 0)."""
         from ..geometry import per_axis
@@ -94,93 +115,30 @@ class Conv1d(_PadConv, nn.Conv1d):
     """``nn.Conv1d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
-    >>> layer = Conv1d(2, 4, 3, stride=2, padding="same")
-    >>> tuple(layer(torch.zeros((1, 2) + (9,) * 1)).shape[2:])
-    (5,)
+    >>> Conv1d(2, 4, 3, stride=2, padding="same")(torch.zeros(1, 2, 9)).shape
+    torch.Size([1, 4, 5])
     """
 
     _ndim = 1
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: object = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        native = self._setup(kernel_size, stride, padding, dilation, padding_mode)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, native, dilation, groups, bias, padding_mode,
-            device=device, dtype=dtype,
-        )
 
 
 class Conv2d(_PadConv, nn.Conv2d):
     """``nn.Conv2d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
-    >>> layer = Conv2d(2, 4, 3, stride=2, padding="same")
-    >>> tuple(layer(torch.zeros((1, 2) + (9,) * 2)).shape[2:])
-    (5, 5)
+    >>> Conv2d(2, 4, 3, stride=2, padding="same")(torch.zeros(1, 2, 9, 8)).shape
+    torch.Size([1, 4, 5, 4])
     """
 
     _ndim = 2
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: object = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        native = self._setup(kernel_size, stride, padding, dilation, padding_mode)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, native, dilation, groups, bias, padding_mode,
-            device=device, dtype=dtype,
-        )
 
 
 class Conv3d(_PadConv, nn.Conv3d):
     """``nn.Conv3d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
-    >>> layer = Conv3d(2, 4, 3, stride=2, padding="same")
-    >>> tuple(layer(torch.zeros((1, 2) + (9,) * 3)).shape[2:])
-    (5, 5, 5)
+    >>> Conv3d(2, 4, 3, stride=2, padding=((1, 0), 1, "same"))(torch.zeros(1, 2, 9, 9, 9)).shape
+    torch.Size([1, 4, 4, 5, 5])
     """
 
     _ndim = 3
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: object = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        native = self._setup(kernel_size, stride, padding, dilation, padding_mode)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, native, dilation, groups, bias, padding_mode,
-            device=device, dtype=dtype,
-        )

@@ -140,6 +140,18 @@ class _PadPool:
 class _MaxBase(_PadPool):
     _max = True
 
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: object = 0,
+        dilation: Any = 1,
+        return_indices: bool = False,
+        ceil_mode: bool = False,
+    ) -> None:
+        native = self._setup(kernel_size, stride, padding, dilation)
+        super().__init__(kernel_size, stride, native, dilation, return_indices, ceil_mode)  # type: ignore[call-arg]
+
     def extra_repr(self) -> str:
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self._repr_padding()}, "  # type: ignore[attr-defined]
@@ -148,7 +160,25 @@ class _MaxBase(_PadPool):
 
 
 class _AvgBase(_PadPool):
+    """``nn.AvgPool1d``'s constructor (no ``divisor_override``)."""
+
     _max = False
+
+    def __init__(
+        self,
+        kernel_size: Any,
+        stride: Any = None,
+        padding: object = 0,
+        ceil_mode: bool = False,
+        count_include_pad: bool | None = None,
+    ) -> None:
+        self._init(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        self.divisor_override = None  # read by _pool; nn.AvgPool1d has none
+
+    def _init(self, kernel_size: Any, stride: Any, padding: object, ceil_mode: bool, include: Any, *rest: Any) -> None:
+        native = self._setup(kernel_size, stride, padding, 1)
+        include = self._include(include)
+        super().__init__(kernel_size, stride, native, ceil_mode, include, *rest)  # type: ignore[call-arg]
 
     def _include(self, count_include_pad: bool | None) -> bool:
         if count_include_pad is not None:
@@ -163,76 +193,52 @@ class _AvgBase(_PadPool):
         )
 
 
-class MaxPool1d(_MaxBase, nn.MaxPool1d):
-    """``nn.MaxPool1d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
+class _AvgDivisorBase(_AvgBase):
+    """``nn.AvgPool2d/3d``'s constructor (with ``divisor_override``)."""
 
-    >>> import torch
-    >>> pool = MaxPool1d(3, 2, padding="same")
-    >>> tuple(pool(torch.zeros((1, 1) + (6,) * 1)).shape[2:])
-    (3,)
-    """
-
-    _ndim = 1
-
-    def __init__(
+    def __init__(  # type: ignore[override]
         self,
         kernel_size: Any,
         stride: Any = None,
         padding: object = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
         ceil_mode: bool = False,
+        count_include_pad: bool | None = None,
+        divisor_override: int | None = None,
     ) -> None:
-        native = self._setup(kernel_size, stride, padding, dilation)
-        super().__init__(kernel_size, stride, native, dilation, return_indices, ceil_mode)
+        self._init(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+
+
+class MaxPool1d(_MaxBase, nn.MaxPool1d):
+    """``nn.MaxPool1d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
+
+    >>> import torch
+    >>> MaxPool1d(3, 2, padding="same")(torch.zeros(1, 1, 6)).shape
+    torch.Size([1, 1, 3])
+    """
+
+    _ndim = 1
 
 
 class MaxPool2d(_MaxBase, nn.MaxPool2d):
     """``nn.MaxPool2d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
-    >>> pool = MaxPool2d(3, 2, padding="same")
-    >>> tuple(pool(torch.zeros((1, 1) + (6,) * 2)).shape[2:])
-    (3, 3)
+    >>> MaxPool2d(3, 2, padding="same")(torch.zeros(1, 1, 6, 7)).shape
+    torch.Size([1, 1, 3, 4])
     """
 
     _ndim = 2
-
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: object = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        native = self._setup(kernel_size, stride, padding, dilation)
-        super().__init__(kernel_size, stride, native, dilation, return_indices, ceil_mode)
 
 
 class MaxPool3d(_MaxBase, nn.MaxPool3d):
     """``nn.MaxPool3d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
-    >>> pool = MaxPool3d(3, 2, padding="same")
-    >>> tuple(pool(torch.zeros((1, 1) + (6,) * 3)).shape[2:])
-    (3, 3, 3)
+    >>> MaxPool3d(2, padding="same")(torch.zeros(1, 1, 5, 5, 4)).shape
+    torch.Size([1, 1, 3, 3, 2])
     """
 
     _ndim = 3
-
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: object = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        native = self._setup(kernel_size, stride, padding, dilation)
-        super().__init__(kernel_size, stride, native, dilation, return_indices, ceil_mode)
 
 
 class AvgPool1d(_AvgBase, nn.AvgPool1d):
@@ -242,79 +248,37 @@ class AvgPool1d(_AvgBase, nn.AvgPool1d):
     ``False`` under a named convention, as in TF/Keras.
 
     >>> import torch
-    >>> pool = AvgPool1d(3, 2, padding="same")
-    >>> float(pool(torch.ones((1, 1) + (6,) * 1)).min())   # padded cells are not averaged in
-    1.0
+    >>> AvgPool1d(3, 2, padding="same")(torch.ones(1, 1, 6))   # padded cells are not averaged in
+    tensor([[[1., 1., 1.]]])
     """
 
     _ndim = 1
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: object = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool | None = None,
-    ) -> None:
-        native = self._setup(kernel_size, stride, padding, 1)
-        include = self._include(count_include_pad)
-        super().__init__(kernel_size, stride, native, ceil_mode, include)
-        self.divisor_override = None
 
-
-class AvgPool2d(_AvgBase, nn.AvgPool2d):
+class AvgPool2d(_AvgDivisorBase, nn.AvgPool2d):
     """``nn.AvgPool2d`` in any convention; named conventions divide by real cells only (TF).
 
     ``count_include_pad=None`` (the default) means ``True`` for explicit pads, as in PyTorch, and
     ``False`` under a named convention, as in TF/Keras.
 
     >>> import torch
-    >>> pool = AvgPool2d(3, 2, padding="same")
-    >>> float(pool(torch.ones((1, 1) + (6,) * 2)).min())   # padded cells are not averaged in
+    >>> float(AvgPool2d(3, 2, padding="same")(torch.ones(1, 1, 6, 6)).min())
     1.0
     """
 
     _ndim = 2
 
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: object = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool | None = None,
-        divisor_override: int | None = None,
-    ) -> None:
-        native = self._setup(kernel_size, stride, padding, 1)
-        include = self._include(count_include_pad)
-        super().__init__(kernel_size, stride, native, ceil_mode, include, divisor_override)
 
-
-class AvgPool3d(_AvgBase, nn.AvgPool3d):
+class AvgPool3d(_AvgDivisorBase, nn.AvgPool3d):
     """``nn.AvgPool3d`` in any convention; named conventions divide by real cells only (TF).
 
     ``count_include_pad=None`` (the default) means ``True`` for explicit pads, as in PyTorch, and
     ``False`` under a named convention, as in TF/Keras.
 
     >>> import torch
-    >>> pool = AvgPool3d(3, 2, padding="same")
-    >>> float(pool(torch.ones((1, 1) + (6,) * 3)).min())   # padded cells are not averaged in
-    1.0
+    >>> AvgPool3d(3, 2, padding="same")(torch.ones(1, 1, 2, 2, 2)).flatten().tolist()
+    [1.0]
     """
 
     _ndim = 3
     _small_input_check = True
-
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: object = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool | None = None,
-        divisor_override: int | None = None,
-    ) -> None:
-        native = self._setup(kernel_size, stride, padding, 1)
-        include = self._include(count_include_pad)
-        super().__init__(kernel_size, stride, native, ceil_mode, include, divisor_override)

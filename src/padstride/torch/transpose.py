@@ -33,6 +33,30 @@ class _PadConvTranspose:
 
     _ndim: int
 
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: object = 0,
+        output_padding: Any = None,
+        groups: int = 1,
+        bias: bool = True,
+        dilation: Any = 1,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+        *,
+        rule: str = "keras",
+    ) -> None:
+        # the MRO puts the nn.ConvTransposeNd twin next: native pads (or 0) and the weights
+        pad, out_pad = self._setup(kernel_size, stride, padding, output_padding, dilation, rule)
+        super().__init__(  # type: ignore[call-arg]
+            in_channels, out_channels, kernel_size, stride, pad, out_pad, groups, bias, dilation, padding_mode,
+            device=device, dtype=dtype,
+        )
+
     def _setup(
         self, kernel_size: Any, stride: Any, padding: object, output_padding: Any, dilation: Any, rule: str
     ) -> tuple[Any, Any]:
@@ -83,42 +107,14 @@ class _PadConvTranspose:
 class ConvTranspose1d(_PadConvTranspose, nn.ConvTranspose1d):
     """``nn.ConvTranspose1d``; ``padding`` also takes ``'same'``/``'valid'`` (Keras) or per-axis pairs.
 
-    Explicit pads crop ``(before, after)`` from the full output, then ``output_padding`` extends
-    the end, as in PyTorch. ``'same'`` gives ``n·s`` and ``'valid'`` ``n·s + max(K − s, 0)``
-    (Keras); ``rule='keras'`` places the odd crop as TF does, ``rule='keras_torch'`` as Keras 3
-    does on its torch backend (see ``docs/torch.md``). ``output_padding=None`` is 0 for explicit
-    pads and Keras' default for named ones.
+    See :class:`ConvTranspose2d` for the rules.
 
     >>> import torch
-    >>> up = ConvTranspose1d(2, 2, 3, stride=2, padding="valid")
-    >>> tuple(up(torch.zeros((1, 2) + (4,) * 1)).shape[2:])
-    (9,)
+    >>> ConvTranspose1d(2, 2, 3, stride=2, padding="valid")(torch.zeros(1, 2, 4)).shape
+    torch.Size([1, 2, 9])
     """
 
     _ndim = 1
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: object = 0,
-        output_padding: Any = None,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        rule: str = "keras",
-    ) -> None:
-        pad, out_pad = self._setup(kernel_size, stride, padding, output_padding, dilation, rule)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, pad, out_pad, groups, bias, dilation, padding_mode,
-            device=device, dtype=dtype,
-        )
 
 
 class ConvTranspose2d(_PadConvTranspose, nn.ConvTranspose2d):
@@ -131,73 +127,21 @@ class ConvTranspose2d(_PadConvTranspose, nn.ConvTranspose2d):
     pads and Keras' default for named ones.
 
     >>> import torch
-    >>> up = ConvTranspose2d(2, 2, 3, stride=2, padding="valid")
-    >>> tuple(up(torch.zeros((1, 2) + (4,) * 2)).shape[2:])
-    (9, 9)
+    >>> ConvTranspose2d(2, 2, 3, stride=2, padding="valid")(torch.zeros(1, 2, 4, 5)).shape
+    torch.Size([1, 2, 9, 11])
     """
 
     _ndim = 2
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: object = 0,
-        output_padding: Any = None,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        rule: str = "keras",
-    ) -> None:
-        pad, out_pad = self._setup(kernel_size, stride, padding, output_padding, dilation, rule)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, pad, out_pad, groups, bias, dilation, padding_mode,
-            device=device, dtype=dtype,
-        )
 
 
 class ConvTranspose3d(_PadConvTranspose, nn.ConvTranspose3d):
     """``nn.ConvTranspose3d``; ``padding`` also takes ``'same'``/``'valid'`` (Keras) or per-axis pairs.
 
-    Explicit pads crop ``(before, after)`` from the full output, then ``output_padding`` extends
-    the end, as in PyTorch. ``'same'`` gives ``n·s`` and ``'valid'`` ``n·s + max(K − s, 0)``
-    (Keras); ``rule='keras'`` places the odd crop as TF does, ``rule='keras_torch'`` as Keras 3
-    does on its torch backend (see ``docs/torch.md``). ``output_padding=None`` is 0 for explicit
-    pads and Keras' default for named ones.
+    See :class:`ConvTranspose2d` for the rules.
 
     >>> import torch
-    >>> up = ConvTranspose3d(2, 2, 3, stride=2, padding="valid")
-    >>> tuple(up(torch.zeros((1, 2) + (4,) * 3)).shape[2:])
-    (9, 9, 9)
+    >>> ConvTranspose3d(2, 2, 2, stride=2, padding="same")(torch.zeros(1, 2, 3, 4, 5)).shape
+    torch.Size([1, 2, 6, 8, 10])
     """
 
     _ndim = 3
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: object = 0,
-        output_padding: Any = None,
-        groups: int = 1,
-        bias: bool = True,
-        dilation: Any = 1,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-        *,
-        rule: str = "keras",
-    ) -> None:
-        pad, out_pad = self._setup(kernel_size, stride, padding, output_padding, dilation, rule)
-        super().__init__(
-            in_channels, out_channels, kernel_size, stride, pad, out_pad, groups, bias, dilation, padding_mode,
-            device=device, dtype=dtype,
-        )
