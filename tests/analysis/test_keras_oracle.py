@@ -74,7 +74,7 @@ def test_random_keras_models_match_keras(model):
 
 
 def test_seed_models_match_keras_and_the_seeds():
-    import keras_models as km
+    import seed_models as km
 
     expected = {"seed003_valid": 2_002_698, "seed003_same": 3_231_498, "seed003_strided": 85_770,
                 "seed004_strided": 220_938, "mnist_cnn_valid": 93_322, "mnist_cnn_same": 257_162,
@@ -86,7 +86,7 @@ def test_seed_models_match_keras_and_the_seeds():
         assert s.output_shape(s.layer(s.graph.outputs[0])) == tuple(model.output_shape[1:]), name
     for size, valid, same in ((32, 121_994, 318_602), (64, 646_282, 1_105_034)):
         for padding, params in (("valid", valid), ("same", same)):
-            model = km.create_cnn_model((size, size, 1), padding)
+            model = km.seed001_slide4_cnn(padding, (size, size, 1))
             assert analyze(model).total_params == model.count_params() == params
 
 

@@ -112,7 +112,7 @@ def test_spec_validation_names_the_key(tmp_path, capsys):
 
 
 def test_spec_and_keras_agree_layer_by_layer():
-    import keras_models as km
+    import seed_models as km
 
     spec, keras = analyze(str(SPECS / "seed001_unet_same.yaml")), analyze(km.unet_same())
     assert [spec.output_shape(i) for i in spec.layers if i.op == "conv"] == \
