@@ -43,9 +43,15 @@ def _torch_pad(pairs: tuple[tuple[int, int], ...]) -> str:
     return "(" + ", ".join(f"{b}, {a}" for b, a in reversed(pairs)) + ")"
 
 
-def _floor_pairs(g: Geometry) -> tuple[tuple[int, int], ...]:
-    """Explicit pads whose floor-mode windows are the geometry's (the ceil_mode overhang padded too)."""
-    return tuple((a.pad_before, a.pad_after + a.overhang) for a in g.axes)
+def _floor_pairs(g: Geometry, ceil_mode: bool) -> tuple[tuple[int, int], ...]:
+    """Explicit pads whose floor-mode windows are the geometry's.
+
+    Under ``ceil_mode`` the right pad ends where the last window does: the overhang is padded
+    too, and a window that PyTorch's rule drops (it would start in the right padding) is cut off.
+    """
+    if not ceil_mode:
+        return g.pads
+    return tuple((a.pad_before, (a.output - 1) * a.stride + a.span - a.input - a.pad_before) for a in g.axes)
 
 
 def _size_note(req: LayerRequest) -> list[str]:
@@ -125,13 +131,13 @@ def _pytorch_pool(req: LayerRequest, g: Geometry, imports: str, notes: list[str]
         notes.append("PyTorch pooling pads both sides equally")
     else:
         notes.append("PyTorch pooling refuses padding > kernel_size // 2")
-    pairs = _floor_pairs(g)
+    pairs = _floor_pairs(g, req.ceil_mode)
     if req.op == "maxpool":
         code = (f"nn.Sequential(nn.ConstantPad{nd}d({_torch_pad(pairs)}, float('-inf')), "
                 f"nn.MaxPool{nd}d({args}))")
         return FrameworkCode("pytorch", code, imports, True, notes)
-    exact = req.include_pad and all(
-        avg_divisors(a, True) == tuple(a.kernel for _ in range(a.output)) for a in g.axes)
+    # nn.AvgPool divides by the kernel size: exact when every window's divisor is the kernel size
+    exact = all(avg_divisors(a, req.include_pad) == tuple(a.kernel for _ in range(a.output)) for a in g.axes)
     code = f"nn.Sequential(nn.ZeroPad{nd}d({_torch_pad(pairs)}), nn.AvgPool{nd}d({args}))"
     if not exact:
         notes.append(f"no plain torch.nn layer excludes asymmetric pads from the average: "
@@ -188,7 +194,7 @@ def keras(req: LayerRequest) -> FrameworkCode:
                      "exact for non-negative inputs (after ReLU)")
     elif not req.include_pad:
         notes.append("Keras cannot exclude explicit pads from an average")
-    pairs = _floor_pairs(g)
+    pairs = _floor_pairs(g, req.ceil_mode)
     exact = req.op == "avgpool" and req.include_pad and not req.ceil_mode
     return FrameworkCode("keras", _keras_padded(nd, pairs, f'{base}, padding="valid")'), imports, exact, notes)
 
@@ -281,7 +287,7 @@ def jax(req: LayerRequest) -> FrameworkCode:
                 f"rhs_dilation={list(req.dilation)}, dimension_numbers={dn})")
         notes.append("w in PyTorch ConvTranspose layout (C_in, C_out, *k)")
         return FrameworkCode("jax", code, "import jax", True, notes)
-    pairs = [(0, 0), (0, 0), *_floor_pairs(g)]
+    pairs = [(0, 0), (0, 0), *_floor_pairs(g, req.ceil_mode)]
     win = (1, 1, *req.kernel)
     strides = (1, 1, *req.stride)
     if req.op == "maxpool":
