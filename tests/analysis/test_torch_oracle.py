@@ -134,6 +134,6 @@ def test_padstride_padding_spec_is_used():
     from padstride.geometry import Padding
 
     conv = nn.Conv2d(1, 2, 3, stride=2)
-    conv.padding_spec = Padding.parse("same", 2)  # what padstride.torch layers expose
+    conv.padding_spec = Padding.parse("same", 2)  # a user layer's own spec (padstride.torch layers have .spec)
     s = analyze(nn.Sequential(conv), (1, 8, 9))
     assert s.layer("0").pads == ((0, 1), (1, 1))

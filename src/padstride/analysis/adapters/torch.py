@@ -414,14 +414,20 @@ def _conv(c: _Converter, m: Any, x: str, name: str) -> str:
 
 def _conv_t(c: _Converter, m: Any, x: str, name: str) -> str:
     nd = len(m.kernel_size)
-    pads = [(p, p) for p in _per(m.padding, nd)]
-    return c.b.conv_transpose(x, m.out_channels, m.kernel_size, m.stride, pads, list(m.output_padding), m.dilation,
+    crop = getattr(m, "crop", None) if isinstance(_padding_of(m), Padding) else None
+    if crop is not None:  # padstride's layer: the crop of the full output, output_padding included
+        pads, out_pad = [(int(b), int(a)) for b, a in crop], [0] * nd
+    else:  # nn.ConvTransposeNd (or padstride's on its native path): what PyTorch is given
+        pads, out_pad = [(p, p) for p in _per(m.padding, nd)], list(m.output_padding)
+    return c.b.conv_transpose(x, m.out_channels, m.kernel_size, m.stride, pads, out_pad, m.dilation,
                               m.groups, m.bias is not None, in_channels=m.in_channels, name=name,
                               type=type(m).__name__)
 
 
 def _pool(c: _Converter, m: Any, x: str, name: str) -> str:
-    kind = "max" if "Max" in type(m).__mro__[-3].__name__ or "Max" in type(m).__name__ else "avg"
+    import torch.nn as nn
+
+    kind = "max" if isinstance(m, nn.modules.pooling._MaxPoolNd) else "avg"
     return c.b.pool(x, kind, m.kernel_size, m.stride, _padding_of(m), getattr(m, "dilation", 1), bool(m.ceil_mode),
                     count_include_pad=bool(getattr(m, "count_include_pad", True)), name=name, type=type(m).__name__)
 
