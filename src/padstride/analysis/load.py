@@ -25,7 +25,7 @@ from .ir import Graph, GraphError
 from .propagate import propagate
 from .summary import Summary
 
-__all__ = ["ModelError", "analyze", "load_model", "resolve_object"]
+__all__ = ["ModelError", "analyze", "load_model", "load_object", "resolve_object"]
 
 
 class ModelError(ValueError):
@@ -100,6 +100,15 @@ def _instantiate(obj: Any, ref: str) -> Any:
     return obj
 
 
+def load_object(ref: str) -> Any:
+    """The live model named by ``path.py:attr`` or ``module:attr``: a model class or factory is called.
+
+    >>> load_object("fractions:Fraction")
+    Fraction(0, 1)
+    """
+    return _instantiate(resolve_object(ref), ref)
+
+
 def load_model(model: Any, input_shape: Sequence[int] | None = None) -> Graph:
     """A :class:`Graph` for ``model`` (see the module docstring for what is accepted).
 
@@ -111,7 +120,7 @@ def load_model(model: Any, input_shape: Sequence[int] | None = None) -> Graph:
         text = str(model)
         suffix = Path(text).suffix.lower()
         if ":" in text and not Path(text).exists() and suffix not in (".yaml", ".yml", ".json", ".keras", ".onnx"):
-            return load_model(_instantiate(resolve_object(text), text), input_shape)
+            return load_model(load_object(text), input_shape)
         if not Path(text).is_file():
             raise ModelError(f"{text}: no such file")
         if suffix in (".yaml", ".yml", ".json"):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from ._common import CliError, emit_json, parse_ints
@@ -17,12 +18,20 @@ KINDS = ("size", "stride", "rf", "padded", "erf")
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=KINDS,
                         help="size: output vs input; stride: output vs stride; rf: receptive field vs depth; "
-                             "padded: an image in each pad mode; erf: effective receptive field of a torch stack")
+                             "padded: an image in each pad mode; erf: effective receptive field of a torch model")
     parser.add_argument("-o", "--out", required=True, help="output file (.png or .svg)")
     parser.add_argument("-k", "--kernel", type=int, default=3, help="kernel size (size, stride)")
     parser.add_argument("-s", "--stride", type=int, default=1, help="stride (size)")
     parser.add_argument("-d", "--dilation", type=int, default=1, help="dilation (size, stride)")
-    parser.add_argument("-i", "--input", default=None, help="input size (stride, rf: N; erf: H,W)")
+    parser.add_argument("-i", "--input", default=None,
+                        help="input size (stride, rf --stack: N; erf --stack: H,W); with --model the input "
+                             "shape per sample in the model's layout, as for 'padstride summary'")
+    parser.add_argument("-m", "--model", default=None, metavar="MODEL",
+                        help="rf/erf: a model instead of --stack (spec file, .keras, .onnx, FILE.py:ATTR, "
+                             "MODULE:ATTR; erf needs a torch model)")
+    parser.add_argument("--layer", default=None,
+                        help="erf --model: the layer whose unit is followed (default: the output if it is a "
+                             "feature map, else the last feature map)")
     parser.add_argument("--sizes", default="1:64", help="input sizes for 'size', as A:B (default 1:64)")
     parser.add_argument("--strides", default="1:8", help="strides for 'stride', as A:B (default 1:8)")
     parser.add_argument("--conventions", default="valid,same,full,causal",
@@ -30,7 +39,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--stack", default="c3x6",
                         help="layers for rf/erf: c<k>[s<stride>][d<dil>][x<repeat>], p<k>[s<stride>]; "
                              "e.g. c3x2,p2,c3s2")
-    parser.add_argument("--unit", default="0", help="rf: output unit to follow (index or 'centre')")
+    parser.add_argument("--unit", default=None,
+                        help="unit to follow: rf an index or 'centre' (default 0); erf R,C (default the centre)")
     parser.add_argument("--pads", default="2:2,2:2", help="padded: before:after per axis (default 2:2,2:2)")
     parser.add_argument("--modes", default="constant,reflect,replicate,circular,symmetric", help="padded: modes")
     parser.add_argument("--padding", default="same", help="erf: padding of the stack's convolutions")
@@ -68,9 +78,11 @@ def run(args: argparse.Namespace) -> int:
         n = parse_ints(args.input or "224", "--input")[0]
         fig = plots.output_vs_stride(n, args.kernel, args.dilation, _range(args.strides, "--strides"),
                                      _names(args.conventions))
+    elif args.kind == "rf" and args.model:
+        fig, data = _model_rf(args)
     elif args.kind == "rf":
         n = parse_ints(args.input or "64", "--input")[0]
-        unit: int | str = "centre" if args.unit in ("centre", "center") else parse_ints(args.unit, "--unit")[0]
+        unit = _rf_unit(args.unit)
         stacks = {c: parse_stack(args.stack, c) for c in _names(args.conventions)}
         fig = plots.receptive_field_vs_depth(stacks, n, unit)
         data = {name: as_dicts(fields(layers, n, unit)) for name, layers in stacks.items()}
@@ -91,12 +103,78 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _rf_unit(text: str | None) -> int | str:
+    if text in ("centre", "center"):
+        return "centre"
+    return parse_ints(text or "0", "--unit")[0]
+
+
+def _summary(args: argparse.Namespace) -> Any:
+    """``padstride summary``'s reading of ``--model`` and ``--input``."""
+    from ..analysis import GraphError, SpecError, analyze
+    from ..analysis.load import ModelError
+
+    shape = parse_ints(args.input, "--input") if args.input else None
+    try:
+        summary = analyze(args.model, shape)
+    except (SpecError, ModelError, GraphError) as exc:
+        raise CliError(str(exc)) from None
+    return summary
+
+
+def _model_rf(args: argparse.Namespace) -> tuple[Any, Any]:
+    from ..viz.plots import model_rf_vs_depth
+    from ..viz.receptive import as_dicts, model_fields
+
+    summary = _summary(args)
+    for error in summary.errors:  # the fields before the error are still drawn
+        print(f"padstride plot: warning: {error}", file=sys.stderr)
+    unit = _rf_unit(args.unit)
+    fig = model_rf_vs_depth(summary, unit)
+    nd = len(summary.layer(summary.graph.inputs[0]).spatial)
+    names = ("D", "H", "W")[-nd:] if nd <= 3 else tuple(f"axis{i}" for i in range(nd))
+    return fig, {"model": summary.graph.name, "errors": summary.errors,
+                 "axes": {name: as_dicts(model_fields(summary, unit, i)) for i, name in enumerate(names)}}
+
+
 def _erf(args: argparse.Namespace) -> tuple[Any, Any]:
     try:
         import torch
     except ImportError:
         raise CliError("'plot erf' needs PyTorch (pip install padstride[torch])") from None
-    from ..viz.erf import gradient_map, plot_effective_rf, theoretical_field
+    from ..viz.erf import draw_effective_field, effective_field
+
+    if args.model:
+        model, shape = _erf_model(args, torch)
+    else:
+        model, shape = _erf_stack(args, torch)
+    unit = None
+    if args.unit is not None and args.unit not in ("centre", "center"):
+        unit = parse_ints(args.unit, "--unit")
+        if len(unit) != 2:
+            raise CliError(f"--unit for erf is R,C, got {args.unit!r}")
+    erf = effective_field(model, shape, unit, layer=args.layer)  # PaddingError: exit 2, one line
+    return draw_effective_field(erf), {"layer": erf.layer, "unit": list(erf.unit),
+                                       "theoretical": [list(erf.field[0]), list(erf.field[1])],
+                                       "gradient_extent": None if erf.extent is None else list(map(list, erf.extent))}
+
+
+def _erf_model(args: argparse.Namespace, torch: Any) -> tuple[Any, tuple[int, ...]]:
+    from ..analysis.load import ModelError, load_object
+
+    if not args.input:
+        raise CliError("erf --model needs --input C,H,W")
+    shape = parse_ints(args.input, "--input")
+    try:
+        model = load_object(args.model)
+    except ModelError as exc:
+        raise CliError(f"{exc} (erf needs a torch model)") from None
+    if not isinstance(model, torch.nn.Module):
+        raise CliError(f"{args.model}: erf needs a torch.nn.Module, got {type(model).__name__}")
+    return model, shape
+
+
+def _erf_stack(args: argparse.Namespace, torch: Any) -> tuple[Any, tuple[int, ...]]:
     from ..viz.receptive import parse_stack
 
     shape = parse_ints(args.input or "32,32", "--input")
@@ -115,10 +193,7 @@ def _erf(args: argparse.Namespace) -> tuple[Any, Any]:
             channels = 4
         else:
             modules.append(torch.nn.MaxPool2d(layer.kernel, layer.stride))
-    model = torch.nn.Sequential(*modules)
-    fig = plot_effective_rf(model, shape)
-    _, pos = gradient_map(model, shape, samples=1)
-    return fig, {"unit": list(pos), "theoretical": theoretical_field(model, shape, pos)}
+    return torch.nn.Sequential(*modules), shape
 
 
 def _pairs(text: str) -> tuple[tuple[int, int], ...]:

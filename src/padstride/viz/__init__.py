@@ -25,6 +25,7 @@ __all__ = [
     "animate",
     "draw_2d",
     "frames",
+    "model_rf_vs_depth",
     "output_vs_input",
     "output_vs_stride",
     "padded_modes",
@@ -38,7 +39,8 @@ __all__ = [
 _LAZY = {
     "animate": "animation", "frames": "animation", "render": "raster", "GALLERY": "gallery",
     "write_gallery": "gallery", "output_vs_input": "plots", "output_vs_stride": "plots",
-    "padded_modes": "plots", "receptive_field_vs_depth": "plots", "plot_effective_rf": "erf",
+    "padded_modes": "plots", "receptive_field_vs_depth": "plots", "model_rf_vs_depth": "plots",
+    "plot_effective_rf": "erf",
 }
 
 

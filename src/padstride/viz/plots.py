@@ -16,10 +16,12 @@ from typing import Any
 import numpy as np
 
 from ..geometry import Layer, PaddingError, conv_axis
-from .receptive import fields
+from .receptive import Field, fields, model_fields
 
 __all__ = [
     "PAD_MODES",
+    "fields_vs_depth",
+    "model_rf_vs_depth",
     "output_vs_input",
     "output_vs_stride",
     "pad_image",
@@ -108,28 +110,47 @@ def output_vs_stride(
 def receptive_field_vs_depth(
     stacks: dict[str, Sequence[Layer]], n: int, unit: int | str = 0,
 ) -> Any:
-    """Three panels per named stack: field size, field centre, and cells of the field on padding.
+    """Receptive field per depth of each named stack (see :func:`fields_vs_depth`).
 
     ``unit`` is the output unit followed (0 = the corner, where padding matters most, or
-    ``'centre'``). The sizes coincide for all paddings; centre and padding share do not.
+    ``'centre'``). The sizes coincide for all paddings; centre and effective padding do not.
 
     >>> from padstride.geometry import Layer
     >>> fig = receptive_field_vs_depth({"valid": [Layer.conv(3)] * 4, "same": [Layer.conv(3, padding="same")] * 4}, 32)
     >>> [t.get_text() for t in (a.title for a in fig.axes)]
-    ['receptive field size', 'centre of unit 0', 'cells on padding']
+    ['receptive field size', 'centre of unit 0', 'effective stride', 'effective padding']
     """
-    fig = _figure(3, width=4.2, height=3.6)
-    size_ax, centre_ax, pad_ax = fig.axes
-    for name, layers in stacks.items():
-        f = fields(layers, n, unit)
-        depth = [x.depth for x in f]
-        size_ax.plot(depth, [x.size for x in f], marker="o", label=name)
-        centre_ax.plot(depth, [x.centre for x in f], marker="o", label=name)
-        pad_ax.plot(depth, [x.on_padding for x in f], marker="o", label=name)
-    size_ax.set(title="receptive field size", xlabel="depth (layers)", ylabel="input pixels")
-    centre_ax.set(title=f"centre of unit {unit}", xlabel="depth (layers)", ylabel="input index")
-    pad_ax.set(title="cells on padding", xlabel="depth (layers)", ylabel="cells (per axis)")
-    for ax in fig.axes:
+    return fields_vs_depth({name: fields(layers, n, unit) for name, layers in stacks.items()}, unit)
+
+
+def model_rf_vs_depth(summary: Any, unit: int | str = 0) -> Any:
+    """Receptive field per layer of the main path of a model read by :mod:`padstride.analysis`, per axis.
+
+    >>> from padstride.analysis import GraphBuilder, analyze
+    >>> b = GraphBuilder()
+    >>> x = b.conv(b.max_pool(b.conv(b.input((1, 32, 24)), 4, 3, padding=1), 2), 4, 3, 2, "same")
+    >>> [line.get_label() for line in model_rf_vs_depth(analyze(b.build())).axes[0].get_lines()]
+    ['H, W']
+    """
+    axes = ("D", "H", "W")[-len(summary.layer(summary.graph.inputs[0]).spatial):]
+    series = {name: model_fields(summary, unit, axis) for axis, name in enumerate(axes)}
+    keys = [[(f.size, f.centre, f.stride, f.padding) for f in items] for items in series.values()]
+    if all(k == keys[0] for k in keys):  # one line when every axis has the same fields
+        series = {", ".join(axes): series[axes[0]]}
+    return fields_vs_depth(series, unit, xlabel="layers along the main path")
+
+
+def fields_vs_depth(series: dict[str, Sequence[Field]], unit: int | str = 0, xlabel: str = "depth (layers)") -> Any:
+    """Four panels per named series of fields: size, centre of the followed unit, effective stride and padding."""
+    fig = _figure(4, width=3.8, height=3.6)
+    panels = (("receptive field size", "input pixels", lambda f: f.size),
+              (f"centre of unit {unit}", "input index", lambda f: f.centre),
+              ("effective stride", "input pixels", lambda f: f.stride),
+              ("effective padding", "input pixels", lambda f: f.padding))
+    for ax, (title, ylabel, value) in zip(fig.axes, panels, strict=True):
+        for name, items in series.items():
+            ax.plot([f.depth for f in items], [value(f) for f in items], marker="o", label=name)
+        ax.set(title=title, xlabel=xlabel, ylabel=ylabel)
         ax.grid(True, alpha=.3)
         ax.legend(fontsize=8)
     return fig

@@ -1,9 +1,11 @@
-"""Receptive field of one output unit through a stack of layers, per axis, from the geometry.
+"""Receptive field per depth, read from :mod:`padstride.analysis`, for a layer stack or any model it reads.
 
-Walking back from the output, output unit ``u`` of a window layer reads input indices
-``[start(u), start(u) + span − 1]`` (:meth:`AxisWindow.start`); composing the layers gives the
-interval of input indices (padding included, so it may start below 0) that the unit sees.
-Padding does not change the *size* of the field; it moves where the field sits and how much of it
+A field is the interval of input indices (padding included, so it may start below 0) that one
+unit sees. The analysis composes fields forward through the graph (size, effective stride,
+centre per node); this module walks the graph's *main path* — from the output back, at each merge
+into the input with the larger field — and lists the field after every layer on it that moves or
+grows the field (convolutions, pools, transposed convolutions, resizes, pads, crops, merges).
+Padding does not change the *size* of a field; it moves where the field sits and how much of it
 falls on padding.
 
 >>> from padstride.geometry import Layer
@@ -20,24 +22,38 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..geometry import AxisWindow, Layer, PaddingError, conv_axis, pool_axis
+from ..analysis import GraphBuilder, LayerInfo, Summary, analyze
+from ..analysis.summary import num
+from ..geometry import Layer, PaddingError
 
-__all__ = ["Field", "fields", "layer_windows", "parse_stack"]
+__all__ = [
+    "FIELD_OPS", "Field", "fields", "last_feature_map", "main_path", "model_fields", "parse_stack", "stack_summary",
+]
+
+#: ops after which the field of the main path is listed
+FIELD_OPS = ("conv", "conv_transpose", "pool", "upsample", "pad", "crop", "add", "concat", "mul")
 
 
 @dataclass(frozen=True)
 class Field:
-    """Receptive field of one unit after ``depth`` layers: input indices ``start … end``."""
+    """Receptive field of one unit of layer ``name`` (``depth`` along the main path): input indices ``start … end``.
+
+    ``stride`` and ``padding`` are the effective stride and padding of the layer's units:
+    unit ``u`` starts at ``u·stride − padding``. Fractions (after upsampling) are floats.
+    """
 
     depth: int
+    name: str
     unit: int
-    start: int
-    end: int
+    start: int | float
+    end: int | float
     input: int
     output: int
+    stride: int | float
+    padding: int | float
 
     @property
-    def size(self) -> int:
+    def size(self) -> int | float:
         return self.end - self.start + 1
 
     @property
@@ -45,40 +61,91 @@ class Field:
         return (self.start + self.end) / 2
 
     @property
-    def on_padding(self) -> int:
+    def on_padding(self) -> int | float:
         """Cells of the field outside the input ``[0, input)``."""
         return max(0, -self.start) + max(0, self.end - (self.input - 1))
 
 
-def layer_windows(layers: Sequence[Layer], n: int) -> list[AxisWindow]:
-    """The :class:`AxisWindow` of every layer when the stack's input has length ``n``."""
+def _per_unit(info: LayerInfo) -> bool:
+    """The layer's units have their own field (a spatial feature map, not a global one)."""
+    return bool(info.rf) and not info.rf_global and bool(info.spatial)
+
+
+def _reach(info: LayerInfo) -> int:
+    return sum(r.size for r in info.rf) if info.rf else -1
+
+
+def main_path(summary: Summary) -> list[LayerInfo]:
+    """The layers from the input to the output, following at each merge the input with the larger field.
+
+    >>> from padstride.analysis import GraphBuilder, analyze
+    >>> b = GraphBuilder()
+    >>> x = b.input((1, 16, 16))
+    >>> y = b.add([b.conv(b.conv(x, 1, 3, padding=1), 1, 3, padding=1), b.conv(x, 1, 1)])
+    >>> [i.name for i in main_path(analyze(b.build()))]
+    ['input', 'conv', 'conv_1', 'add']
+    """
+    infos = {i.name: i for i in summary.layers}
+    chain = [infos[summary.graph.outputs[0]]]
+    while chain[-1].inputs:
+        chain.append(max((infos[n] for n in chain[-1].inputs), key=_reach))
+    return chain[::-1]
+
+
+def last_feature_map(summary: Summary) -> LayerInfo:
+    """The last layer on the main path whose units have their own field (the output of a fully
+    convolutional model; the map before the global pool of a classifier)."""
+    found = [i for i in main_path(summary) if _per_unit(i)]
+    if not found:
+        raise PaddingError(f"{summary.graph.name}: no spatial feature map with a receptive field per unit")
+    return found[-1]
+
+
+def model_fields(summary: Summary, unit: int | str = 0, axis: int = 0) -> list[Field]:
+    """Field of one unit (an index, or ``'centre'`` of each layer) along one axis, per layer of the main path.
+
+    Layers after a shape error (no shape) are left out.
+
+    >>> from padstride.analysis import GraphBuilder, analyze
+    >>> b = GraphBuilder()
+    >>> x = b.conv(b.conv(b.input((1, 28)), 1, 3, 2, "same"), 1, 3, 2, "same")
+    >>> [(f.name, f.size, f.stride, f.padding) for f in model_fields(analyze(b.build()))]
+    [('conv', 3, 2, 0), ('conv_1', 7, 4, 0)]
+    """
+    n = summary.layer(summary.graph.inputs[0]).spatial[axis]
     out = []
+    for info in main_path(summary):
+        if info.op not in FIELD_OPS or not _per_unit(info):
+            continue
+        last = info.spatial[axis]
+        u = last // 2 if unit == "centre" else min(max(int(unit), 0), last - 1)
+        rf = info.rf[axis]  # type: ignore[index]
+        start, end = rf.span(u)
+        out.append(Field(len(out) + 1, info.name, u, num(start), num(end), n, last, num(rf.stride), num(rf.padding)))
+    return out
+
+
+def stack_summary(layers: Sequence[Layer], n: int) -> Summary:
+    """The analysis of a 1-D stack of conv and pool :class:`Layer` s on an input of length ``n``."""
+    b = GraphBuilder("stack")
+    x = b.input((1, n))
     for i, layer in enumerate(layers):
         if layer.op == "conv":
-            w = conv_axis(n, layer.kernel, layer.stride, layer.padding, layer.dilation)
+            x = b.conv(x, 1, layer.kernel, layer.stride, layer.padding, layer.dilation, name=f"conv{i}")
         elif layer.op == "pool":
-            w = pool_axis(n, layer.kernel, layer.stride, layer.padding, layer.dilation, layer.ceil_mode)
+            x = b.pool(x, "max", layer.kernel, layer.stride, layer.padding, layer.dilation, layer.ceil_mode,
+                       name=f"pool{i}")
         else:
-            raise PaddingError(f"layer {i}: receptive fields here cover conv and pool layers, not {layer.op!r}")
-        out.append(w)
-        n = w.output
-    return out
+            raise PaddingError(f"layer {i}: stacks here hold conv and pool layers, not {layer.op!r}")
+    return analyze(b.build())
 
 
 def fields(layers: Sequence[Layer], n: int, unit: int | str = 0) -> list[Field]:
     """Field of one unit after each depth 1 … len(layers); ``unit`` an index or ``'centre'``."""
-    windows = layer_windows(layers, n)
-    out = []
-    for depth in range(1, len(windows) + 1):
-        last = windows[depth - 1].output
-        u = last // 2 if unit == "centre" else int(unit)
-        if not 0 <= u < last:
-            u = min(max(u, 0), last - 1)
-        a = b = u
-        for w in reversed(windows[:depth]):
-            a, b = w.start(a), w.start(b) + w.span - 1
-        out.append(Field(depth, u, a, b, n, last))
-    return out
+    summary = stack_summary(layers, n)
+    if summary.errors:
+        raise PaddingError(summary.errors[0])
+    return model_fields(summary, unit)
 
 
 def parse_stack(text: str, padding: object = "valid") -> list[Layer]:
@@ -111,5 +178,5 @@ def parse_stack(text: str, padding: object = "valid") -> list[Layer]:
 
 def as_dicts(items: Sequence[Field]) -> list[dict[str, Any]]:
     """JSON-ready fields."""
-    return [dict(depth=f.depth, unit=f.unit, start=f.start, end=f.end, size=f.size, centre=f.centre,
-                 on_padding=f.on_padding, output=f.output) for f in items]
+    return [dict(depth=f.depth, name=f.name, unit=f.unit, start=f.start, end=f.end, size=f.size, centre=f.centre,
+                 stride=f.stride, padding=f.padding, on_padding=f.on_padding, output=f.output) for f in items]
