@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
@@ -23,12 +23,9 @@ import padstride.torch as pt
 from padstride.analysis import analyze
 from padstride.analysis.load import ModelError
 from padstride.geometry import PaddingError
+from tests._helpers import oracle_settings, torch_pad
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _flat(pairs: tuple[tuple[int, int], ...]) -> list[int]:
-    return [p for pair in reversed(pairs) for p in pair]
 
 
 def _narrow(y: torch.Tensor, shape: tuple[int, ...]) -> torch.Tensor:
@@ -44,17 +41,18 @@ def rebuild(layer: nn.Module, x: torch.Tensor, pads: Pairs, shape: tuple[int, ..
     """The layer's output computed with plain PyTorch from the analysis' per-side pads."""
     if isinstance(layer, nn.modules.conv._ConvTransposeNd):
         y = F.conv_transpose2d(x, layer.weight, None, layer.stride, 0, 0, layer.groups, layer.dilation)
-        y = F.pad(y, [-p for p in _flat(pads)])
+        y = F.pad(y, [-p for p in torch_pad(pads)])
         return y + layer.bias.view(-1, 1, 1)
     if isinstance(layer, nn.modules.conv._ConvNd):
-        return F.conv2d(F.pad(x, _flat(pads)), layer.weight, layer.bias, layer.stride, 0, layer.dilation, layer.groups)
+        w, b = layer.weight, layer.bias
+        return F.conv2d(F.pad(x, torch_pad(pads)), w, b, layer.stride, 0, layer.dilation, layer.groups)
     k, s, ceil = layer.kernel_size, layer.stride, layer.ceil_mode
     if isinstance(layer, nn.MaxPool2d):
-        y = F.max_pool2d(F.pad(x, _flat(pads), value=float("-inf")), k, s, 0, layer.dilation, ceil)
+        y = F.max_pool2d(F.pad(x, torch_pad(pads), value=float("-inf")), k, s, 0, layer.dilation, ceil)
         return _narrow(y, shape)
 
     def sums(t: torch.Tensor, fill: float) -> torch.Tensor:  # window sums over the padded tensor
-        return _narrow(F.avg_pool2d(F.pad(t, _flat(pads), value=fill), k, s, 0, ceil, True, 1), shape)
+        return _narrow(F.avg_pool2d(F.pad(t, torch_pad(pads), value=fill), k, s, 0, ceil, True, 1), shape)
 
     ones = torch.ones_like(x[:1, :1])
     count = sums(ones, 1.0 if layer.count_include_pad else 0.0)  # PyTorch counts pads; TF real cells only
@@ -93,7 +91,7 @@ def check(layer: nn.Module, size: tuple[int, int], c: int = 2, where: str = "") 
 SIZES = st.tuples(st.integers(3, 12), st.integers(3, 12))
 NAMED = st.sampled_from(["same", "same_lower", "valid", "full"])
 PAIR = st.tuples(st.integers(-1, 3), st.integers(-1, 3))
-SETTINGS = settings(derandomize=True, max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
+SETTINGS = oracle_settings(40)
 
 
 # -- the cases named in the issue -----------------------------------------------------------------

@@ -10,22 +10,20 @@ import os
 from collections.abc import Sequence
 
 import numpy as np
-from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+
+from tests._helpers import oracle_settings, torch_pad
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
+
+__all__ = ["TOL", "check", "draw_axes", "oracle_settings", "torch_op", "torch_pad", "torch_padded"]
 
 TOL = 1e-10
 
 
-def fixed(examples: int) -> settings:
-    """The same configurations on every run."""
-    return settings(derandomize=True, max_examples=examples, deadline=None, database=None,
-                    suppress_health_check=list(HealthCheck))
-
-
-def torch_pad_arg(pads: Sequence[tuple[int, int]]) -> list[int]:
-    """``F.pad`` order (last axis first)."""
-    return [p for pair in reversed(pads) for p in pair]
+def draw_axes(data: st.DataObject, nd: int, lo: int, hi: int, label: str | None = None) -> tuple[int, ...]:
+    """One integer in ``[lo, hi]`` per spatial axis."""
+    return tuple(data.draw(st.lists(st.integers(lo, hi), min_size=nd, max_size=nd), label))
 
 
 def torch_padded(x: np.ndarray, pads: Sequence[tuple[int, int]], mode: str, value: float = 0.0) -> np.ndarray:
@@ -39,7 +37,7 @@ def torch_padded(x: np.ndarray, pads: Sequence[tuple[int, int]], mode: str, valu
     tmode = {"edge": "replicate", "constant": "constant", "reflect": "reflect", "circular": "circular"}[mode]
     t = torch.from_numpy(x)
     kw = {"value": value} if tmode == "constant" else {}
-    return F.pad(t, torch_pad_arg(pads), mode=tmode, **kw).numpy()
+    return F.pad(t, torch_pad(pads), mode=tmode, **kw).numpy()
 
 
 def torch_op(name: str, nd: int):  # type: ignore[no-untyped-def]

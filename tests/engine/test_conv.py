@@ -12,7 +12,7 @@ from padstride import geometry
 from padstride.engine import _blocks, conv, set_block_bytes, set_workers
 from padstride.geometry import PaddingError
 
-from ._oracle import check, fixed, torch_op, torch_padded
+from ._oracle import check, draw_axes, oracle_settings, torch_op, torch_padded
 
 MODES = ("constant", "reflect", "symmetric", "edge", "circular")
 
@@ -52,7 +52,7 @@ def torch_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: geometry
     return out.numpy()
 
 
-@fixed(180)
+@oracle_settings(180)
 @given(conv_configs())
 def test_conv_matches_torch(cfg: dict) -> None:
     nd, groups = cfg["nd"], cfg["groups"]
@@ -85,14 +85,14 @@ def test_conv_matches_torch(cfg: dict) -> None:
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same'")
-@fixed(40)
+@oracle_settings(40)
 @given(st.data())
 def test_torch_same_is_pytorch_padding_same(data: st.DataObject) -> None:
     """PyTorch's own padding='same' (stride 1) is the oracle for 'torch_same', no pads handed over."""
     nd = data.draw(st.integers(1, 3))
-    size = tuple(data.draw(st.lists(st.integers(1, 7), min_size=nd, max_size=nd)))
-    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd)))
-    dilation = tuple(data.draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd)))
+    size = draw_axes(data, nd, 1, 7)
+    kernel = draw_axes(data, nd, 1, 4)
+    dilation = draw_axes(data, nd, 1, 2)
     rng = np.random.default_rng(1)
     x, w = rng.standard_normal((2, 3, *size)), rng.standard_normal((4, 3, *kernel))
     want = torch_op("conv", nd)(torch.from_numpy(x), torch.from_numpy(w), padding="same", dilation=dilation)

@@ -16,7 +16,7 @@ from padstride import geometry  # noqa: E402
 from padstride.engine import conv, conv_transpose, pool  # noqa: E402
 from padstride.geometry import PaddingError  # noqa: E402
 
-from ._oracle import check, fixed  # noqa: E402
+from ._oracle import check, draw_axes, oracle_settings  # noqa: E402
 
 pytestmark = pytest.mark.skipif(keras.backend.backend() != "torch", reason="needs KERAS_BACKEND=torch")
 
@@ -28,16 +28,16 @@ def _run(layer: object, x: np.ndarray, weights: list[np.ndarray] | None = None) 
     return keras.ops.convert_to_numpy(layer(x))  # type: ignore[operator]
 
 
-@fixed(25)
+@oracle_settings(25)
 @given(st.data())
 def test_conv_matches_keras(data: st.DataObject) -> None:
     nd = data.draw(st.integers(1, 3), "nd")
-    size = tuple(data.draw(st.lists(st.integers(1, {1: 10, 2: 8, 3: 5}[nd]), min_size=nd, max_size=nd), "size"))
-    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel"))
+    size = draw_axes(data, nd, 1, {1: 10, 2: 8, 3: 5}[nd], "size")
+    kernel = draw_axes(data, nd, 1, 4, "kernel")
     strided = data.draw(st.booleans(), "strided")  # Keras allows strides > 1 or dilation > 1, not both
-    stride = tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride")) if strided \
+    stride = draw_axes(data, nd, 1, 3, "stride") if strided \
         else (1,) * nd
-    dil = (1,) * nd if strided else tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "dil"))
+    dil = (1,) * nd if strided else draw_axes(data, nd, 1, 3, "dil")
     padding = data.draw(st.sampled_from(["valid", "same"] + (["causal"] if nd == 1 else [])), "padding")
     groups = data.draw(st.sampled_from([1, 2]), "groups")
     try:
@@ -55,13 +55,13 @@ def test_conv_matches_keras(data: st.DataObject) -> None:
           (nd, size, kernel, stride, dil, padding, groups))
 
 
-@fixed(25)
+@oracle_settings(25)
 @given(st.data())
 def test_pool_matches_keras(data: st.DataObject) -> None:
     nd = data.draw(st.integers(1, 3), "nd")
-    size = tuple(data.draw(st.lists(st.integers(2, 8), min_size=nd, max_size=nd), "size"))
-    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel"))
-    stride = tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride"))
+    size = draw_axes(data, nd, 2, 8, "size")
+    kernel = draw_axes(data, nd, 1, 4, "kernel")
+    stride = draw_axes(data, nd, 1, 3, "stride")
     padding = data.draw(st.sampled_from(["valid", "same"]), "padding")
     mode = data.draw(st.sampled_from(["max", "avg"]), "mode")
     try:
@@ -89,13 +89,13 @@ def test_keras_same_average_pooling_fault_is_pinned() -> None:
     assert diff[0, :2, :2].max() == 0  # interior windows agree, only the padded border differs
 
 
-@fixed(20)
+@oracle_settings(20)
 @given(st.data())
 def test_conv_transpose_matches_keras(data: st.DataObject) -> None:
     nd = data.draw(st.integers(1, 3), "nd")
-    size = tuple(data.draw(st.lists(st.integers(1, {1: 8, 2: 5, 3: 4}[nd]), min_size=nd, max_size=nd), "size"))
-    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel"))
-    stride = tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride"))
+    size = draw_axes(data, nd, 1, {1: 8, 2: 5, 3: 4}[nd], "size")
+    kernel = draw_axes(data, nd, 1, 4, "kernel")
+    stride = draw_axes(data, nd, 1, 3, "stride")
     padding = data.draw(st.sampled_from(["valid", "same"]), "padding")
     x = np.random.default_rng(4).standard_normal((2, *size, 3))
     w = np.random.default_rng(5).standard_normal((*kernel, 4, 3))  # Keras: (*k, C_out, C_in)
@@ -111,7 +111,7 @@ def test_conv_transpose_matches_keras(data: st.DataObject) -> None:
     check(conv_transpose(x, w, b, stride, padding, layout="channels_last"), want, cfg)
 
 
-@fixed(15)
+@oracle_settings(15)
 @given(st.data())
 def test_conv_transpose_explicit_crops_match_keras(data: st.DataObject) -> None:
     """Any output_padding, including where TF refuses: the crops Keras itself computes (its
@@ -119,9 +119,9 @@ def test_conv_transpose_explicit_crops_match_keras(data: st.DataObject) -> None:
     from keras.src.backend.common.backend_utils import compute_conv_transpose_output_crops_for_torch
 
     nd = data.draw(st.integers(1, 2), "nd")
-    size = tuple(data.draw(st.lists(st.integers(2, 6), min_size=nd, max_size=nd), "size"))
-    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel"))
-    stride = tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride"))
+    size = draw_axes(data, nd, 2, 6, "size")
+    kernel = draw_axes(data, nd, 1, 4, "kernel")
+    stride = draw_axes(data, nd, 1, 3, "stride")
     op = tuple(data.draw(st.integers(0, s - 1), f"op{i}") for i, s in enumerate(stride))
     padding = data.draw(st.sampled_from(["valid", "same"]), "padding")
     x = np.random.default_rng(8).standard_normal((1, *size, 2))

@@ -12,14 +12,14 @@ from hypothesis import strategies as st
 from padstride.engine import pad
 from padstride.geometry import PaddingError
 
-from ._oracle import check, fixed, torch_pad_arg
+from ._oracle import check, oracle_settings, torch_pad
 
 NP_MODES = {"constant": "constant", "reflect": "reflect", "symmetric": "symmetric", "edge": "edge",
             "circular": "wrap"}
 TORCH_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "circular": "circular"}
 
 
-@fixed(120)
+@oracle_settings(120)
 @given(st.data())
 def test_pad_matches_numpy_for_any_size(data: st.DataObject) -> None:
     nd = data.draw(st.integers(1, 3), "nd")
@@ -33,7 +33,7 @@ def test_pad_matches_numpy_for_any_size(data: st.DataObject) -> None:
     check(got, want, (shape, pads, mode))
 
 
-@fixed(120)
+@oracle_settings(120)
 @given(st.data())
 def test_pad_matches_torch_with_crops(data: st.DataObject) -> None:
     nd = data.draw(st.integers(1, 3), "nd")
@@ -51,7 +51,7 @@ def test_pad_matches_torch_with_crops(data: st.DataObject) -> None:
     if mode == "circular":  # F.pad wraps the cropped input at most once (beyond: an error or junk)
         assume(all(max(b, a) <= n + min(b, 0) + min(a, 0) for n, (b, a) in zip(shape, pads, strict=True)))
     try:
-        want = F.pad(torch.from_numpy(x), torch_pad_arg(pads), mode=TORCH_MODES[mode]).numpy()
+        want = F.pad(torch.from_numpy(x), torch_pad(pads), mode=TORCH_MODES[mode]).numpy()
     except (RuntimeError, ValueError, IndexError):
         assume(False)
         return

@@ -13,7 +13,7 @@ from padstride import geometry
 from padstride.engine import pool, set_block_bytes, set_workers
 from padstride.geometry import PaddingError
 
-from ._oracle import check, fixed, torch_op, torch_pad_arg
+from ._oracle import check, draw_axes, oracle_settings, torch_op, torch_pad
 
 
 def _with(block: int, workers: int, fn):  # type: ignore[no-untyped-def]
@@ -25,16 +25,16 @@ def _with(block: int, workers: int, fn):  # type: ignore[no-untyped-def]
         set_workers(old_w)
 
 
-@fixed(120)
+@oracle_settings(120)
 @given(st.data())
 def test_pool_matches_torch_native(data: st.DataObject) -> None:
     """Symmetric explicit pads, ceil_mode, dilation (max), count_include_pad (avg), both layouts."""
     nd = data.draw(st.integers(1, 3), "nd")
     mode = data.draw(st.sampled_from(["max", "avg"]), "mode")
-    size = tuple(data.draw(st.lists(st.integers(1, {1: 12, 2: 9, 3: 6}[nd]), min_size=nd, max_size=nd), "size"))
-    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel"))
-    stride = tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride"))
-    dil = tuple(data.draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd), "dilation")) if mode == "max" \
+    size = draw_axes(data, nd, 1, {1: 12, 2: 9, 3: 6}[nd], "size")
+    kernel = draw_axes(data, nd, 1, 4, "kernel")
+    stride = draw_axes(data, nd, 1, 3, "stride")
+    dil = draw_axes(data, nd, 1, 2, "dilation") if mode == "max" \
         else (1,) * nd
     pads = tuple(data.draw(st.integers(0, k // 2), f"pad{i}") for i, k in enumerate(kernel))  # torch's limit
     ceil = data.draw(st.booleans(), "ceil_mode")
@@ -67,7 +67,7 @@ def sum_over_count(x: np.ndarray, geo: geometry.Geometry, include_pad: bool) -> 
     kernel, stride = [a.kernel for a in geo], [a.stride for a in geo]
     t = torch.from_numpy(x)
     ones = torch.ones_like(t)
-    pad = torch_pad_arg(geo.pads)
+    pad = torch_pad(geo.pads)
     cells = float(np.prod(kernel))
     total = torch_op("avg_pool", nd)(F.pad(t, pad), kernel, stride) * cells
     marks = F.pad(ones, pad, value=1.0 if include_pad else 0.0)
@@ -75,14 +75,14 @@ def sum_over_count(x: np.ndarray, geo: geometry.Geometry, include_pad: bool) -> 
     return (total / count).numpy()
 
 
-@fixed(120)
+@oracle_settings(120)
 @given(st.data())
 def test_pool_conventions(data: st.DataObject) -> None:
     """Every convention name and mixed per-axis specs, for max (-inf pads) and avg (divisor rule)."""
     nd = data.draw(st.integers(1, 3), "nd")
-    size = tuple(data.draw(st.lists(st.integers(1, 8), min_size=nd, max_size=nd), "size"))
-    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel"))
-    stride = tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride"))
+    size = draw_axes(data, nd, 1, 8, "size")
+    kernel = draw_axes(data, nd, 1, 4, "kernel")
+    stride = draw_axes(data, nd, 1, 3, "stride")
     names = ["valid", "same", "same_lower", "full", "causal"]
     padding = data.draw(st.one_of(st.sampled_from(names),
                                   st.lists(st.one_of(st.sampled_from(names), st.integers(0, 1)),
@@ -97,7 +97,7 @@ def test_pool_conventions(data: st.DataObject) -> None:
     got = pool(x, kernel, stride, padding, mode)
     cfg = (size, kernel, stride, padding, mode)
     if mode == "max":
-        xp = F.pad(torch.from_numpy(x), torch_pad_arg(geo.pads), value=-np.inf)
+        xp = F.pad(torch.from_numpy(x), torch_pad(geo.pads), value=-np.inf)
         want = torch_op("max_pool", nd)(xp, kernel, stride).numpy()
         check(got, want, cfg)
         return
@@ -121,7 +121,7 @@ def _ort_pool(x: np.ndarray, op: str, kernel: list[int], stride: list[int], auto
     return sess.run(None, {"x": x})[0]
 
 
-@fixed(10)
+@oracle_settings(10)
 @given(st.data())
 def test_same_pooling_matches_onnxruntime(data: st.DataObject) -> None:
     """onnxruntime's SAME_UPPER / SAME_LOWER pooling (TF's divisor rule) is a second oracle."""

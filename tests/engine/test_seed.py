@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from padstride.engine import add_padding, conv, convolution2d
 from padstride.geometry import PaddingError
 
-from ._oracle import check, fixed
+from ._oracle import check, oracle_settings
 
 
 def seed_add_padding(image, pad_width):  # type: ignore[no-untyped-def]
@@ -36,7 +36,7 @@ def seed_convolution2d(image, kernel, padding="valid"):  # type: ignore[no-untyp
     return output
 
 
-@fixed(80)
+@oracle_settings(80)
 @given(st.integers(1, 12), st.integers(1, 12), st.integers(1, 5), st.integers(1, 5),
        st.sampled_from(["valid", "same"]), st.booleans())
 def test_convolution2d_is_the_seed_loop(h: int, w: int, kh: int, kw: int, padding: str, ints: bool) -> None:

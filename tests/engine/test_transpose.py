@@ -12,19 +12,19 @@ from padstride import geometry
 from padstride.engine import conv_transpose, set_block_bytes, set_workers
 from padstride.geometry import PaddingError
 
-from ._oracle import check, fixed, torch_op
+from ._oracle import check, draw_axes, oracle_settings, torch_op
 
 
-@fixed(120)
+@oracle_settings(120)
 @given(st.data())
 def test_conv_transpose_matches_torch(data: st.DataObject) -> None:
     nd = data.draw(st.integers(1, 3), "nd")
     groups = data.draw(st.integers(1, 3), "groups")
     cin, cog = groups * data.draw(st.integers(1, 3), "cin/g"), data.draw(st.integers(1, 3), "cout/g")
-    size = tuple(data.draw(st.lists(st.integers(1, {1: 9, 2: 6, 3: 4}[nd]), min_size=nd, max_size=nd), "size"))
-    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel"))
-    stride = tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride"))
-    dil = tuple(data.draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd), "dilation"))
+    size = draw_axes(data, nd, 1, {1: 9, 2: 6, 3: 4}[nd], "size")
+    kernel = draw_axes(data, nd, 1, 4, "kernel")
+    stride = draw_axes(data, nd, 1, 3, "stride")
+    dil = draw_axes(data, nd, 1, 2, "dilation")
     asym = data.draw(st.booleans(), "asymmetric pads")
     if asym:  # (before, after) pairs, negative = extension: oracle = torch with no pads, then F.pad
         pads = [data.draw(st.tuples(st.integers(-2, 3), st.integers(-2, 3)), f"pad{i}") for i in range(nd)]

@@ -14,27 +14,12 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from hypothesis import HealthCheck, settings
 
 from padstride.geometry import AxisTranspose, AxisWindow, Geometry
+from tests._helpers import oracle_settings, torch_pad
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
-
-
-def oracle_settings(examples: int) -> settings:
-    """Fixed-seed hypothesis settings: the same configurations on every run."""
-    return settings(
-        derandomize=True,
-        max_examples=examples,
-        deadline=None,
-        database=None,
-        suppress_health_check=list(HealthCheck),
-    )
-
-
-def torch_pad(pads: Sequence[tuple[int, int]]) -> list[int]:
-    """``F.pad`` order (last axis first) of per-axis ``(before, after)`` pairs."""
-    return [p for pair in reversed(pads) for p in pair]
+__all__ = ["oracle_settings", "torch_pad"]  # shared with the other areas (tests/_helpers.py)
 
 
 def conv_ref_1d(x: np.ndarray, w: np.ndarray, win: AxisWindow) -> np.ndarray:

@@ -6,13 +6,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from tests._helpers import torch_pad
+
 
 def conv_read_mask(n: tuple[int, ...], k: tuple[int, ...], s: tuple[int, ...], d: tuple[int, ...],
                    pads: tuple[tuple[int, int], ...]) -> tuple[tuple[int, ...], np.ndarray]:
     """Output shape and a mask of the input pixels that reach the output (non-zero gradient)."""
     x = torch.ones((1, 1, *n), dtype=torch.float64, requires_grad=True)
-    flat = [v for pair in reversed(pads) for v in pair]  # F.pad order: last axis first
-    xp = F.pad(x, flat)
+    xp = F.pad(x, torch_pad(pads))
     w = torch.ones((1, 1, *k), dtype=torch.float64)
     conv = F.conv1d if len(n) == 1 else F.conv2d
     y = conv(xp, w, stride=s, dilation=d)

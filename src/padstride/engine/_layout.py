@@ -11,7 +11,7 @@ import numpy as np
 
 from ..geometry import PaddingError
 
-__all__ = ["LAYOUTS", "batched", "channels_first_view", "check_layout"]
+__all__ = ["LAYOUTS", "batched", "channels_first_view", "check_layout", "operands"]
 
 LAYOUTS: tuple[str, ...] = ("channels_first", "channels_last")
 _ALIASES = {"nchw": "channels_first", "ncw": "channels_first", "ncdhw": "channels_first",
@@ -45,3 +45,21 @@ def batched(x: np.ndarray, nd: int, what: str = "input") -> tuple[np.ndarray, bo
 def channels_first_view(x: np.ndarray, nd: int, layout: str) -> np.ndarray:
     """A (N, C, *spatial) view of a batched array in ``layout`` (no copy)."""
     return x if layout == "channels_first" else np.moveaxis(x, -1, 1)
+
+
+def operands(x: object, w: object, layout: str, weight_axes: str) -> tuple[np.ndarray, np.ndarray, int, str, bool]:
+    """A convolution's input as a (N, C, *spatial) view, its weight array, the spatial rank, the
+    canonical layout and whether the input had a batch axis. ``weight_axes`` names the weight's
+    two leading axes in messages.
+
+    >>> xf, wa, nd, layout, was_batched = operands(np.ones((5, 5, 3)), np.ones((3, 3, 3, 2)), "NHWC", "C_out, C_in")
+    >>> xf.shape, nd, layout, was_batched
+    ((1, 3, 5, 5), 2, 'channels_last', False)
+    """
+    xa, wa = np.asarray(x), np.asarray(w)
+    nd = wa.ndim - 2
+    if nd < 1:
+        raise PaddingError(f"weight needs at least 3 axes ({weight_axes}/groups, k), got shape {wa.shape}")
+    layout = check_layout(layout)
+    xb, was_batched = batched(xa, nd)
+    return channels_first_view(xb, nd, layout), wa, nd, layout, was_batched

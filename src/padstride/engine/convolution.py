@@ -36,7 +36,7 @@ from numpy.lib.stride_tricks import as_strided
 from .. import geometry
 from ..geometry import PaddingError
 from . import _blocks
-from ._layout import batched, channels_first_view, check_layout
+from ._layout import operands
 from .padding import pad_into, pad_mode
 
 __all__ = ["conv", "padded_buffer"]
@@ -97,14 +97,8 @@ def conv(
     >>> conv(x, w, stride=2, padding="same", groups=2, layout="channels_last").shape
     (2, 4, 4, 6)
     """
-    xa, wa = np.asarray(x), np.asarray(w)
-    nd = wa.ndim - 2
-    if nd < 1:
-        raise PaddingError(f"weight needs at least 3 axes (C_out, C_in/groups, k), got shape {wa.shape}")
-    layout = check_layout(layout)
+    xf, wa, nd, layout, was_batched = operands(x, w, layout, "C_out, C_in")
     wt = _weights(wa, layout, nd)
-    xb, was_batched = batched(xa, nd)
-    xf = channels_first_view(xb, nd, layout)
     n, c = xf.shape[:2]
     co, cg = wt.shape[:2]
     ks = wt.shape[2:]
@@ -114,7 +108,7 @@ def conv(
             f"(expects C_in/groups = {cg} input channels per group and C_out divisible by groups)"
         )
     geo = geometry.conv(xf.shape[2:], ks, stride, padding, dilation)
-    dtype = np.result_type(xa.dtype, wa.dtype) if bias is None else np.result_type(xa, wa, np.asarray(bias))
+    dtype = np.result_type(xf.dtype, wa.dtype) if bias is None else np.result_type(xf, wa, np.asarray(bias))
     b = None if bias is None else np.asarray(bias, dtype).reshape(groups, co // groups)
     out_last = layout == "channels_last"
     outs = geo.output

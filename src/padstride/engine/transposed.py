@@ -27,7 +27,7 @@ import numpy as np
 from .. import geometry
 from ..geometry import PaddingError
 from . import _blocks
-from ._layout import batched, channels_first_view, check_layout
+from ._layout import operands
 
 __all__ = ["conv_transpose"]
 
@@ -64,14 +64,8 @@ def conv_transpose(
     ...                layout="channels_last").shape
     (1, 8, 8, 5)
     """
-    xa, wa = np.asarray(x), np.asarray(w)
-    nd = wa.ndim - 2
-    if nd < 1:
-        raise PaddingError(f"weight needs at least 3 axes (C_in, C_out/groups, k), got shape {wa.shape}")
-    layout = check_layout(layout)
+    xf, wa, nd, layout, was_batched = operands(x, w, layout, "C_in, C_out")
     wt = np.moveaxis(wa, (nd + 1, nd), (0, 1)) if layout == "channels_last" else wa
-    xb, was_batched = batched(xa, nd)
-    xf = channels_first_view(xb, nd, layout)
     n, c = xf.shape[:2]
     cog, ks = wt.shape[1], wt.shape[2:]
     if groups < 1 or c % groups or wt.shape[0] != c:
@@ -80,7 +74,7 @@ def conv_transpose(
             "(expects C_in weights, C_in divisible by groups)"
         )
     geo = geometry.conv_transpose(xf.shape[2:], ks, stride, padding, output_padding, dilation, rule, output_size)
-    dtype = np.result_type(xa.dtype, wa.dtype) if bias is None else np.result_type(xa, wa, np.asarray(bias))
+    dtype = np.result_type(xf.dtype, wa.dtype) if bias is None else np.result_type(xf, wa, np.asarray(bias))
     co, outs, cig = cog * groups, geo.output, c // groups
     out = np.empty((n, *outs, co) if layout == "channels_last" else (n, co, *outs), dtype)
     og = (np.moveaxis(out, -1, 1) if layout == "channels_last" else out).reshape(n, groups, cog, *outs)

@@ -90,17 +90,11 @@ class AxisTranspose(AxisBase):
 
     def targets(self, i: int) -> tuple[int, ...]:
         """Output indices written by input ``i`` (outside ``[0, output)`` = cropped)."""
-        base = i * self.stride - self.pad_before
-        return tuple(base + t * self.dilation for t in range(self.kernel))
+        return self._hits(i)
 
     def write_counts(self) -> tuple[int, ...]:
         """How many input taps land on each output index (uneven = checkerboard)."""
-        counts = [0] * self.output
-        for i in range(self.input):
-            for o in self.targets(i):
-                if 0 <= o < self.output:
-                    counts[o] += 1
-        return tuple(counts)
+        return self._hit_counts(self.input, self.output)
 
     @property
     def dropped(self) -> tuple[int, ...]:

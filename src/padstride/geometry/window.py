@@ -59,6 +59,21 @@ class AxisBase:
     def pads(self) -> tuple[int, int]:
         return (self.pad_before, self.pad_after)
 
+    def _hits(self, j: int) -> tuple[int, ...]:
+        """``j·stride − pad_before + t·dilation`` for ``t < kernel``: what window ``j`` reads (a
+        convolution), or where input ``j`` writes (a transposed convolution)."""
+        base = j * self.stride - self.pad_before
+        return tuple(base + t * self.dilation for t in range(self.kernel))
+
+    def _hit_counts(self, sources: int, targets: int) -> tuple[int, ...]:
+        """How many hits of sources ``0 … sources−1`` land on each index of ``[0, targets)``."""
+        counts = [0] * targets
+        for j in range(sources):
+            for i in self._hits(j):
+                if 0 <= i < targets:
+                    counts[i] += 1
+        return tuple(counts)
+
     @property
     def symmetric(self) -> bool:
         return self.pad_before == self.pad_after
@@ -90,17 +105,11 @@ class AxisWindow(AxisBase):
 
     def taps(self, j: int) -> tuple[int, ...]:
         """Input indices under window ``j``, padding included."""
-        s = self.start(j)
-        return tuple(s + t * self.dilation for t in range(self.kernel))
+        return self._hits(j)
 
     def read_counts(self) -> tuple[int, ...]:
         """How many times each input index is read by some window."""
-        counts = [0] * self.input
-        for j in range(self.output):
-            for i in self.taps(j):
-                if 0 <= i < self.input:
-                    counts[i] += 1
-        return tuple(counts)
+        return self._hit_counts(self.output, self.input)
 
     @property
     def dropped(self) -> tuple[int, ...]:

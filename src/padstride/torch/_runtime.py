@@ -20,11 +20,13 @@ from ..geometry.padding import AxisPad
 
 __all__ = [
     "Padding",
+    "WindowArgs",
     "flat_pad",
     "is_symbolic",
     "pads_for",
     "parse_padding",
     "sizes_of",
+    "spec_repr",
     "static_pads",
 ]
 
@@ -105,3 +107,38 @@ def symmetric(pairs: Pairs) -> tuple[int, ...] | None:
     if all(isinstance(b, int) and b == a and b >= 0 for b, a in pairs):
         return tuple(int(b) for b, _ in pairs)
     return None
+
+
+def spec_repr(spec: Padding) -> str:
+    """How a layer's ``repr`` shows its padding: one value for all axes when they agree.
+
+    >>> spec_repr(Padding.parse("same", 2)), spec_repr(Padding.parse(1, 2)), spec_repr(Padding.parse([(0, 1), 2], 2))
+    ("'same'", '1', '((0, 1), (2, 2))')
+    """
+    axes = spec.axes
+    if len(set(axes)) == 1:
+        only = axes[0]
+        if isinstance(only, str):
+            return repr(only)
+        return str(only[0]) if only[0] == only[1] else str(only)
+    return str(tuple(axes))
+
+
+class WindowArgs:
+    """Mixin of the conv and pooling layers: per-axis kernel, stride and dilation, the padding spec,
+    and the pads when they do not depend on the input size."""
+
+    _ndim: int
+
+    def _parse(self, kernel_size: Any, stride: Any, padding: object, dilation: Any) -> tuple[int, ...] | None:
+        """Store ``_k``, ``_s`` (the kernel when ``stride`` is None), ``_d``, ``spec``, ``static``;
+        return the symmetric native pad per axis when the static pads have one, else None."""
+        from ..geometry import per_axis
+
+        nd = self._ndim
+        self._k = per_axis(kernel_size, nd, "kernel_size")
+        self._s = self._k if stride is None else per_axis(stride, nd, "stride")
+        self._d = per_axis(dilation, nd, "dilation")
+        self.spec = parse_padding(padding, nd)
+        self.static = static_pads(self.spec, self._k, self._s, self._d)
+        return None if self.static is None else symmetric(self.static)

@@ -23,7 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ._runtime import flat_pad, is_symbolic, pads_for, parse_padding, sizes_of, static_pads, symmetric
+from ._runtime import WindowArgs, flat_pad, is_symbolic, pads_for, sizes_of, spec_repr, symmetric
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d"]
 
@@ -31,7 +31,7 @@ _MODES = ("zeros", "reflect", "replicate", "circular")
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
-class _PadConv:
+class _PadConv(WindowArgs):
     """Mixin for ``nn.ConvNd`` subclasses: padding resolved by the geometry."""
 
     _ndim: int
@@ -59,17 +59,9 @@ class _PadConv:
 
     def _setup(self, kernel_size: Any, stride: Any, padding: object, dilation: Any, padding_mode: str) -> Any:
         """Parse the padding; return what the native constructor gets (the pad, or 0)."""
-        from ..geometry import per_axis
-
         if padding_mode not in _MODES:
             raise ValueError(f"padding_mode must be one of {_MODES}, got {padding_mode!r}")
-        nd = self._ndim
-        self._k = per_axis(kernel_size, nd, "kernel_size")
-        self._s = per_axis(stride, nd, "stride")
-        self._d = per_axis(dilation, nd, "dilation")
-        self.spec = parse_padding(padding, nd)
-        self.static = static_pads(self.spec, self._k, self._s, self._d)
-        native = None if self.static is None else symmetric(self.static)
+        native = self._parse(kernel_size, stride, padding, dilation)
         self._native = native is not None
         return native if native is not None else 0
 
@@ -89,7 +81,7 @@ class _PadConv:
 
     def extra_repr(self) -> str:
         text = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}".format(**self.__dict__)
-        text += f", padding={_spec_repr(self.spec)}"
+        text += f", padding={spec_repr(self.spec)}"
         if self.dilation != (1,) * self._ndim:  # type: ignore[attr-defined]
             text += f", dilation={self.dilation}"  # type: ignore[attr-defined]
         if self.groups != 1:  # type: ignore[attr-defined]
@@ -99,16 +91,6 @@ class _PadConv:
         if self.padding_mode != "zeros":  # type: ignore[attr-defined]
             text += f", padding_mode={self.padding_mode}"  # type: ignore[attr-defined]
         return text
-
-
-def _spec_repr(spec: Any) -> str:
-    axes = spec.axes
-    if len(set(axes)) == 1:
-        only = axes[0]
-        if isinstance(only, str):
-            return repr(only)
-        return str(only[0]) if only[0] == only[1] else str(only)
-    return str(tuple(axes))
 
 
 class Conv1d(_PadConv, nn.Conv1d):

@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..geometry import PaddingError, per_axis, pool_output_size
-from ._runtime import flat_pad, is_symbolic, pads_for, parse_padding, sizes_of, static_pads, symmetric
+from ..geometry import PaddingError, pool_output_size
+from ._runtime import WindowArgs, flat_pad, is_symbolic, pads_for, sizes_of, spec_repr, symmetric
 
 __all__ = ["AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "native_pool_padding"]
 
@@ -59,7 +59,7 @@ def native_pool_padding(
     return before if want == got else None
 
 
-class _PadPool:
+class _PadPool(WindowArgs):
     """Mixin for the pooling layers: pads from the geometry, the cheapest exact op."""
 
     _ndim: int
@@ -67,13 +67,7 @@ class _PadPool:
     _small_input_check = False
 
     def _setup(self, kernel_size: Any, stride: Any, padding: object, dilation: Any) -> Any:
-        nd = self._ndim
-        self._k = per_axis(kernel_size, nd, "kernel_size")
-        self._s = self._k if stride is None else per_axis(stride, nd, "stride")
-        self._d = per_axis(dilation, nd, "dilation")
-        self.spec = parse_padding(padding, nd)
-        self.static = static_pads(self.spec, self._k, self._s, self._d)
-        native = None if self.static is None else symmetric(self.static)
+        native = self._parse(kernel_size, stride, padding, dilation)
         if native is not None and any(2 * p > k for p, k in zip(native, self._k, strict=True)):
             native = None  # PyTorch refuses padding > kernel // 2
         self._native = native is not None
@@ -132,9 +126,7 @@ class _PadPool:
         return out
 
     def _repr_padding(self) -> str:
-        from .conv import _spec_repr
-
-        return _spec_repr(self.spec)
+        return spec_repr(self.spec)
 
 
 class _MaxBase(_PadPool):

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..geometry import conv_transpose_axis, per_axis
-from ._runtime import flat_pad, parse_padding
+from ._runtime import flat_pad, parse_padding, spec_repr
 
 __all__ = ["ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
@@ -91,10 +91,8 @@ class _PadConvTranspose:
         return y
 
     def extra_repr(self) -> str:
-        from .conv import _spec_repr
-
         text = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}".format(**self.__dict__)
-        text += f", padding={_spec_repr(self.spec)}, crop={self.crop}"
+        text += f", padding={spec_repr(self.spec)}, crop={self.crop}"
         if self.groups != 1:  # type: ignore[attr-defined]
             text += f", groups={self.groups}"  # type: ignore[attr-defined]
         if self.dilation != (1,) * self._ndim:  # type: ignore[attr-defined]
