@@ -16,7 +16,6 @@ map sizes, and a few sample predictions.
 
 from __future__ import annotations
 
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -98,7 +97,8 @@ def run_classification(study: Study, variant: str, seed: int, ctx: Context | Non
     grads_init = grad_magnitudes(model, x_te[:gb], y_te[:gb])
     augment = None
     if cfg.get("pad_mode", "none") != "none":
-        augment = partial(random_pad_crop, max_pad=cfg["max_pad"], mode=cfg["pad_mode"])
+        def augment(xb: Any, gen: Any) -> Any:
+            return random_pad_crop(xb, cfg["max_pad"], cfg["pad_mode"], gen)
     t = study.train
     fitted = fit(model, x_tr, y_tr, epochs=t["epochs"], batch_size=t["batch_size"], lr=t["lr"], seed=seed,
                  augment=augment, deadline=ctx.deadline, on_step=ctx.on_step)

@@ -51,22 +51,34 @@ def _iou(pred: np.ndarray, true: np.ndarray) -> float:
     return float(np.logical_and(pred, true).sum() / union) if union else 1.0
 
 
-def _tiling(net: Any, padding: object, depth: int, size: int) -> tuple[int, int, list[int]]:
-    """Margin per side, the input tile that covers a ``size``² image, and the output for a bare ``size``² input."""
+def _tiling(padding: object, depth: int, size: int) -> tuple[int, int, list[int]]:
+    """This variant's margin per side, the common input tile, and the output for a bare ``size``² input.
+
+    Both variants tile large images with the same input tile (the same memory): the ``valid``
+    network's input for one ``size``² image, i.e. ``size`` plus its margin on each side.
+    """
     import torch
 
     try:
-        margin = _margin(net, depth, size) if padding == "valid" else 0
-        tile_in = size + 2 * margin
-        if tile_in not in valid_sizes(depth, [tile_in]):
-            ok = [n - 2 * margin for n in valid_sizes(depth, range(max(tile_in - 64, 1), tile_in + 64))]
+        margin = _margin(UNet("valid", depth=depth, base=1), depth, size)
+
+        def fits(n: int) -> bool:  # n px images: valid tiles of n + 2·margin; same also takes n alone
+            checks = [("valid", n + 2 * margin)]
+            if padding != "valid":
+                checks += [(padding, n), (padding, n + 2 * margin)]
+            return all(m in valid_sizes(depth, [m], pad) for pad, m in checks)
+
+        if not fits(size):
+            near = sorted(sorted((n for n in range(max(size - 64, 1), size + 64) if fits(n)),
+                                 key=lambda n: abs(n - size))[:4])
             raise StudyError(f"a {padding} U-Net of depth {depth} cannot tile {size}px images exactly; "
-                             f"use data.size in {[n for n in ok if n > 0][:6]}")
+                             f"use data.size in {near}")
+        tile_in = size + 2 * margin
         with torch.no_grad():
-            native_out = list(net(torch.zeros(1, 1, size, size)).shape[-2:]) if size > 2 * margin else [0, 0]
+            native_out = list(UNet(padding, depth=depth, base=1)(torch.zeros(1, 1, size, size)).shape[-2:])
     except PaddingError as exc:
         raise StudyError(f"U-Net {padding} on {size}px: {exc}") from None
-    return margin, tile_in, native_out
+    return (margin if padding == "valid" else 0), tile_in, native_out
 
 
 def check_segmentation(study: Study, variant: str) -> None:
@@ -75,9 +87,7 @@ def check_segmentation(study: Study, variant: str) -> None:
     >>> from padstride.studies.spec import load_study
     >>> check_segmentation(load_study("segmentation"), "valid")
     """
-    padding = study.variants[variant]["padding"]
-    net = UNet(padding, depth=study.model["depth"], base=1)
-    _tiling(net, padding, study.model["depth"], study.data["size"])
+    _tiling(study.variants[variant]["padding"], study.model["depth"], study.data["size"])
 
 
 def run_segmentation(study: Study, variant: str, seed: int, ctx: Context | None = None) -> dict[str, Any]:
@@ -96,7 +106,7 @@ def run_segmentation(study: Study, variant: str, seed: int, ctx: Context | None 
     size = data.x_train.shape[-1]
     torch.manual_seed(seed)
     net = UNet(padding, depth=depth, base=base)
-    margin, tile_in, native_out = _tiling(net, padding, depth, size)
+    margin, tile_in, native_out = _tiling(padding, depth, size)
 
     def inputs(x: np.ndarray) -> Any:
         t = torch.from_numpy(x)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .dataset import Dataset
+from .dataset import Dataset, border_distance
 
 __all__ = ["CLASSES", "draw", "shapes"]
 
@@ -48,22 +48,18 @@ def _make(n: int, size: int, ndim: int, objects: int, noise: float, rng: np.rand
     x = np.zeros((n, 1) + (size,) * ndim, np.float32)
     masks = np.zeros((n,) + (size,) * ndim, np.uint8)
     labels = rng.integers(0, len(kinds), n)
-    border = np.zeros(n, np.int64)
     lo, hi = max(size / 10, 2.0), size / 4
     for i in range(n):
-        near = size
         for j in range(objects):
             kind = kinds[labels[i]] if j == 0 else kinds[rng.integers(len(kinds))]
             r = rng.uniform(lo, hi)
-            centre = rng.uniform(r, size - 1 - r, ndim)  # inside the canvas; some touch it
+            centre = rng.uniform(r - 1, size - r, ndim)  # at most a 1-px sliver cut off: many touch the edge
             shape = draw(kind, grid, centre, r)
             masks[i] |= shape
             x[i, 0][shape] = rng.uniform(0.6, 1.0)
-            near = min(near, int(np.floor(min(centre.min() - r, (size - 1 - centre - r).min()))))
-        border[i] = max(near, 0)
     if noise:
         x += rng.normal(0, noise, x.shape).astype(np.float32)
-    return np.clip(x, 0, 1), labels.astype(np.int64), masks, border
+    return np.clip(x, 0, 1), labels.astype(np.int64), masks, border_distance(masks[:, None], 0.5)
 
 
 def shapes(

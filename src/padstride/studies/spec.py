@@ -110,9 +110,10 @@ def _check(value: Any, default: Any, where: str, source: str) -> Any:
             raise StudyError(f"{source}: {where!r} must be a mapping, got {value!r}")
         out = copy.deepcopy(default)
         for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
             if key not in default:
-                raise StudyError(f"{source}: unknown key '{where}.{key}' (expected one of: {', '.join(default)})")
-            out[key] = _check(item, default[key], f"{where}.{key}", source)
+                raise StudyError(f"{source}: unknown key '{path}' (expected one of: {', '.join(default)})")
+            out[key] = _check(item, default[key], path, source)
         return out
     ok = (isinstance(value, bool) if isinstance(default, bool)
           else isinstance(value, (int, float)) and not isinstance(value, bool) if isinstance(default, float)

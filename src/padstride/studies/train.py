@@ -133,12 +133,26 @@ def predict(model: Any, x: Any, batch_size: int = 512) -> Any:
         return torch.cat([model(x[i:i + batch_size]) for i in range(0, len(x), batch_size)])
 
 
+_WRAPPERS = {"op", "conv", "pool", "inner", "module", "features", "head"}
+
+
+def _layer_label(name: str) -> str:
+    """``features.conv1.op.weight`` → ``conv1``: the parameter's layer, without container and wrapper names.
+
+    >>> _layer_label("features.conv1.op.weight"), _layer_label("down.0.2.weight"), _layer_label("weight")
+    ('conv1', 'down.0.2', 'weight')
+    """
+    parts = name.split(".")[:-1]
+    kept = [p for p in parts if p not in _WRAPPERS]
+    return ".".join(kept or parts[-1:] or ["weight"])
+
+
 def grad_magnitudes(model: Any, x: Any, y: Any, loss: str = "ce") -> dict[str, float]:
     """Mean |gradient| of each layer's weight for one batch (seed 001 slide 11).
 
     >>> import torch
-    >>> grad_magnitudes(torch.nn.Linear(2, 2), torch.rand(4, 2), torch.tensor([0, 1, 0, 1]))
-    {'': ...}
+    >>> list(grad_magnitudes(torch.nn.Linear(2, 2), torch.rand(4, 2), torch.tensor([0, 1, 0, 1])))
+    ['weight']
     """
     import torch.nn.functional as F
 
@@ -147,10 +161,9 @@ def grad_magnitudes(model: Any, x: Any, y: Any, loss: str = "ce") -> dict[str, f
     model.zero_grad(set_to_none=True)
     loss_fn(model(x), y).backward()
     out = {}
-    for name, module in model.named_modules():
-        weight = getattr(module, "weight", None)
-        if weight is not None and weight.grad is not None and weight.dim() > 1:
-            out[name.split(".")[-1] if name else ""] = float(weight.grad.abs().mean())
+    for name, param in model.named_parameters():
+        if param.grad is not None and param.dim() > 1 and name.endswith("weight"):
+            out[_layer_label(name)] = float(param.grad.abs().mean())
     model.zero_grad(set_to_none=True)
     return out
 

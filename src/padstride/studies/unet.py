@@ -36,13 +36,15 @@ def unet_layers(depth: int, padding: object = "valid") -> list[Layer]:
     return down + block + up
 
 
-def valid_sizes(depth: int, sizes: Iterable[int]) -> list[int]:
-    """Input sizes a ``valid`` U-Net of this depth tiles exactly (no pooling drops a pixel).
+def valid_sizes(depth: int, sizes: Iterable[int], padding: object = "valid") -> list[int]:
+    """Input sizes a U-Net of this depth and padding takes without any pooling dropping a pixel.
 
     >>> valid_sizes(2, range(40, 70))
     [44, 48, 52, 56, 60, 64, 68]
+    >>> valid_sizes(2, range(8, 20), padding="same")
+    [8, 12, 16]
     """
-    return evenly_divisible_sizes(unet_layers(depth), sizes)
+    return evenly_divisible_sizes(unet_layers(depth, padding), sizes)
 
 
 def center_crop(x: Any, size: tuple[int, ...]) -> Any:
