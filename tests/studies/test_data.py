@@ -48,8 +48,10 @@ def test_shapes_masks_match_images(ndim, size):
 
 def _mnist_arrays(rng):
     return {
-        "x_train": rng.integers(0, 256, (12, 28, 28), dtype=np.uint8), "y_train": rng.integers(0, 10, 12).astype(np.uint8),
-        "x_test": rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), "y_test": rng.integers(0, 10, 5).astype(np.uint8),
+        "x_train": rng.integers(0, 256, (12, 28, 28), dtype=np.uint8),
+        "y_train": rng.integers(0, 10, 12).astype(np.uint8),
+        "x_test": rng.integers(0, 256, (5, 28, 28), dtype=np.uint8),
+        "y_test": rng.integers(0, 10, 5).astype(np.uint8),
     }
 
 

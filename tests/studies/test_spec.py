@@ -57,10 +57,11 @@ def test_bad_geometry_names_the_variant(tiny_study):
     with pytest.raises(StudyError, match="variant 'mix': padding lists 2 values but the model has 3 conv layers"):
         check_study(wrong_length)
     too_small = tiny_study("volumes", data={"name": "volumes", "n_train": 4, "n_test": 2, "size": 12})
-    with pytest.raises(StudyError, match="variant 'valid'.*axis"):
+    with pytest.raises(StudyError, match=r"variant 'valid'.*axis"):
         check_study(too_small)
     bad_seg = tiny_study("segmentation", data={"name": "shapes", "n_train": 4, "n_test": 2, "size": 50})
-    with pytest.raises(StudyError, match="variant 'same': a same U-Net of depth 2 cannot tile 50px.*use data.size in \\[44, 48, 52, 56\\]"):
+    message = r"variant 'same': a same U-Net of depth 2 cannot tile 50px.*use data.size in \[44, 48, 52, 56\]"
+    with pytest.raises(StudyError, match=message):
         check_study(bad_seg)
 
 

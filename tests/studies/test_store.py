@@ -52,6 +52,8 @@ def test_concurrent_writers_never_interleave(tmp_path):
         p.start()
     for p in procs:
         p.join()
-    lines = open(path).read().splitlines()
+    with open(path) as fh:
+        lines = fh.read().splitlines()
     assert len(lines) == 120
-    assert sorted(json.loads(line)["seed"] for line in lines) == sorted(k * 100 + i for k in range(3) for i in range(40))
+    expected = sorted(k * 100 + i for k in range(3) for i in range(40))
+    assert sorted(json.loads(line)["seed"] for line in lines) == expected
