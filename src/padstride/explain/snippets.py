@@ -43,6 +43,11 @@ def _torch_pad(pairs: tuple[tuple[int, int], ...]) -> str:
     return "(" + ", ".join(f"{b}, {a}" for b, a in reversed(pairs)) + ")"
 
 
+def _floor_pairs(g: Geometry) -> tuple[tuple[int, int], ...]:
+    """Explicit pads whose floor-mode windows are the geometry's (the ceil_mode overhang padded too)."""
+    return tuple((a.pad_before, a.pad_after + a.overhang) for a in g.axes)
+
+
 def _size_note(req: LayerRequest) -> list[str]:
     if req.padding.is_static(req.stride):
         return []
@@ -120,9 +125,7 @@ def _pytorch_pool(req: LayerRequest, g: Geometry, imports: str, notes: list[str]
         notes.append("PyTorch pooling pads both sides equally")
     else:
         notes.append("PyTorch pooling refuses padding > kernel_size // 2")
-    # pad explicitly, extending the end so that floor mode yields exactly the windows of the geometry
-    pairs = tuple((a.pad_before, a.pad_after + max((a.output - 1) * a.stride + a.span - a.padded_input, 0))
-                  for a in g.axes)
+    pairs = _floor_pairs(g)
     if req.op == "maxpool":
         code = (f"nn.Sequential(nn.ConstantPad{nd}d({_torch_pad(pairs)}, float('-inf')), "
                 f"nn.MaxPool{nd}d({args}))")
@@ -185,8 +188,7 @@ def keras(req: LayerRequest) -> FrameworkCode:
                      "exact for non-negative inputs (after ReLU)")
     elif not req.include_pad:
         notes.append("Keras cannot exclude explicit pads from an average")
-    pairs = tuple((a.pad_before, a.pad_after + max((a.output - 1) * a.stride + a.span - a.padded_input, 0))
-                  for a in g.axes)
+    pairs = _floor_pairs(g)
     exact = req.op == "avgpool" and req.include_pad and not req.ceil_mode
     return FrameworkCode("keras", _keras_padded(nd, pairs, f'{base}, padding="valid")'), imports, exact, notes)
 
@@ -279,10 +281,7 @@ def jax(req: LayerRequest) -> FrameworkCode:
                 f"rhs_dilation={list(req.dilation)}, dimension_numbers={dn})")
         notes.append("w in PyTorch ConvTranspose layout (C_in, C_out, *k)")
         return FrameworkCode("jax", code, "import jax", True, notes)
-    # explicit pads, the end extended so that floor mode yields exactly the geometry's windows
-    pairs = [(0, 0), (0, 0)] + [
-        (a.pad_before, a.pad_after + max((a.output - 1) * a.stride + a.span - a.padded_input, 0))
-        for a in g.axes]
+    pairs = [(0, 0), (0, 0), *_floor_pairs(g)]
     win = (1, 1, *req.kernel)
     strides = (1, 1, *req.stride)
     if req.op == "maxpool":
