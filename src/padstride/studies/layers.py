@@ -58,6 +58,14 @@ def _fallback_module() -> type:
                 x = F.pad(x, pads, value=float("-inf") if self.pool else 0.0)
             return self.op(x)
 
+        @property
+        def weight(self) -> Any:
+            return self.op.weight
+
+        @property
+        def bias(self) -> Any:
+            return self.op.bias
+
         def extra_repr(self) -> str:
             return f"padding={self.padding!r}"
 
