@@ -74,7 +74,8 @@ def test_data_flag_reads_mnist_files(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["unknown_name", "unknown_key", "bad_yaml", "out_is_dir", "bad_data", "seeds0",
-                                  "data_for_segmentation", "bad_variant", "address_without_ray", "no_study"])
+                                  "data_for_segmentation", "bad_variant", "address_without_ray", "no_study",
+                                  "out_under_file"])
 def test_study_bad_input_one_line_exit_2(tmp_path, capsys, case):
     good = _yaml(tmp_path, tiny("classification"))
     argv, expected = {
@@ -89,6 +90,7 @@ def test_study_bad_input_one_line_exit_2(tmp_path, capsys, case):
                          "-o", str(tmp_path / "r.jsonl")], "variant 'x': stride lists 2 values"),
         "address_without_ray": (["study", good, "--address", "1.2.3.4:6379"], "--address needs --executor ray"),
         "no_study": (["study"], "name a study"),
+        "out_under_file": (["study", good, "-o", str(tmp_path / "b.yaml" / "r.jsonl")], "is not a directory"),
     }[case]
     (tmp_path / "b.yaml").write_text("variants: {a: [\n")
     _one_line_error(capsys, argv, expected)

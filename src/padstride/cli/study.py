@@ -59,17 +59,17 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _check_out(path: str) -> None:
+    """Fail early, with one line, when the results file could not be written (creates nothing)."""
+    import os
+
     p = Path(path)
     if p.is_dir():
         raise CliError(f"--out {path}: is a directory")
-    if p.parent.exists() and not p.parent.is_dir():
-        raise CliError(f"--out {path}: {p.parent} is not a directory")
-    try:
-        p.parent.mkdir(parents=True, exist_ok=True)
-        with p.open("a"):
-            pass
-    except OSError as exc:
-        raise CliError(f"--out {path}: cannot write ({exc.strerror or exc})") from None
+    folder = next((q for q in (p.parent, *p.parent.parents) if q.exists()), Path("."))
+    if not folder.is_dir():
+        raise CliError(f"--out {path}: {folder} is not a directory")
+    if not os.access(p if p.exists() else folder, os.W_OK):
+        raise CliError(f"--out {path}: not writable")
 
 
 def _print_tables(records: list[dict[str, Any]], study_name: str) -> list[dict[str, Any]]:
