@@ -102,12 +102,14 @@ def grad_plot(table: Table) -> bytes | None:
     return _png(fig)
 
 
-def cost_plot(table: Table) -> bytes:
+def cost_plot(table: Table) -> bytes | None:
     """Parameters, MACs (when known), inference latency and training throughput per variant."""
     plt = _plt()
     panels = [("params", "parameters"), ("macs", "MACs / sample"), ("latency.ms", "latency ms (median)"),
               ("samples_per_s", "train samples/s")]
     panels = [p for p in panels if any(row.avg(p[0]) is not None for row in table.rows)]
+    if not panels:
+        return None
     fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.2))
     axes = np.atleast_1d(axes)
     names = [r.variant for r in table.rows]

@@ -27,6 +27,7 @@ __all__ = ["UNet", "center_crop", "unet_layers", "valid_sizes"]
 def unet_layers(depth: int, padding: object = "valid") -> list[Layer]:
     """The U-Net along one axis as geometry layers (contracting path, bridge, expanding path).
 
+    >>> from padstride.geometry import stack_output
     >>> [n for n, _ in stack_output(unet_layers(2), 44)][-1]
     4
     """
