@@ -59,7 +59,6 @@ def run_on_ray(study: Study, jobs: list[Any], store: ResultsStore, address: str 
         remote = ray.remote(num_cpus=threads)(execute).options(runtime_env={"env_vars": env})
         payload = ray.put(study.to_dict())
         pending = {remote.remote(payload, j.variant, j.seed, deadline, threads): j for j in jobs}
-        bars.start(f"{len(jobs)} tasks on Ray")
         records = []
         while pending:
             timeout = None if deadline is None else max(deadline - time.time(), 0) + 5
