@@ -63,3 +63,17 @@ def test_report_renders_in_chromium(tiny_records, tmp_path):
     assert len(sizes) >= 8 and all(done and width > 100 for _, done, width in sizes), sizes
     assert any("tiny-cls" in h for h in headings) and any("tiny-seg" in h for h in headings)
     assert cells >= 5 * 8
+
+
+def test_aggregate_keeps_the_latest_configuration():
+    from padstride.studies.aggregate import aggregate, summary
+
+    def rec(variant, seed, acc, fp):
+        return {"study": "s", "variant": variant, "seed": seed, "test_acc": acc, "fingerprint": fp}
+
+    records = [rec("a", 0, 0.1, "old"), rec("a", 1, 0.2, "old"), rec("a", 0, 0.8, "new"), rec("a", 1, 0.6, "new"),
+               rec("b", 0, 0.5, "x")]
+    table = aggregate(records)[0]
+    assert [r.variant for r in table.rows] == ["a", "b"] and table.stale == 2
+    assert abs(table.rows[0].mean - 0.7) < 1e-12 and abs(table.rows[0].std - 0.1414213562) < 1e-9
+    assert summary(table)[0]["accuracy"] == "0.7000 ± 0.1414"
