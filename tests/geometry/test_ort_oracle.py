@@ -371,6 +371,44 @@ def test_conv_transpose_matches_onnxruntime(nd: int, data: st.DataObject, auto_p
             assert spec_rule.pads == geom.pads, f"{cfg}: ONNX text {spec_rule.pads} vs {geom.pads}"
 
 
+@oracle_settings(200)
+@given(n=st.integers(1, 6), k=st.integers(2, 5), s=st.integers(1, 3), d=st.integers(1, 2),
+       crop=st.sampled_from([1, 3, 5, 2, 4, 0, -1]), op=st.integers(0, 2),
+       auto_pad=st.sampled_from(["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"]))
+def test_conv_transpose_output_shape_split_matches_onnxruntime(
+        n: int, k: int, s: int, d: int, crop: int, op: int, auto_pad: str,
+        oracle_count: Counter[str]) -> None:
+    """output_shape = full + output_padding − crop: the odd pixel of the crop goes at the end for
+    SAME_UPPER and at the start for everything else (ONNX text and onnxruntime agree)."""
+    op = min(op, s - 1)
+    full = (n - 1) * s + effective_kernel(k, d)
+    size = full + op - crop
+    if size < 1:
+        return
+    oracle_count["onnxruntime"] += 1
+    spec = ((0, 0),) if auto_pad == "NOTSET" else CONVENTION[auto_pad]
+    attrs = dict(kernel_shape=[k], strides=[s], dilations=[d], output_padding=[op],
+                 auto_pad=auto_pad, output_shape=[size])
+    if auto_pad == "NOTSET":
+        attrs["pads"] = [0, 0]
+    rng = np.random.default_rng(n + 10 * k + 100 * s + 1000 * (crop + 2))
+    x, w = rng.standard_normal(n), rng.standard_normal(k)
+    cfg = dict(n=n, k=k, s=s, d=d, op=op, auto_pad=auto_pad, output_shape=size)
+    try:
+        ax = conv_transpose(n, k, s, spec, op, d, rule="onnxruntime", output_size=size).axes[0]
+    except PaddingError:
+        with pytest.raises(Exception, match="Expected input size"):
+            ort_run("ConvTranspose", _x(x), _x(w), **attrs)
+        return
+    y = ort_run("ConvTranspose", _x(x), _x(w), **attrs)[0, 0]
+    np.testing.assert_allclose(y, transpose_ref_1d(x, w, ax), atol=1e-4, err_msg=str(cfg))
+    if crop > 0:
+        big_first = auto_pad != "SAME_UPPER"
+        assert ax.pad_before == (crop - crop // 2 if big_first else crop // 2), cfg
+        text = conv_transpose(n, k, s, spec, op, d, rule="onnx", output_size=size).axes[0]
+        assert text.pads == ax.pads, cfg
+
+
 @oracle_settings(60)
 @given(n=st.integers(1, 6), k=st.integers(1, 2), s=st.integers(2, 4), op=st.integers(0, 3),
        auto_pad=st.sampled_from(["SAME_UPPER", "SAME_LOWER"]))
