@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
@@ -19,13 +20,11 @@ def parse_ints(text: str, name: str) -> tuple[int, ...]:
     >>> parse_ints("3, 5", "--kernel")
     (3, 5)
     """
+    parts = [part.strip() for part in re.split(r"[,x×]", text)]
     try:
-        values = tuple(int(part) for part in text.replace("x", ",").split(",") if part.strip())
+        return tuple(int(part) for part in parts)
     except ValueError:
         raise CliError(f"{name} expects integers separated by commas, got {text!r}") from None
-    if not values:
-        raise CliError(f"{name} is empty")
-    return values
 
 
 def emit_json(obj: Any) -> None:

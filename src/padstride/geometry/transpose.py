@@ -34,7 +34,7 @@ from typing import Any
 from .axes import infer_ndim, per_axis
 from .errors import PaddingError
 from .padding import Padding, check_window_args, effective_kernel, resolve_axis
-from .window import Geometry, _padding_len
+from .window import AxisBase, Geometry, _padding_len
 
 __all__ = [
     "TRANSPOSE_RULES",
@@ -57,24 +57,11 @@ def legal_output_padding(stride: int, dilation: int = 1) -> range:
 
 
 @dataclass(frozen=True)
-class AxisTranspose:
-    """One axis of a transposed convolution.
+class AxisTranspose(AxisBase):
+    """One axis of a transposed convolution; pads are crops of the full output.
 
     Input ``i`` writes output indices ``i·stride − pad_before + t·dilation`` for ``t < kernel``.
     """
-
-    input: int
-    kernel: int
-    stride: int
-    dilation: int
-    pad_before: int
-    pad_after: int
-    output: int
-    convention: str = "explicit"
-
-    @property
-    def span(self) -> int:
-        return effective_kernel(self.kernel, self.dilation)
 
     @property
     def full(self) -> int:

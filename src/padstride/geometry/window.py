@@ -17,7 +17,7 @@ from .axes import infer_ndim, per_axis
 from .errors import PaddingError
 from .padding import Padding, check_window_args, effective_kernel, resolve_axis
 
-__all__ = ["AxisWindow", "Geometry", "conv", "conv_axis", "window_output"]
+__all__ = ["AxisBase", "AxisWindow", "Geometry", "conv", "conv_axis", "window_output"]
 
 
 def window_output(
@@ -38,12 +38,8 @@ def _spans(span: int, kernel: int | None = None, dilation: int | None = None) ->
 
 
 @dataclass(frozen=True)
-class AxisWindow:
-    """One axis of a convolution or pooling: sizes, per-side pads and which inputs are read.
-
-    Output ``j`` reads input indices ``j·stride − pad_before + t·dilation`` for ``t < kernel``;
-    indices outside ``[0, input)`` are padding.
-    """
+class AxisBase:
+    """Fields shared by a window axis and a transposed axis: sizes and per-side pads."""
 
     input: int
     kernel: int
@@ -64,12 +60,29 @@ class AxisWindow:
         return (self.pad_before, self.pad_after)
 
     @property
+    def symmetric(self) -> bool:
+        return self.pad_before == self.pad_after
+
+
+@dataclass(frozen=True)
+class AxisWindow(AxisBase):
+    """One axis of a convolution or pooling: sizes, per-side pads and which inputs are read.
+
+    Output ``j`` reads input indices ``j·stride − pad_before + t·dilation`` for ``t < kernel``;
+    indices outside ``[0, input)`` are padding.
+
+    >>> AxisWindow(7, 2, 2, 1, 0, 0, 4).overhang   # a ceil_mode window past the end
+    1
+    """
+
+    @property
     def padded_input(self) -> int:
         return self.input + self.pad_before + self.pad_after
 
     @property
-    def symmetric(self) -> bool:
-        return self.pad_before == self.pad_after
+    def overhang(self) -> int:
+        """Cells the last window reaches past the padded input (ceil_mode), else 0."""
+        return max((self.output - 1) * self.stride + self.span - self.padded_input, 0)
 
     def start(self, j: int) -> int:
         """Input index under the first tap of window ``j`` (negative = in the left padding)."""

@@ -1,0 +1,43 @@
+"""``padstride serve``: the interactive explorer in your browser (local web server)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ._common import CliError
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+HELP = "Start the interactive explorer of padding and stride on a local web page."
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..viz.server import make_server
+
+    if not 0 <= args.port < 65536:
+        raise CliError(f"--port must be in 0..65535, got {args.port}")
+    try:
+        server = make_server(args.host, args.port)
+    except OSError as exc:
+        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+    host, port = server.server_address[:2]
+    url = f"http://{host}:{port}/"
+    print(f"padstride explorer at {url} (Ctrl-C to stop)", flush=True)
+    if not args.no_browser:
+        import webbrowser
+
+        webbrowser.open(url)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        sys.stderr.write("\nstopped\n")
+    finally:
+        server.server_close()
+    return 0

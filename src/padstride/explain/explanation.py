@@ -1,0 +1,81 @@
+"""Everything `padstride explain` says about one layer, as data.
+
+>>> e = explain("conv", (224, 225), 3, stride=2, padding="same")
+>>> [(a["output"], a["pad_before"], a["pad_after"]) for a in e.to_dict()["axes"]]
+[(112, 0, 1), (113, 1, 1)]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ..geometry import Geometry, avg_divisors
+from .request import LayerRequest
+from .snippets import FrameworkCode, all_frameworks
+
+__all__ = ["Explanation", "explain"]
+
+
+@dataclass
+class Explanation:
+    """A layer request, its geometry and the same layer in each framework."""
+
+    request: LayerRequest
+    geometry: Geometry
+    frameworks: dict[str, FrameworkCode]
+
+    def axis_dicts(self) -> list[dict[str, Any]]:
+        """Per axis: sizes, pads, never-read input indices (and avg-pool divisors)."""
+        req, out = self.request, []
+        for axis in self.geometry.axes:
+            row = axis.to_dict()
+            row["dropped"] = list(axis.dropped)
+            if req.op == "avgpool":
+                row["divisors"] = list(avg_divisors(axis, req.include_pad))
+            out.append(row)
+        return out
+
+    @property
+    def notes(self) -> list[str]:
+        """Framework notes, each prefixed by the framework's name, without repeats."""
+        seen: dict[str, None] = {}
+        for name, code in self.frameworks.items():
+            for note in code.notes:
+                seen.setdefault(f"{name}: {note}")
+        return list(seen)
+
+    def to_dict(self) -> dict[str, Any]:
+        req = self.request
+        return {
+            "op": req.op,
+            "convention": req.padding.convention,
+            "input": list(req.input),
+            "kernel": list(req.kernel),
+            "stride": list(req.stride),
+            "dilation": list(req.dilation),
+            "output": list(self.geometry.output),
+            "ceil_mode": req.ceil_mode,
+            "count_include_pad": req.include_pad if req.op == "avgpool" else None,
+            "axes": self.axis_dicts(),
+            "frameworks": {k: v.to_dict() for k, v in self.frameworks.items()},
+        }
+
+
+def explain(
+    op: str,
+    input: Any,
+    kernel: Any,
+    stride: Any = None,
+    padding: object = "valid",
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    output_padding: Any = None,
+    count_include_pad: bool | None = None,
+    rule: str | None = None,
+    channels: tuple[int, int] = (3, 8),
+) -> Explanation:
+    """Explain one conv / maxpool / avgpool / convtranspose layer (see :class:`LayerRequest`)."""
+    req = LayerRequest.make(op, input, kernel, stride, padding, dilation, ceil_mode, output_padding,
+                            count_include_pad, rule, channels)
+    return Explanation(req, req.geometry(), all_frameworks(req))

@@ -1,0 +1,177 @@
+"""Plots of the arithmetic (matplotlib, Agg; no pyplot state): sizes, receptive fields, padded images.
+
+Every function returns a :class:`matplotlib.figure.Figure`; :func:`save` writes PNG or SVG.
+
+>>> fig = output_vs_input(kernel=3, stride=2, sizes=range(8, 33))
+>>> [line.get_label() for line in fig.axes[0].get_lines()]
+['valid', 'same', 'full', 'causal']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..geometry import Layer, PaddingError, conv_axis
+from .receptive import fields
+
+__all__ = [
+    "PAD_MODES",
+    "output_vs_input",
+    "output_vs_stride",
+    "pad_image",
+    "padded_modes",
+    "receptive_field_vs_depth",
+    "save",
+]
+
+DEFAULT_CONVENTIONS = ("valid", "same", "full", "causal")
+
+#: Pad modes shown by :func:`padded_modes`, with NumPy's name for each.
+PAD_MODES: dict[str, str] = {
+    "constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap", "symmetric": "symmetric",
+}
+
+
+def _figure(ncols: int = 1, width: float = 6.0, height: float = 4.0) -> Any:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(width * ncols, height), layout="constrained")
+    FigureCanvasAgg(fig)
+    fig.subplots(1, ncols, squeeze=False)
+    return fig
+
+
+def save(fig: Any, path: str | Path, dpi: int = 100) -> Path:
+    """Write ``fig`` as PNG or SVG (the suffix decides)."""
+    path = Path(path)
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise ValueError(f"plots are written as .png or .svg, got {path.name!r}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=dpi)
+    return path
+
+
+def _sizes(n_values: Iterable[int], kernel: int, stride: int, dilation: int, padding: str) -> np.ndarray:
+    out = []
+    for n in n_values:
+        try:
+            out.append(conv_axis(n, kernel, stride, padding, dilation).output)
+        except PaddingError:  # e.g. valid with n < K, torch_same with stride > 1
+            out.append(np.nan)
+    return np.array(out, dtype=float)
+
+
+def output_vs_input(
+    kernel: int = 3, stride: int = 1, dilation: int = 1, sizes: Iterable[int] = range(1, 65),
+    conventions: Sequence[str] = DEFAULT_CONVENTIONS,
+) -> Any:
+    """Output length vs input length, one line per padding convention."""
+    n = np.array(list(sizes))
+    fig = _figure()
+    ax = fig.axes[0]
+    for conv_name in conventions:
+        ax.step(n, _sizes(n, kernel, stride, dilation, conv_name), where="mid", label=conv_name, marker=".")
+    ax.set(xlabel="input size", ylabel="output size",
+           title=f"Output size — kernel {kernel}, stride {stride}" + (f", dilation {dilation}" if dilation > 1 else ""))
+    ax.grid(True, alpha=.3)
+    ax.legend()
+    return fig
+
+
+def output_vs_stride(
+    n: int = 224, kernel: int = 3, dilation: int = 1, strides: Iterable[int] = range(1, 9),
+    conventions: Sequence[str] = DEFAULT_CONVENTIONS,
+) -> Any:
+    """Output length vs stride for one input length, one line per convention.
+
+    >>> fig = output_vs_stride(28, 3, strides=[1, 2, 3])
+    >>> fig.axes[0].get_lines()[1].get_ydata().tolist()   # same: ceil(28 / s)
+    [28.0, 14.0, 10.0]
+    """
+    s = list(strides)
+    fig = _figure()
+    ax = fig.axes[0]
+    for conv_name in conventions:
+        y = [_sizes([n], kernel, st, dilation, conv_name)[0] for st in s]
+        ax.plot(s, y, marker="o", label=conv_name)
+    ax.set(xlabel="stride", ylabel="output size", title=f"Output size vs stride — input {n}, kernel {kernel}")
+    ax.grid(True, alpha=.3)
+    ax.legend()
+    return fig
+
+
+def receptive_field_vs_depth(
+    stacks: dict[str, Sequence[Layer]], n: int, unit: int | str = 0,
+) -> Any:
+    """Three panels per named stack: field size, field centre, and cells of the field on padding.
+
+    ``unit`` is the output unit followed (0 = the corner, where padding matters most, or
+    ``'centre'``). The sizes coincide for all paddings; centre and padding share do not.
+
+    >>> from padstride.geometry import Layer
+    >>> fig = receptive_field_vs_depth({"valid": [Layer.conv(3)] * 4, "same": [Layer.conv(3, padding="same")] * 4}, 32)
+    >>> [t.get_text() for t in (a.title for a in fig.axes)]
+    ['receptive field size', 'centre of unit 0', 'cells on padding']
+    """
+    fig = _figure(3, width=4.2, height=3.6)
+    size_ax, centre_ax, pad_ax = fig.axes
+    for name, layers in stacks.items():
+        f = fields(layers, n, unit)
+        depth = [x.depth for x in f]
+        size_ax.plot(depth, [x.size for x in f], marker="o", label=name)
+        centre_ax.plot(depth, [x.centre for x in f], marker="o", label=name)
+        pad_ax.plot(depth, [x.on_padding for x in f], marker="o", label=name)
+    size_ax.set(title="receptive field size", xlabel="depth (layers)", ylabel="input pixels")
+    centre_ax.set(title=f"centre of unit {unit}", xlabel="depth (layers)", ylabel="input index")
+    pad_ax.set(title="cells on padding", xlabel="depth (layers)", ylabel="cells (per axis)")
+    for ax in fig.axes:
+        ax.grid(True, alpha=.3)
+        ax.legend(fontsize=8)
+    return fig
+
+
+def pad_image(image: np.ndarray, pads: Sequence[tuple[int, int]], mode: str) -> np.ndarray:
+    """Pad a 2-D image; uses ``padstride.engine.pad`` when it offers the mode, else ``numpy.pad``.
+
+    >>> pad_image(np.arange(3.0)[None], ((0, 0), (2, 1)), "reflect").tolist()
+    [[2.0, 1.0, 0.0, 1.0, 2.0, 1.0]]
+    """
+    if mode not in PAD_MODES:
+        raise ValueError(f"unknown pad mode {mode!r}; expected one of {', '.join(PAD_MODES)}")
+    try:
+        from ..engine import pad as engine_pad  # type: ignore[attr-defined]
+
+        return np.asarray(engine_pad(image, tuple(pads), mode=mode))
+    except (ImportError, AttributeError, TypeError, ValueError, NotImplementedError):
+        return np.pad(image, tuple(pads), mode=PAD_MODES[mode])  # type: ignore[call-overload]
+
+
+def padded_modes(
+    image: np.ndarray | None = None, pads: Sequence[tuple[int, int]] = ((2, 2), (2, 2)),
+    modes: Sequence[str] = tuple(PAD_MODES),
+) -> Any:
+    """The same image padded in each mode, with the original image outlined.
+
+    >>> len(padded_modes(pads=((1, 2), (0, 3))).axes)
+    6
+    """
+    from matplotlib.patches import Rectangle
+
+    if image is None:
+        image = 1.0 + np.add.outer(np.arange(5), 2 * np.arange(6))
+    fig = _figure(len(modes) + 1, width=2.6, height=2.8)
+    panels = [("input", image, ((0, 0), (0, 0))), *((m, pad_image(image, pads, m), pads) for m in modes)]
+    for ax, (name, img, p) in zip(fig.axes, panels, strict=True):
+        ax.imshow(img, cmap="viridis", vmin=min(float(image.min()), 0.0), vmax=float(image.max()))
+        ax.add_patch(Rectangle((p[1][0] - .5, p[0][0] - .5), image.shape[1], image.shape[0],
+                               fill=False, edgecolor="white", linewidth=2))
+        ax.set_title(name, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(f"pads {tuple(tuple(x) for x in pads)} (before, after) per axis", fontsize=10)
+    return fig
