@@ -2,7 +2,7 @@
 
 Each builder takes the padding (and the sizes where the seed's would be slow in tests) and
 returns a built model. ``SEED_MODELS`` names the configurations that padstride reproduces in
-PyTorch with :func:`padstride.torch.from_keras` (see ``tests/torch/test_from_keras.py``).
+PyTorch with :func:`padstride.torch.from_keras` (see ``tests/torchlayers/test_from_keras.py``).
 
 >>> import os; os.environ.setdefault("KERAS_BACKEND", "torch")
 'torch'

@@ -92,17 +92,7 @@ def pool_axis(
             f"{n + before + after} under {how}"
         ) from None
     name = spec if isinstance(spec, str) else "explicit"
-    window = AxisWindow(n, kernel, s, dilation, before, after, out, name)
-    # a window with no input cell comes from pads too large for the kernel (which PyTorch and
-    # onnxruntime refuse), except the last window that the caffe/onnx ceil rules keep on purpose
-    last = out - 1 if ceil_mode and rule != "torch" else out
-    empty = next((j for j in range(last) if not window.real_cells(j)), None)
-    if empty is not None:
-        raise PaddingError(
-            f"axis {axis}: pooling window {empty} lies entirely in the padding "
-            f"(pads {(before, after)}, kernel {kernel}, stride {s}, dilation {dilation})"
-        )
-    return window
+    return AxisWindow(n, kernel, s, dilation, before, after, out, name)
 
 
 def pool(

@@ -19,9 +19,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch.nn.functional as F
-
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ._runtime import flat_pad, is_symbolic, pads_for, parse_padding, sizes_of, static_pads, symmetric

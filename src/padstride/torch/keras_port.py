@@ -25,9 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-import torch.nn.functional as F
-
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from . import conv as _conv

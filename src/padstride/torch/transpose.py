@@ -16,9 +16,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch.nn.functional as F
-
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..geometry import conv_transpose_axis, per_axis

@@ -14,9 +14,9 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 
 import padstride.torch as pt
-import torch
 
 SIZES = [(33, 35), (32, 32), (47, 40), (41, 61), (64, 37)]
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import padstride.torch as pt
-import torch
 from padstride.geometry import PaddingError, conv_transpose
 
 from .oracles import keras_conv_transpose, ort_conv_transpose

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import padstride.torch as pt
 import torch
 from torch import nn
+
+import padstride.torch as pt
 
 
 def _net() -> nn.Module:

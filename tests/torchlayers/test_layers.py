@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import padstride.torch as pt
-import torch
 from padstride.geometry import Padding, avg_divisors, pool, resolve_axis
 
 from .oracles import keras_conv, keras_pool, ort_conv, ort_pool

@@ -5,9 +5,9 @@ from __future__ import annotations
 import keras
 import numpy as np
 import pytest
+import torch
 from examples.seed_models import SEED_MODELS
 
-import torch
 from padstride.torch import KerasPortError, from_keras
 
 
