@@ -163,8 +163,10 @@ def test_maxpool_pads_ceil_mode_dilation_match_onnxruntime(
         y = ort_run("MaxPool", _x(ramp(shape)), opset=opset, **attrs)[0, 0]
         assert y.shape == geom.output, f"{cfg}: onnxruntime {y.shape} vs geometry {geom.output}"
         expected = ramp_max_expected(geom)
-        real = np.isfinite(expected)  # a window of pure padding: onnxruntime gives its lowest float
+        real = np.isfinite(expected)
         np.testing.assert_allclose(y[real], expected[real], err_msg=str(cfg))
+        # a window of pure padding: PyTorch gives −inf, onnxruntime the lowest float32
+        assert (y[~real] == np.finfo(np.float32).min).all(), cfg
 
 
 @oracle_settings(200)
@@ -312,8 +314,8 @@ def test_onnxruntime_refuses_pool_pads_not_below_kernel(k: int, extra: int, op: 
     oracle_count["onnxruntime"] += 1
     with pytest.raises(Exception, match="Pad should be smaller than kernel"):
         ort_run(op, _x(np.ones(12)), kernel_shape=[k], pads=[k + extra, 0])
-    with pytest.raises(PaddingError, match="window 0 lies entirely in the padding"):
-        pool(12, k, 1, (k + extra, 0))  # padstride refuses too: the first window reads no input
+    geom = pool(12, k, 1, (k + extra, 0))  # padstride describes it: the first windows read no input
+    assert geom.output == (12 + extra + 1,) and geom.axes[0].real_cells(0) == 0
 
 
 # --- ConvTranspose -------------------------------------------------------------------------
@@ -446,3 +448,23 @@ def test_onnxruntime_conv_transpose_output_padding_below_stride(n: int, k: int, 
     with pytest.raises(PaddingError, match="onnxruntime"):
         conv_transpose(n, k, s, 0, op, d, rule="onnxruntime")
     assert conv_transpose(n, k, s, 0, op, d, rule="onnx").axes[0].pad_after == -op
+
+
+@oracle_settings(30)
+@given(n=st.integers(1, 8), s=st.integers(1, 3))
+def test_max_pool_window_of_pure_padding(n: int, s: int, oracle_count: Counter[str]) -> None:
+    """k=2, pads (1, 1), dilation n+1: window 0 taps −1 and n, both padding. padstride describes
+    it (no real cell); PyTorch's max is −inf, onnxruntime's the lowest float32."""
+    torch = pytest.importorskip("torch")
+    d = n + 1
+    oracle_count["onnxruntime"] += 1
+    oracle_count["torch"] += 1
+    ax = pool(n, 2, s, 1, d).axes[0]
+    assert ax.real_cells(0) == 0
+    y = ort_run("MaxPool", _x(ramp((n,))), kernel_shape=[2], strides=[s], pads=[1, 1],
+                dilations=[d])[0, 0]
+    t = torch.nn.functional.max_pool1d(torch.from_numpy(ramp((n,)))[None, None], 2, s, 1, d)[0, 0]
+    cfg = dict(n=n, k=2, s=s, d=d, pads=(1, 1))
+    assert y.shape == tuple(t.shape) == (ax.output,), cfg
+    assert y[0] == np.finfo(np.float32).min and float(t[0]) == -np.inf, cfg
+
