@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hypothesis import assume
 from hypothesis import strategies as st
 
 from padstride.explain import LayerRequest
@@ -30,9 +31,9 @@ def layer_requests(draw, ops=("conv", "maxpool", "avgpool", "convtranspose"), ma
     include = draw(st.sampled_from([None, True, False])) if op == "avgpool" else None
     try:
         req = LayerRequest.make(op, n, k, s, padding, d, ceil_mode=ceil_mode, count_include_pad=include)
-        req.geometry()
+        g = req.geometry()
     except PaddingError:
-        from hypothesis import assume
-
         assume(False)
+    if op in ("maxpool", "avgpool"):  # windows with no input cell: frameworks disagree or refuse
+        assume(all(a.real_cells(j) for a in g.axes for j in range(a.output)))
     return req

@@ -7,6 +7,7 @@ the framework executes the generated code. Keras runs on its torch backend.
 from __future__ import annotations
 
 import os
+import zlib
 
 import numpy as np
 import pytest
@@ -26,7 +27,7 @@ SETTINGS = settings(max_examples=150, derandomize=True, deadline=None,
 
 
 def _inputs(req):
-    rng = np.random.default_rng(abs(hash((req.op, req.input, req.kernel))) % 2**32)
+    rng = np.random.default_rng(zlib.crc32(repr(req).encode()))
     cin, cout = req.channels
     x = rng.standard_normal((cin, *req.input))
     if req.op == "conv":

@@ -26,6 +26,7 @@ __all__ = [
     "effective_kernel",
     "normalize_convention",
     "resolve_axis",
+    "same_total",
 ]
 
 #: Convention names, per spatial axis. See ``docs/conventions.md``.
@@ -65,8 +66,22 @@ def effective_kernel(kernel: int, dilation: int) -> int:
     return dilation * (kernel - 1) + 1
 
 
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
+def same_total(n: int, span: int, stride: int) -> int:
+    """TF SAME total pad ``max((ceil(n/s)−1)·s + K − n, 0)``, branch-free in ``n``.
+
+    For ``K ≥ s`` the clip never acts (``ceil(n/s)·s ≥ n``), and the padded length is exactly
+    ``(ceil(n/s)−1)·s + K``. For ``K < s``, with ``m = (−n) mod s`` and ``c = s − K``, the total
+    is ``(m − c)·[m ≥ c]`` and ``[m ≥ c] = (m + K) // s``. Only ``+ − * // %`` touch ``n``, so the
+    same code runs on PyTorch's symbolic sizes (SymInt) in ``torch.compile``, ``torch.export``
+    and ONNX export without guards on ``n``, and symbolic reasoning sees the output ``ceil(n/s)``.
+
+    >>> [same_total(n, 3, 2) for n in (6, 7)], [same_total(n, 2, 3) for n in (6, 7, 8)]
+    ([1, 2], [0, 1, 0])
+    """
+    if span >= stride:
+        return ((n + stride - 1) // stride - 1) * stride + span - n
+    m = (-n) % stride
+    return (m - (stride - span)) * ((m + span) // stride)
 
 
 def check_window_args(axis: int, kernel: int, stride: int, dilation: int) -> None:
@@ -89,7 +104,7 @@ def resolve_axis(
     (4, 0)
     """
     check_window_args(axis, kernel, stride, dilation)
-    if n < 1:
+    if isinstance(n, int) and n < 1:
         raise PaddingError(f"axis {axis}: input size must be >= 1, got {n}")
     if not isinstance(pad, str):
         return (int(pad[0]), int(pad[1]))
@@ -97,7 +112,7 @@ def resolve_axis(
     if pad == "valid":
         return (0, 0)
     if pad in ("same", "same_lower"):
-        total = max((_ceil_div(n, stride) - 1) * stride + span - n, 0)
+        total = same_total(n, span, stride)
         small, large = total // 2, total - total // 2
         return (small, large) if pad == "same" else (large, small)
     if pad == "torch_same":

@@ -1,5 +1,18 @@
 """Transposed convolution geometry under PyTorch/ONNX explicit pads, Keras and ONNX ``auto_pad``.
 
+Rules for the named conventions and ``output_size`` (see ``docs/conventions.md``):
+
+- ``keras``: TF's rule. Output length as Keras computes it; the crop placed as the gradient of a
+  TF SAME convolution of that length.
+- ``keras_torch``: what Keras 3 (3.15) computes on its torch (and JAX) backend: JAX's
+  ``conv_transpose`` window. Differs from ``keras`` only where TF itself refuses
+  (``same``, even span, ``output_padding=0``).
+- ``onnx``: the ONNX operator text: SAME_* gives ``n·s``; ``output_shape`` sets the length and
+  SAME_UPPER puts the smaller half of the crop first, everything else the larger half.
+- ``onnxruntime``: what onnxruntime (1.32) computes: as ``onnx``, but the total crop is clamped at
+  0, so SAME_* gives ``min(n·s, (n−1)·s + K + output_padding)`` and an ``output_shape`` past the
+  full output is reached by zeros at the end; ``output_padding`` must be < stride.
+
 Every case is stored the same way: the full output ``(n−1)·s + K`` cropped by ``pad_before`` at
 the start and ``pad_after`` at the end (negative = extended with zeros, which is what PyTorch's
 ``output_padding`` does past the full output).
@@ -31,7 +44,7 @@ __all__ = [
     "legal_output_padding",
 ]
 
-TRANSPOSE_RULES: tuple[str, ...] = ("keras", "keras_torch", "onnx")
+TRANSPOSE_RULES: tuple[str, ...] = ("keras", "keras_torch", "onnx", "onnxruntime")
 
 
 def legal_output_padding(stride: int, dilation: int = 1) -> range:
@@ -133,61 +146,68 @@ def conv_transpose_axis(
     """Geometry of a transposed convolution along one axis.
 
     Explicit pads follow PyTorch/ONNX (crop ``before``/``after``, then ``output_padding`` at the
-    end). Named conventions follow ``rule``: ``keras`` (TF's rule: the output size of Keras, the
-    crop placed as the gradient of a TF SAME convolution), ``keras_torch`` (what Keras 3 computes
-    on its torch backend), or ``onnx`` (ONNX ``auto_pad``: output ``n·s``, SAME_UPPER puts the
-    smaller half first). ``output_size`` fixes the length, as TF's ``output_shape`` or ONNX's
-    ``output_shape`` do.
+    end). With ``output_size`` they follow PyTorch's ``forward(output_size=...)``: the difference
+    becomes the output padding (< stride; a given ``output_padding`` is ignored); under the ONNX
+    rules, ONNX's ``output_shape`` (pads recomputed). Named conventions follow ``rule`` (see the
+    module docstring): ``keras``, ``keras_torch``, ``onnx`` or ``onnxruntime``. ``output_size``
+    fixes the length, as TF's ``output_shape`` or ONNX's ``output_shape`` do.
 
     >>> conv_transpose_axis(5, 4, 2, padding="same").pads
     (1, 1)
     >>> conv_transpose_axis(3, 3, 2, padding=(0, 1), output_padding=0).output
     6
+    >>> conv_transpose_axis(2, 1, 3, padding="same", rule="onnxruntime").output
+    4
     """
     check_window_args(axis, kernel, stride, dilation)
     if n < 1:
         raise PaddingError(f"axis {axis}: input size must be >= 1, got {n}")
     if rule not in TRANSPOSE_RULES:
         raise PaddingError(f"unknown transposed-conv rule {rule!r}; expected one of {TRANSPOSE_RULES}")
-    legal = legal_output_padding(stride, dilation)
+    legal = range(stride) if rule == "onnxruntime" else legal_output_padding(stride, dilation)
     if output_padding is not None and output_padding not in legal:
+        bound = (f"stride {stride} (onnxruntime)" if rule == "onnxruntime" else
+                 f"max(stride {stride}, dilation {dilation}) = {max(stride, dilation)}")
         raise PaddingError(
-            f"axis {axis}: output_padding {output_padding} must be >= 0 and smaller than "
-            f"max(stride {stride}, dilation {dilation}) = {max(stride, dilation)}"
+            f"axis {axis}: output_padding {output_padding} must be >= 0 and smaller than {bound}"
         )
+    if output_size is not None and output_size < 1:
+        raise PaddingError(f"axis {axis}: output_size must be >= 1, got {output_size}")
     spec = Padding.parse(padding, 1).axes[0]
     span = effective_kernel(kernel, dilation)
     full = (n - 1) * stride + span
     op = output_padding or 0
-    if not isinstance(spec, str):
+    onnx_rule = rule in ("onnx", "onnxruntime")
+    if not isinstance(spec, str) and not (onnx_rule and output_size is not None):
         before, after = spec
+        if output_size is not None:  # PyTorch forward(output_size=...) replaces output_padding
+            op = output_size - (full - before - after)
+            if op not in range(stride):
+                low = full - before - after
+                raise PaddingError(
+                    f"axis {axis}: output_size {output_size} is outside {low}..{low + stride - 1}, "
+                    f"the sizes PyTorch reaches with output_padding 0..{stride - 1}"
+                )
         after -= op
         name = "explicit"
-    elif spec not in ("valid", "same", "same_lower"):
+    elif isinstance(spec, str) and spec not in ("valid", "same", "same_lower"):
         raise PaddingError(
             f"axis {axis}: transposed convolution takes 'valid', 'same', 'same_lower' or explicit "
             f"pads, got {spec!r}"
         )
-    elif rule == "onnx":
-        length = output_size if output_size is not None else (
-            n * stride if spec != "valid" else full + op)
-        total = full + op - length
-        if spec == "valid" and output_size is None:
-            before = 0
-        elif spec == "same_lower":
-            before = total - _c_div2(total)
-        else:
-            before = _c_div2(total)
-        after = full - length - before
-        name = spec
+    elif onnx_rule:
+        name = spec if isinstance(spec, str) else "explicit"
+        before, after = _onnx_crop(n, span, stride, name, op, output_size, rule == "onnxruntime",
+                                   axis)
     else:
+        assert isinstance(spec, str)
         if spec == "same_lower":
             raise PaddingError(f"axis {axis}: Keras has no 'same_lower' transposed convolution")
         length = output_size if output_size is not None else _keras_length(
             n, span, stride, spec, output_padding)
         if rule == "keras_torch" and output_size is None:
             before = _keras_torch_crop(span, stride, spec, output_padding)
-        elif spec == "same":
+        elif spec == "same" and length >= 1:
             before = resolve_axis(length, kernel, stride, dilation, "same", axis)[0]
         else:
             before = 0
@@ -201,12 +221,36 @@ def conv_transpose_axis(
     return AxisTranspose(n, kernel, stride, dilation, before, after, out, name)
 
 
+def _onnx_crop(n: int, span: int, stride: int, name: str, op: int, output_size: int | None,
+               clamp: bool, axis: int) -> tuple[int, int]:
+    """``(before, after)`` crop of the full output under ONNX ``auto_pad``/``output_shape``."""
+    full = (n - 1) * stride + span
+    if output_size is None and name in ("valid", "explicit"):
+        return (0, -op)
+    length = output_size if output_size is not None else n * stride
+    total = full + op - length
+    if clamp:  # onnxruntime never extends: the crop is at least 0
+        total = max(total, 0)
+        if output_size is None:
+            length = full + op - total
+        elif (output_size + total - span) // stride + 1 != n:
+            raise PaddingError(
+                f"axis {axis}: onnxruntime rejects output_shape {output_size}: a convolution of it "
+                f"gives {(output_size + total - span) // stride + 1} positions, not the input {n}"
+            )
+    small = _c_div2(total)
+    before = small if name == "same" else total - small
+    return (before, full - length - before)
+
+
 def _keras_torch_crop(span: int, stride: int, name: str, output_padding: int | None) -> int:
-    """Start crop used by Keras 3's torch backend (``_convert_conv_transpose_padding_args``)."""
+    """Start crop of Keras 3 on torch: JAX's ``conv_transpose`` window (``backend_utils``)."""
     if name == "valid":
         return 0
-    op = stride - span % 2 if output_padding is None else output_padding
-    return max(-((span % 2 - span + op) // 2), 0)
+    # total pad of the stride-1 conv: n·s without output_padding, else (n−1)·s + K%2 + op
+    pad_len = stride + span - 2 if output_padding is None else span + span % 2 - 2 + output_padding
+    left = min(pad_len // 2 + pad_len % 2, span - 1)
+    return span - 1 - left
 
 
 def conv_transpose(

@@ -1,0 +1,248 @@
+"""padstride.engine against PyTorch (same threads, same pads), the seed's loop, and the GEMM roofline.
+
+Run: ``python -m benchmarks engine``. Every ratio is padstride time / peer time, both measured in
+the same run, alternating, one pair per repetition (the median pair ratio is reported, which
+keeps a noisy shared machine from favouring either side).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+REPS = int(os.environ.get("PADSTRIDE_BENCH_REPS", "7"))
+
+
+def _time(fn: Callable[[], object]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def paired(ours: Callable[[], object], peer: Callable[[], object], reps: int = REPS,
+           inner: int = 1) -> dict[str, float]:
+    """Median times and the median of per-repetition ratios ours/peer (after one warm-up each);
+    ``inner`` calls of ``ours`` per repetition for ops too short to time alone."""
+    ours(), peer()
+    a, b = [], []
+    for _ in range(reps):
+        a.append(_time(lambda: [ours() for _ in range(inner)]) / inner)
+        b.append(_time(peer))
+    ratios = [x / y for x, y in zip(a, b, strict=True)]
+    return {"ours_ms": statistics.median(a) * 1e3, "peer_ms": statistics.median(b) * 1e3,
+            "ratio": statistics.median(ratios)}
+
+
+def threads() -> dict[str, Any]:
+    """Give NumPy's BLAS torch's thread count; report the OpenBLAS kernel that runs."""
+    import torch
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    n = torch.get_num_threads()
+    threadpool_limits(n, user_api="blas")
+    blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
+    return {"torch_threads": n, "numpy_blas_threads": [i["num_threads"] for i in blas],
+            "blas": [f"{i['internal_api']} {i.get('version')} {i.get('architecture')}" for i in blas],
+            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
+            "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE")}
+
+
+def roofline(size: int = 2048) -> float:
+    """Measured float32 ``np.matmul`` GFLOP/s (best of 5) on square matrices."""
+    a = np.random.default_rng(0).random((size, size), np.float32)
+    a @ a
+    best = min(_time(lambda: a @ a) for _ in range(5))
+    return 2 * size**3 / best / 1e9
+
+
+CONV_CASES = [
+    # name, x shape, w shape, stride, groups
+    ("224² C3→32 k3 s1 same", (32, 3, 224, 224), (32, 3, 3, 3), 1, 1),
+    ("56² C64→64 k3 s1 same", (32, 64, 56, 56), (64, 64, 3, 3), 1, 1),
+    ("56² C64→128 k3 s2 same", (32, 64, 56, 56), (128, 64, 3, 3), 2, 1),
+    ("28² C128 depthwise k3 same", (32, 128, 28, 28), (128, 1, 3, 3), 1, 128),
+    ("64³ C16→16 k3 s1 same (3-D)", (8, 16, 64, 64, 64), (16, 16, 3, 3, 3), 1, 1),
+]
+
+
+def conv_cases(peak: float) -> list[dict[str, Any]]:
+    import torch
+    import torch.nn.functional as F
+
+    from padstride import engine, geometry
+
+    rows = []
+    for name, xs, ws, stride, groups in CONV_CASES:
+        rng = np.random.default_rng(0)
+        x, w = rng.standard_normal(xs, np.float32), rng.standard_normal(ws, np.float32)
+        nd = len(xs) - 2
+        geo = geometry.conv(xs[2:], ws[2:], stride, "same")
+        xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+        op = F.conv3d if nd == 3 else F.conv2d
+        if geo.symmetric:
+            pads = [a.pad_before for a in geo]
+
+            def peer(xt=xt, wt=wt, op=op, pads=pads, stride=stride, groups=groups):  # type: ignore[no-untyped-def]
+                return op(xt, wt, stride=stride, padding=pads, groups=groups)
+        else:
+            fpad = [p for a in reversed(geo.axes) for p in a.pads]
+
+            def peer(xt=xt, wt=wt, op=op, fpad=fpad, stride=stride, groups=groups):  # type: ignore[no-untyped-def]
+                return op(F.pad(xt, fpad), wt, stride=stride, groups=groups)
+
+        def ours(x=x, w=w, stride=stride, groups=groups):  # type: ignore[no-untyped-def]
+            return engine.conv(x, w, stride=stride, padding="same", groups=groups)
+
+        got, want = ours(), peer().numpy()
+        err = float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
+        r = paired(ours, peer, REPS if nd == 2 else max(3, REPS // 2))
+        flops = 2 * got.size * ws[1] * int(np.prod(ws[2:]))
+        gf = flops / (r["ours_ms"] / 1e3) / 1e9
+        rows.append({"case": name, **r, "gflops": gf, "roofline_fraction": gf / peak,
+                     "torch_gflops": flops / (r["peer_ms"] / 1e3) / 1e9, "rel_err": err, "ndim": nd})
+        print(f"  {name:32s} ours {r['ours_ms']:8.1f} ms  torch {r['peer_ms']:8.1f} ms  ratio {r['ratio']:.2f}"
+              f"  {gf:6.1f} GFLOP/s ({gf / peak:.0%} of matmul)", flush=True)
+    return rows
+
+
+def seed_case() -> dict[str, Any]:
+    from padstride.engine import convolution2d
+
+    def seed_convolution2d(image, kernel, padding="valid"):  # type: ignore[no-untyped-def]  # seed 001, slide 2
+        if padding == "same":
+            ph, pw = (kernel.shape[0] - 1) // 2, (kernel.shape[1] - 1) // 2
+            image = np.pad(image, ((ph, ph), (pw, pw)), mode="constant")
+        oh, ow = image.shape[0] - kernel.shape[0] + 1, image.shape[1] - kernel.shape[1] + 1
+        output = np.zeros((oh, ow))
+        for i in range(oh):
+            for j in range(ow):
+                output[i, j] = np.sum(image[i:i + kernel.shape[0], j:j + kernel.shape[1]] * kernel)
+        return output
+
+    rng = np.random.default_rng(0)
+    image, kernel = rng.integers(0, 255, size=(256, 256)), rng.random((3, 3))
+    assert np.allclose(seed_convolution2d(image, kernel, "same"), convolution2d(image, kernel, "same"))
+    r = paired(lambda: convolution2d(image, kernel, "same"), lambda: seed_convolution2d(image, kernel, "same"), 3,
+               inner=20)
+    r["speedup"] = 1 / r["ratio"]
+    print(f"  seed double loop 256² k3: seed {r['peer_ms']:.1f} ms, padstride {r['ours_ms']:.2f} ms,"
+          f" {r['speedup']:.0f}x faster", flush=True)
+    return r
+
+
+def pool_cases() -> list[dict[str, Any]]:
+    import torch
+    import torch.nn.functional as F
+
+    from padstride import engine
+
+    x = np.random.default_rng(0).standard_normal((32, 64, 112, 112), np.float32)
+    y = np.ascontiguousarray(x[:, :, :56, :56])
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
+    cases = [
+        ("max 112² k3 s2 pad 1", lambda: engine.pool(x, 3, 2, 1, "max"), lambda: F.max_pool2d(xt, 3, 2, 1)),
+        ("avg 112² k2 s2", lambda: engine.pool(x, 2, 2, 0, "avg"), lambda: F.avg_pool2d(xt, 2, 2)),
+        ("avg 56² k3 s2 TF same (pads excluded)", lambda: engine.pool(y, 3, 2, "same", "avg"),
+         lambda: F.avg_pool2d(yt, 3, 2, 0, ceil_mode=True, count_include_pad=False)),
+        ("max 56² k3 s1 ceil_mode pad 1", lambda: engine.pool(y, 3, 1, 1, "max", ceil_mode=True),
+         lambda: F.max_pool2d(yt, 3, 1, 1, ceil_mode=True)),
+    ]
+    rows = []
+    for name, ours, peer in cases:
+        assert np.allclose(ours(), peer().numpy(), atol=1e-5), name
+        r = paired(ours, peer)
+        rows.append({"case": name, **r})
+        print(f"  pool {name:38s} ours {r['ours_ms']:7.1f} ms  torch {r['peer_ms']:7.1f} ms  ratio {r['ratio']:.2f}",
+              flush=True)
+    return rows
+
+
+def pad_cases() -> list[dict[str, Any]]:
+    import torch
+    import torch.nn.functional as F
+
+    from padstride import engine
+
+    x = np.random.default_rng(0).standard_normal((32, 64, 56, 56), np.float32)
+    xt = torch.from_numpy(x)
+    rows = []
+    for mode, tmode in [("constant", "constant"), ("reflect", "reflect"), ("edge", "replicate"),
+                        ("circular", "circular"), ("symmetric", None)]:
+        pads = [(3, 3), (3, 3)]
+
+        def ours(mode=mode, pads=pads):  # type: ignore[no-untyped-def]
+            return engine.pad(x, pads, mode)
+
+        if tmode is None:  # PyTorch has no symmetric mode: NumPy's np.pad is the peer
+            def peer():  # type: ignore[no-untyped-def]
+                return np.pad(x, [(0, 0), (0, 0), (3, 3), (3, 3)], mode="symmetric")
+            peer_name = "np.pad"
+        else:
+            def peer(tmode=tmode):  # type: ignore[no-untyped-def]
+                return F.pad(xt, (3, 3, 3, 3), mode=tmode)
+            peer_name = "F.pad"
+        want = peer()
+        assert np.array_equal(ours(), want if isinstance(want, np.ndarray) else want.numpy()), mode
+        r = paired(ours, peer)
+        rows.append({"case": f"pad {mode} 3", "peer": peer_name, **r})
+        print(f"  pad {mode:10s} ours {r['ours_ms']:7.1f} ms  {peer_name} {r['peer_ms']:7.1f} ms"
+              f"  ratio {r['ratio']:.2f}", flush=True)
+    return rows
+
+
+def markdown(payload: dict[str, Any]) -> str:
+    t = payload["threads"]
+    lines = [
+        f"Float32, {t['torch_threads']} threads for both (NumPy BLAS: {', '.join(t['blas'])}); "
+        f"machine GEMM roofline (np.matmul 2048³): **{payload['roofline_gflops']:.0f} GFLOP/s**. "
+        f"Ratio = padstride time / torch time in the same run (median of {REPS} alternating pairs); "
+        "below 1 means padstride is faster. "
+        f"Load average when the run started: {payload['load_average_at_start']:.1f} on "
+        f"{os.cpu_count()} cores (a shared machine: absolute times and the roofline are depressed, "
+        "ratios less so).",
+        "",
+        "| conv case (N=32, 3-D: N=8) | padstride ms | torch ms | ratio | padstride GFLOP/s | of roofline |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for r in payload["conv"]:
+        lines.append(f"| {r['case']} | {r['ours_ms']:.1f} | {r['peer_ms']:.1f} | {r['ratio']:.2f} | "
+                     f"{r['gflops']:.1f} | {r['roofline_fraction']:.0%} |")
+    lines += ["", f"Median ratio over the 2-D cases: **{payload['median_ratio_2d']:.2f}** (target ≤ 1.5).", ""]
+    s = payload["seed"]
+    lines += [f"Seed 001's double-loop `convolution2d`, 256×256 image, 3×3 kernel: {s['peer_ms']:.0f} ms; "
+              f"padstride {s['ours_ms']:.2f} ms: **{s['speedup']:.0f}× faster** (target ≥ 100×).", "",
+              "| pooling / padding | padstride ms | peer | peer ms | ratio |", "|---|---:|---|---:|---:|"]
+    for r in payload["pool"]:
+        lines.append(f"| {r['case']} | {r['ours_ms']:.1f} | torch | {r['peer_ms']:.1f} | {r['ratio']:.2f} |")
+    for r in payload["pad"]:
+        lines.append(f"| {r['case']} (32×64×56²) | {r['ours_ms']:.1f} | {r['peer']} | {r['peer_ms']:.1f} | "
+                     f"{r['ratio']:.2f} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from benchmarks._report import write_results
+
+    t = threads()
+    print(f"  threads: {t}", flush=True)
+    peak = roofline()
+    print(f"  np.matmul roofline: {peak:.1f} GFLOP/s", flush=True)
+    payload: dict[str, Any] = {"threads": t, "roofline_gflops": peak, "reps": REPS,
+                               "load_average_at_start": os.getloadavg()[0]}
+    payload["conv"] = conv_cases(peak)
+    payload["median_ratio_2d"] = statistics.median(r["ratio"] for r in payload["conv"] if r["ndim"] == 2)
+    print(f"  median ratio over 2-D cases: {payload['median_ratio_2d']:.2f}", flush=True)
+    payload["seed"] = seed_case()
+    payload["pool"] = pool_cases()
+    payload["pad"] = pad_cases()
+    path = write_results("engine", payload, markdown(payload), "Engine: NumPy reference ops vs PyTorch")
+    print(f"  wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

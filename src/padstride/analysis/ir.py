@@ -1,0 +1,130 @@
+"""The graph IR: named nodes with an op, input names and canonical attributes.
+
+Shapes inside the IR are per sample (no batch) and channels first: ``(C, *spatial)`` for feature
+maps, ``(F,)`` for vectors. ``Graph.layout`` says how the model itself lays them out, so reports
+can print shapes the way the framework does.
+
+>>> from padstride.analysis import GraphBuilder
+>>> b = GraphBuilder("tiny", layout="channels_last")
+>>> x = b.conv(b.input((28, 28, 1)), 8, 3)
+>>> g = b.build()
+>>> [n.op for n in g.nodes], g.nodes[0].attrs["shape"]
+(['input', 'conv'], (1, 28, 28))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["LAYOUTS", "OPS", "Graph", "GraphError", "Node", "to_canonical", "to_layout"]
+
+#: Every op the propagation pass understands.
+OPS: tuple[str, ...] = (
+    "input", "conv", "conv_transpose", "pool", "global_pool", "pad", "crop", "upsample",
+    "concat", "add", "mul", "flatten", "reshape", "dense", "norm", "activation", "dropout",
+    "identity", "opaque",
+)
+
+LAYOUTS: tuple[str, ...] = ("channels_first", "channels_last")
+
+
+class GraphError(ValueError):
+    """A graph that cannot be built: unknown op, unknown input name, bad attribute.
+
+    >>> Node("x", "spin")
+    Traceback (most recent call last):
+    ...
+    padstride.analysis.ir.GraphError: node 'x': unknown op 'spin'
+    """
+
+
+@dataclass(frozen=True)
+class Node:
+    """One layer: ``op`` from :data:`OPS`, the names of its inputs, canonical attributes.
+
+    >>> Node("fc", "dense", ("flat",), {"units": 10}).type
+    'dense'
+    """
+
+    name: str
+    op: str
+    inputs: tuple[str, ...] = ()
+    attrs: Mapping[str, Any] = field(default_factory=dict)
+    type: str = ""
+
+    def __post_init__(self) -> None:
+        if self.op not in OPS:
+            raise GraphError(f"node {self.name!r}: unknown op {self.op!r}")
+        if not self.type:
+            object.__setattr__(self, "type", self.op)
+
+
+@dataclass
+class Graph:
+    """Nodes in topological order, the output names, and the model's own layout.
+
+    >>> Graph("g", [Node("x", "input", attrs={"shape": (3, 8, 8)})]).outputs
+    ('x',)
+    """
+
+    name: str
+    nodes: list[Node]
+    outputs: tuple[str, ...] = ()
+    layout: str = "channels_first"
+    framework: str = "padstride"
+    dtype_bytes: int = 4
+    notes: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.layout not in LAYOUTS:
+            raise GraphError(f"graph {self.name!r}: layout must be one of {LAYOUTS}, got {self.layout!r}")
+        seen: set[str] = set()
+        for node in self.nodes:
+            if node.name in seen:
+                raise GraphError(f"graph {self.name!r}: two nodes are named {node.name!r}")
+            for name in node.inputs:
+                if name not in seen:
+                    raise GraphError(f"node {node.name!r}: input {name!r} is not defined before it")
+            seen.add(node.name)
+        if not self.outputs and self.nodes:
+            self.outputs = (self.nodes[-1].name,)
+        for name in self.outputs:
+            if name not in seen:
+                raise GraphError(f"graph {self.name!r}: output {name!r} is not a node")
+
+    def node(self, name: str) -> Node:
+        """The node called ``name``."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise GraphError(f"graph {self.name!r} has no node {name!r}")
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        return tuple(n.name for n in self.nodes if n.op == "input")
+
+
+def to_canonical(shape: Sequence[int], layout: str) -> tuple[int, ...]:
+    """Per-sample shape in the model's layout → channels first.
+
+    >>> to_canonical((28, 28, 1), "channels_last")
+    (1, 28, 28)
+    """
+    shape = tuple(int(s) for s in shape)
+    if layout == "channels_last" and len(shape) > 1:
+        return (shape[-1], *shape[:-1])
+    return shape
+
+
+def to_layout(shape: Sequence[int], layout: str) -> tuple[int, ...]:
+    """Channels-first per-sample shape → the model's layout.
+
+    >>> to_layout((1, 28, 28), "channels_last")
+    (28, 28, 1)
+    """
+    shape = tuple(shape)
+    if layout == "channels_last" and len(shape) > 1:
+        return (*shape[1:], shape[0])
+    return shape

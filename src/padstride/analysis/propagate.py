@@ -1,0 +1,502 @@
+"""The one propagation pass: shapes, pads, params, MACs, memory and receptive fields, per node.
+
+All sizes and pads come from :mod:`padstride.geometry`; this module only routes them through the
+graph. MACs follow torchinfo's convention (weights and biases times output positions for
+convolutions and dense layers, affine parameters once for norms) except for transposed
+convolutions, counted exactly (every input value meets every kernel weight once).
+
+>>> from padstride.analysis import GraphBuilder
+>>> b = GraphBuilder()
+>>> x = b.conv(b.input((3, 32, 32)), 16, 3, stride=2, padding="same")
+>>> info = propagate(b.build())["conv"]
+>>> info.shape, info.pads, info.params
+((16, 16, 16), ((0, 1), (0, 1)), 448)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from fractions import Fraction
+from typing import Any
+
+from ..geometry import Padding, PaddingError, conv, conv_transpose, per_axis, pool
+from .ir import Graph, Node
+from .layer import LayerInfo, axis_names
+from .rf import AxisMap, AxisRF, union
+
+__all__ = ["ShapeError", "new_state", "propagate"]
+
+
+class ShapeError(ValueError):
+    """A layer whose input does not fit it; caught per layer and reported with its name."""
+
+
+Handler = Callable[[Node, list[LayerInfo], LayerInfo, "_State"], None]
+
+
+class _State:
+    def __init__(self, graph: Graph) -> None:
+        self.graph = graph
+        self.infos: dict[str, LayerInfo] = {}
+        self.primary = graph.inputs[0] if graph.inputs else ""
+        self.input_sizes: tuple[int, ...] = ()
+        self.rf_warned: set[int] = set()
+        self.done = 0
+
+
+def propagate(graph: Graph, state: _State | None = None) -> dict[str, LayerInfo]:
+    """Run the pass; returns one :class:`LayerInfo` per node, in graph order.
+
+    ``state`` (from :func:`new_state`) makes the pass incremental: nodes already seen are skipped,
+    which adapters use to ask for shapes while they build a graph.
+
+    >>> from padstride.analysis import GraphBuilder
+    >>> b = GraphBuilder(); _ = b.dense(b.flatten(b.input((1, 4, 4))), 3, in_features=15)
+    >>> propagate(b.build())["dense"].errors
+    ['dense (dense): expects 15 input features, gets 16 = 1·4·4']
+    """
+    st = state if state is not None else _State(graph)
+    st.graph = graph
+    if not st.primary and graph.inputs:
+        st.primary = graph.inputs[0]
+    for node in graph.nodes[st.done:]:
+        _step(node, st)
+    st.done = len(graph.nodes)
+    return st.infos if state is None else {n.name: st.infos[n.name] for n in graph.nodes}
+
+
+def new_state(graph: Graph) -> _State:
+    """A state for incremental :func:`propagate` calls on a growing graph."""
+    return _State(graph)
+
+
+def _step(node: Node, st: _State) -> None:
+    graph = st.graph
+    ins = [st.infos[name] for name in node.inputs]
+    out = LayerInfo(node.name, node.type, node.op, node.inputs)
+    st.infos[node.name] = out
+    if any(i.shape is None for i in ins):
+        return  # an upstream error was already reported
+    try:
+        _HANDLERS[node.op](node, ins, out, st)
+    except (ShapeError, PaddingError) as exc:
+        out.errors.append(f"{node.name} ({node.type}): {exc}")
+        out.shape = out.shape if out.shape is not None and not isinstance(exc, PaddingError) else None
+    if out.shape is not None:
+        out.bytes = math.prod(out.shape) * graph.dtype_bytes
+    _check_rf(out, st)
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _one(ins: list[LayerInfo], node: Node) -> LayerInfo:
+    if len(ins) != 1:
+        raise ShapeError(f"takes one input, got {len(ins)}")
+    return ins[0]
+
+
+def _spatial(x: LayerInfo, node: Node) -> tuple[int, tuple[int, ...]]:
+    assert x.shape is not None
+    if len(x.shape) < 2:
+        raise ShapeError(f"needs a feature map (channels and spatial axes), gets a vector of {x.shape[0]}")
+    return x.shape[0], x.shape[1:]
+
+
+def _map_rf(x: LayerInfo, maps: Sequence[AxisMap] | None) -> tuple[AxisRF, ...] | None:
+    if x.rf is None:
+        return None
+    if maps is None or len(maps) != len(x.rf):
+        return x.rf
+    return tuple(r.then(m) for r, m in zip(x.rf, maps, strict=True))
+
+
+def _window_warnings(out: LayerInfo, axes: Sequence[Any], transposed: bool = False) -> None:
+    """One line per finding, the axes it applies to named together."""
+    found: dict[str, list[str]] = {}
+    for name, ax in zip(axis_names(len(axes)), axes, strict=True):
+        b, a = ax.pads
+        if b != a and (b > 0 or a > 0):
+            found.setdefault(f"asymmetric {'crop' if transposed else 'pads'} ({b}, {a})", []).append(name)
+        if transposed:
+            if ax.dropped:
+                found.setdefault(f"crops away every contribution of {len(ax.dropped)} input px", []).append(name)
+            continue
+        counts = ax.read_counts()
+        dropped = counts.count(0)
+        if not dropped:
+            continue
+        lo = next((i for i, c in enumerate(counts) if c), len(counts))
+        hi = next((i for i, c in enumerate(reversed(counts)) if c), len(counts))
+        parts = [f"the first {lo}"] * bool(lo) + [f"the last {hi}"] * bool(hi)
+        inner = dropped - lo - hi
+        parts += [f"{inner} interior"] * bool(inner)
+        text = (f"never reads {dropped} of {ax.input} input px ({', '.join(parts)}; "
+                f"kernel {ax.kernel}, stride {ax.stride})")
+        found.setdefault(text, []).append(name)
+    for text, names in found.items():
+        out.warnings.append(f"{out.name}: {text} on {' and '.join(names)}")
+
+
+def _check_rf(out: LayerInfo, st: _State) -> None:
+    if out.rf is None or out.geometry is None or not st.input_sizes:
+        return
+    names = axis_names(len(st.input_sizes))
+    found: dict[tuple[int, int], list[str]] = {}
+    for i, (r, n) in enumerate(zip(out.rf, st.input_sizes, strict=False)):
+        if r.size > n and i not in st.rf_warned:
+            st.rf_warned.add(i)
+            found.setdefault((r.size, n), []).append(names[i])
+    for (size, n), axes in found.items():
+        out.warnings.append(f"{out.name}: receptive field {size} px exceeds the {n} px input on {' and '.join(axes)}")
+
+
+def _axes(node: Node, key: str, nd: int, default: object = 1) -> tuple[int, ...]:
+    value = node.attrs.get(key, default)
+    return per_axis(default if value is None else value, nd, key)  # type: ignore[arg-type]
+
+
+def _fmt(shape: Sequence[int]) -> str:
+    return "×".join(str(s) for s in shape)
+
+
+def factors_text(n: int, factors: tuple[int, ...] | None) -> str:
+    """``n`` written as a product like ``factors`` (same channels, equal spatial sides) when possible.
+
+    >>> factors_text(2304, (64, 7, 7)), factors_text(3136, (64, 7, 7))
+    ('2304 = 64·6·6', '3136 = 64·7·7')
+    """
+    if not factors or len(factors) < 2:
+        return str(n)
+    if math.prod(factors) == n:
+        return f"{n} = " + "·".join(str(f) for f in factors)
+    c, nd = factors[0], len(factors) - 1
+    if n % c == 0:
+        side = round((n // c) ** (1 / nd))
+        for s in (side - 1, side, side + 1):
+            if s > 0 and s**nd == n // c:
+                return f"{n} = {c}·" + "·".join([str(s)] * nd)
+    return str(n)
+
+
+def _layout_axis(axis: int | None, rank: int, layout: str) -> int:
+    """Framework axis (batch counted, negatives allowed) → canonical per-sample axis."""
+    if axis is None:
+        return 0
+    fa = axis % (rank + 1)
+    if fa == 0:
+        raise ShapeError("cannot work along the batch axis")
+    li = fa - 1
+    if layout == "channels_last" and rank > 1:
+        return 0 if li == rank - 1 else li + 1
+    return li
+
+
+# -- handlers -------------------------------------------------------------------------------
+
+
+def _input(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    shape = tuple(int(s) for s in node.attrs["shape"])
+    if any(s < 1 for s in shape):
+        raise ShapeError(f"input shape {shape} has a size below 1")
+    out.shape = shape
+    if node.name == st.primary:
+        st.input_sizes = shape[1:]
+        out.rf = tuple(AxisRF.identity() for _ in shape[1:])
+    out.factors = shape
+
+
+class _ConvArgs:
+    """What convolutions and transposed convolutions read from a node and their input."""
+
+    def __init__(self, node: Node, ins: list[LayerInfo]) -> None:
+        self.x = _one(ins, node)
+        self.c, self.sp = _spatial(self.x, node)
+        nd = self.nd = len(self.sp)
+        self.k, self.s = _axes(node, "kernel", nd), _axes(node, "stride", nd)
+        self.d = _axes(node, "dilation", nd)
+        self.groups, self.filters = int(node.attrs.get("groups", 1)), int(node.attrs["filters"])
+        self.expected = node.attrs.get("in_channels")
+        self.c_in = self.c if self.expected is None else int(self.expected)
+        if node.attrs.get("depthwise"):  # Keras DepthwiseConv: filters is the depth multiplier
+            self.groups, self.filters = self.c_in, self.c_in * self.filters
+        if self.c_in % self.groups or self.filters % self.groups:
+            raise ShapeError(f"{self.c_in} input channels and {self.filters} filters must both divide into "
+                             f"{self.groups} groups")
+        self.bias = self.filters if node.attrs.get("bias", True) else 0
+
+    def check_channels(self) -> None:
+        if self.expected is not None and self.c_in != self.c:
+            raise ShapeError(f"expects {self.expected} input channels, gets {self.c}")
+
+
+def _conv(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    a = _ConvArgs(node, ins)
+    x, sp, nd, k, s, d, filters, bias = a.x, a.sp, a.nd, a.k, a.s, a.d, a.filters, a.bias
+    weights = (a.c_in // a.groups) * math.prod(k) * filters
+    out.params = out.trainable = weights + bias
+    g = conv(sp, k, s, Padding.parse(node.attrs.get("padding", "valid"), nd), d)
+    out.geometry, out.pads = g, g.pads
+    out.shape = (filters, *g.output)
+    out.macs = (weights + bias) * math.prod(g.output)
+    out.rf = _map_rf(x, [AxisMap.window(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd)])
+    _window_warnings(out, g.axes)
+    a.check_channels()
+
+
+def _conv_transpose(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    a = _ConvArgs(node, ins)
+    x, sp, nd, k, s, d, filters, bias = a.x, a.sp, a.nd, a.k, a.s, a.d, a.filters, a.bias
+    weights = a.c_in * (filters // a.groups) * math.prod(k)
+    out.params = out.trainable = weights + bias
+    op, size = node.attrs.get("output_padding"), node.attrs.get("output_size")
+    g = conv_transpose(sp, k, s, Padding.parse(node.attrs.get("padding", 0), nd),
+                       None if op is None else per_axis(op, nd, "output_padding"), d,
+                       str(node.attrs.get("rule", "keras")),
+                       None if size is None else per_axis(size, nd, "output_size"))
+    out.geometry, out.pads = g, g.pads
+    out.shape = (filters, *g.output)
+    out.macs = weights * math.prod(sp) + bias * math.prod(g.output)
+    out.rf = _map_rf(x, [AxisMap.transposed(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd)])
+    _window_warnings(out, g.axes, transposed=True)
+    a.check_channels()
+
+
+def _pool(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    x = _one(ins, node)
+    c, sp = _spatial(x, node)
+    nd = len(sp)
+    k, d = _axes(node, "kernel", nd), _axes(node, "dilation", nd)
+    stride = node.attrs.get("stride")
+    s = k if stride is None else per_axis(stride, nd, "stride")
+    g = pool(sp, k, s, Padding.parse(node.attrs.get("padding", "valid"), nd), d,
+             bool(node.attrs.get("ceil_mode", False)), str(node.attrs.get("rule", "torch")))
+    out.geometry, out.pads = g, g.pads
+    out.shape = (c, *g.output)
+    out.rf = _map_rf(x, [AxisMap.window(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd)])
+    _window_warnings(out, g.axes)
+
+
+def _global_pool(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    x = _one(ins, node)
+    c, sp = _spatial(x, node)
+    out.shape = (c, *([1] * len(sp))) if node.attrs.get("keepdims") else (c,)
+    out.rf, out.rf_global = x.rf, True
+
+
+def _pad(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    x = _one(ins, node)
+    c, sp = _spatial(x, node)
+    nd = len(sp)
+    key, sign = ("crops", -1) if node.op == "crop" else ("pads", 1)
+    spec = Padding.parse(node.attrs[key], nd)
+    pairs: list[tuple[int, int]] = []
+    for i, ax in enumerate(spec.axes):
+        if isinstance(ax, str):
+            raise ShapeError(f"{key} must be explicit numbers, got {ax!r} on {axis_names(nd)[i]}")
+        pairs.append((sign * ax[0], sign * ax[1]))
+    sizes = tuple(n + b + a for n, (b, a) in zip(sp, pairs, strict=True))
+    out.pads = tuple(pairs)
+    if any(n < 1 for n in sizes):
+        out.shape = None
+        raise ShapeError(f"{key} {tuple(pairs)} leave {_fmt(sizes)} of a {_fmt(sp)} input")
+    out.shape = (c, *sizes)
+    out.rf = _map_rf(x, [AxisMap.shift(b) for b, _ in pairs])
+    for name, (b, a) in zip(axis_names(nd), pairs, strict=True):
+        if b != a:
+            what = "crop" if sign < 0 else "pads"
+            out.warnings.append(f"{out.name}: asymmetric {what} {(sign * b, sign * a)} on {name}")
+
+
+def _scale(value: object) -> Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str, Fraction)):
+        raise ShapeError(f"scale must be a number, got {value!r}")
+    return Fraction(str(value)) if isinstance(value, float) else Fraction(value)
+
+
+def _upsample(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    x = _one(ins, node)
+    c, sp = _spatial(x, node)
+    nd = len(sp)
+    size = node.attrs.get("size")
+    if size is not None:
+        sizes = per_axis(size, nd, "size")
+    else:
+        raw = node.attrs.get("scale", 2)
+        scales = [_scale(v) for v in (raw if isinstance(raw, (list, tuple)) else [raw] * nd)]
+        if len(scales) != nd:
+            raise ShapeError(f"scale has {len(scales)} values for {nd} spatial axes")
+        sizes = tuple(math.floor(n * f) for n, f in zip(sp, scales, strict=True))
+    if any(n < 1 for n in sizes):
+        raise ShapeError(f"upsampling {_fmt(sp)} gives {_fmt(sizes)}")
+    out.shape = (c, *sizes)
+    mode, corners = str(node.attrs.get("mode", "nearest")), bool(node.attrs.get("align_corners", False))
+    out.rf = _map_rf(x, [AxisMap.resize(a, b, mode, corners) for a, b in zip(sp, sizes, strict=True)])
+
+
+def _crop_hint(graph: Graph, name: str, crops: Sequence[tuple[int, int]]) -> str:
+    nd = len(crops)
+    if graph.framework == "keras" and nd in (1, 2, 3):
+        same = len(set(crops)) == 1 and crops[0][0] == crops[0][1]
+        arg = str(crops[0][0]) if same else str(tuple(crops))
+        return f"Cropping{nd}D({arg}) on {name}"
+    slices = ", ".join(f"{b}:{-a if a else ''}" for b, a in crops)
+    return f"{name}[..., {slices}]"
+
+
+def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    if len(ins) < 2:
+        raise ShapeError(f"needs at least two inputs, got {len(ins)}")
+    shapes = [i.shape for i in ins if i.shape is not None]
+    listed = ", ".join(f"{_fmt(sh)} ({i.name})" for sh, i in zip(shapes, ins, strict=True))
+    ranks = {len(sh) for sh in shapes}
+    if len(ranks) != 1:
+        raise ShapeError(f"inputs differ in rank: {listed}")
+    rank = ranks.pop()
+    concat = node.op == "concat"
+    axis = _layout_axis(node.attrs.get("axis"), rank, st.graph.layout) if concat else -1
+    maps: list[list[AxisMap] | None] = [None] * len(ins)
+    result = [sum(sh[d] for sh in shapes) if d == axis else (min if concat else max)(sh[d] for sh in shapes)
+              for d in range(rank)]
+    broadcast = set() if concat else {1}
+    conflict = [d for d in range(rank) if d != axis and len({sh[d] for sh in shapes} - broadcast) > 1]
+    if conflict:
+        spatial_only = all(dim > 0 for dim in conflict) and rank > 1
+        what = {"concat": "concatenate", "add": "add", "mul": "multiply"}[node.op]
+        text = f"cannot {what} " + " with ".join(
+            f"{_fmt(s[1:] if spatial_only else s)} ({i.name})" for s, i in zip(shapes, ins, strict=True))
+        if spatial_only:
+            target = [min(s[d] for s in shapes) for d in range(1, rank)]
+            hints = []
+            for idx, (s, i) in enumerate(zip(shapes, ins, strict=True)):
+                crops = [((n - t) // 2, (n - t) - (n - t) // 2) for n, t in zip(s[1:], target, strict=True)]
+                if any(b or a for b, a in crops):
+                    hints.append(f"crop {i.name} by {tuple(crops)} (before, after) per axis: "
+                                 + _crop_hint(st.graph, i.name, crops))
+                    maps[idx] = [AxisMap.shift(-b) for b, _ in crops]
+            text += "; " + "; ".join(hints) + f" (a centre crop to {_fmt(target)}, as the U-Net paper does)"
+            result[1:] = target
+        out.errors.append(f"{node.name} ({node.type}): {text}")
+    out.shape = tuple(result)
+    rfs = [_map_rf(i, m) for i, m in zip(ins, maps, strict=True)]
+    # Broadcast inputs (size 1 against more, e.g. a squeeze-excitation gate) and global ones are
+    # the same for every unit: the union runs over the inputs that vary with position.
+    local = [r for r, i, sh in zip(rfs, ins, shapes, strict=True)
+             if r is not None and not i.rf_global and (rank < 2 or conflict or sh[1:] == out.shape[1:])]
+    known = local or [r for r in rfs if r is not None]
+    if known and len({len(r) for r in known}) == 1:
+        merged = [union([r[a] for r in known]) for a in range(len(known[0]))]
+        out.rf = tuple(m[0] for m in merged)
+        out.rf_global = not local and any(i.rf_global for i in ins)
+        out.misalignment = tuple(m[1] for m in merged)
+        names = axis_names(len(merged))
+        spread: dict[Fraction, list[str]] = {}
+        for a, (_, mis) in enumerate(merged):
+            if mis:
+                spread.setdefault(mis, []).append(names[a])
+        for mis, axes in spread.items():
+            out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on {' and '.join(axes)}")
+        if len({r[0].stride for r in known}) > 1:
+            out.warnings.append(f"{out.name}: branches have different effective strides")
+
+
+def _num(x: Fraction) -> str:
+    return str(int(x)) if x.denominator == 1 else f"{float(x):g}"
+
+
+def _flatten(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    x = _one(ins, node)
+    assert x.shape is not None
+    out.shape = (math.prod(x.shape),)
+    out.factors = x.shape if len(x.shape) > 1 else x.factors
+    out.rf, out.rf_global = x.rf, x.rf_global or len(x.shape) > 1
+
+
+def _reshape(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    x = _one(ins, node)
+    assert x.shape is not None
+    total = math.prod(x.shape)
+    target = [int(t) for t in node.attrs["target"]]
+    factors = x.shape if len(x.shape) > 1 else x.factors
+    known = math.prod(t for t in target if t != -1)
+    if node.attrs.get("batch_absorbing"):
+        if known != total:
+            out.shape, out.factors = (total,), factors
+            out.rf, out.rf_global = x.rf, x.rf_global or len(x.shape) > 1
+            raise ShapeError(
+                f"a sample has {factors_text(total, factors)} values but the view asks for rows of "
+                f"{factors_text(known, factors)}; the -1 absorbs the batch, so rows mix samples "
+                f"(and most batch sizes fail at run time)")
+        target = [t for t in target if t != -1]
+    if target.count(-1) > 1:
+        raise ShapeError(f"target {tuple(target)} has more than one -1")
+    if -1 in target:
+        if known == 0 or total % known:
+            raise ShapeError(f"cannot reshape {factors_text(total, factors)} values into {tuple(target)}")
+        target[target.index(-1)] = total // known
+    elif known != total:
+        raise ShapeError(f"cannot reshape {factors_text(total, factors)} values into {tuple(target)}")
+    from .ir import to_canonical
+
+    out.shape = to_canonical(target, st.graph.layout)
+    out.factors = factors
+    out.rf, out.rf_global = x.rf, x.rf_global or out.shape != x.shape
+
+
+def _dense(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    x = _one(ins, node)
+    assert x.shape is not None
+    rank = len(x.shape)
+    axis = 0 if rank == 1 or st.graph.layout == "channels_last" else rank - 1
+    n_in = x.shape[axis]
+    units = int(node.attrs["units"])
+    expected = node.attrs.get("in_features")
+    f_in = n_in if expected is None else int(expected)
+    bias = units if node.attrs.get("bias", True) else 0
+    out.params = out.trainable = f_in * units + bias
+    shape = list(x.shape)
+    shape[axis] = units
+    out.shape = tuple(shape)
+    out.macs = out.params * (math.prod(x.shape) // n_in)
+    out.factors = None
+    out.rf, out.rf_global = x.rf, x.rf_global or axis > 0
+    if expected is not None and f_in != n_in:
+        raise ShapeError(f"expects {factors_text(f_in, x.factors)} input features, "
+                         f"gets {factors_text(n_in, x.factors)}")
+
+
+def _norm(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    x = _one(ins, node)
+    assert x.shape is not None
+    features = node.attrs.get("features")
+    n = int(features) if features is not None else x.shape[0]
+    affine = node.attrs.get("affine", True)
+    vectors = (2 if affine else 0) if isinstance(affine, bool) else int(affine)
+    out.trainable = vectors * n
+    stats = 2 * n if node.attrs.get("stats", True) and node.attrs.get("stats_are_params") else 0
+    out.params = out.trainable + stats
+    out.macs = out.trainable
+    _passthrough(node, ins, out, st)
+
+
+def _passthrough(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    x = _one(ins, node)
+    out.shape, out.rf, out.factors, out.rf_global = x.shape, x.rf, x.factors, x.rf_global
+
+
+def _opaque(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    out.shape = tuple(int(s) for s in node.attrs["shape"])
+    out.params = int(node.attrs.get("params", 0))
+    out.trainable = int(node.attrs.get("trainable", out.params))
+    if len(ins) == 1 and ins[0].shape is not None:
+        out.rf, out.rf_global = ins[0].rf, ins[0].rf_global or ins[0].shape[1:] != out.shape[1:]
+
+
+_HANDLERS: dict[str, Handler] = {
+    "input": _input, "conv": _conv, "conv_transpose": _conv_transpose, "pool": _pool,
+    "global_pool": _global_pool, "pad": _pad, "crop": _pad, "upsample": _upsample,
+    "concat": _merge, "add": _merge, "mul": _merge, "flatten": _flatten, "reshape": _reshape,
+    "dense": _dense, "norm": _norm, "activation": _passthrough, "dropout": _passthrough,
+    "identity": _passthrough, "opaque": _opaque,
+}

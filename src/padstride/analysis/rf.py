@@ -1,0 +1,150 @@
+"""Receptive field per spatial axis, composed forward through a network (Araujo et al., 2019).
+
+An :class:`AxisRF` describes which input pixels output unit ``u`` of a tensor sees:
+``[u·stride − padding, u·stride − padding + size − 1]``. Every layer is described by an
+:class:`AxisMap`: output unit ``o`` is centred on input position ``o·scale + offset`` and spans
+``width`` consecutive input units. Composing a map with an :class:`AxisRF` is the recurrence of
+``docs/analysis.md``: ``r' = r + (w−1)·j``, ``j' = j·scale``, ``c' = c + offset·j``.
+
+>>> rf = AxisRF.identity()
+>>> for _ in range(2):
+...     rf = rf.then(AxisMap.window(kernel=3, stride=2, before=1))
+>>> rf.size, rf.stride, rf.padding, rf.centre
+(7, Fraction(4, 1), Fraction(3, 1), Fraction(0, 1))
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+__all__ = ["AxisMap", "AxisRF", "union"]
+
+
+@dataclass(frozen=True)
+class AxisMap:
+    """How one layer maps output units to input units along one axis.
+
+    >>> AxisMap.window(kernel=3, stride=1, before=1)
+    AxisMap(scale=Fraction(1, 1), offset=Fraction(0, 1), width=3)
+    """
+
+    scale: Fraction
+    offset: Fraction
+    width: int
+
+    @classmethod
+    def window(cls, kernel: int, stride: int, before: int, dilation: int = 1) -> AxisMap:
+        """Convolution or pooling: window ``o`` covers inputs ``o·s − before … o·s − before + K − 1``.
+
+        >>> AxisMap.window(3, 2, 0).offset
+        Fraction(1, 1)
+        """
+        span = dilation * (kernel - 1) + 1
+        return cls(Fraction(stride), Fraction(span - 1, 2) - before, span)
+
+    @classmethod
+    def transposed(cls, kernel: int, stride: int, before: int, dilation: int = 1) -> AxisMap:
+        """Transposed convolution: output ``o`` gathers inputs ``i`` with ``i·s − before ≤ o ≤ i·s − before + K − 1``.
+
+        The width is the most consecutive inputs any output reads: ``⌊(K−1)/s⌋ + 1``.
+
+        >>> AxisMap.transposed(2, 2, 0)
+        AxisMap(scale=Fraction(1, 2), offset=Fraction(-1, 4), width=1)
+        """
+        span = dilation * (kernel - 1) + 1
+        return cls(Fraction(1, stride), (Fraction(before) - Fraction(span - 1, 2)) / stride,
+                   (span - 1) // stride + 1)
+
+    @classmethod
+    def shift(cls, before: int) -> AxisMap:
+        """Padding (``before > 0``) or cropping (``before < 0``): output ``o`` is input ``o − before``.
+
+        >>> AxisMap.shift(2).offset
+        Fraction(-2, 1)
+        """
+        return cls(Fraction(1), Fraction(-before), 1)
+
+    @classmethod
+    def resize(cls, n_in: int, n_out: int, mode: str = "nearest", align_corners: bool = False) -> AxisMap:
+        """Upsampling by ``n_out/n_in`` with pixel centres aligned (``align_corners`` aligns the corners).
+
+        >>> AxisMap.resize(4, 8)
+        AxisMap(scale=Fraction(1, 2), offset=Fraction(-1, 4), width=1)
+        """
+        if align_corners and n_out > 1:
+            scale = Fraction(n_in - 1, n_out - 1)
+            offset = Fraction(0)
+        else:
+            scale = Fraction(n_in, n_out)
+            offset = (scale - 1) / 2
+        width = 1 if mode == "nearest" or scale == 1 else 2 if mode in ("linear", "bilinear", "trilinear") else 4
+        return cls(scale, offset, width)
+
+
+@dataclass(frozen=True)
+class AxisRF:
+    """Receptive field of a tensor's units along one input axis.
+
+    ``size`` in input pixels, ``stride`` (effective stride, input pixels between neighbouring
+    units), ``centre`` (input position of unit 0's centre). ``padding`` is the effective padding
+    ``(size − 1)/2 − centre``: unit 0 starts at input index ``−padding``.
+
+    >>> AxisRF(size=3, stride=Fraction(1), centre=Fraction(0)).padding
+    Fraction(1, 1)
+    """
+
+    size: int
+    stride: Fraction
+    centre: Fraction
+
+    @classmethod
+    def identity(cls) -> AxisRF:
+        """The input itself: each unit sees one pixel.
+
+        >>> AxisRF.identity().size
+        1
+        """
+        return cls(1, Fraction(1), Fraction(0))
+
+    @property
+    def padding(self) -> Fraction:
+        return Fraction(self.size - 1, 2) - self.centre
+
+    def span(self, unit: int) -> tuple[Fraction, Fraction]:
+        """First and last input position seen by ``unit`` (pixels outside the input are padding).
+
+        >>> AxisRF(7, Fraction(4), Fraction(0)).span(1)
+        (Fraction(1, 1), Fraction(7, 1))
+        """
+        start = unit * self.stride - self.padding
+        return (start, start + self.size - 1)
+
+    def then(self, m: AxisMap) -> AxisRF:
+        """The receptive field after one more layer.
+
+        >>> AxisRF.identity().then(AxisMap.window(3, 1, 1)).size
+        3
+        """
+        j = self.stride
+        size = self.size + (m.width - 1) * j
+        return AxisRF(math.ceil(size), j * m.scale, self.centre + m.offset * j)
+
+
+def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
+    """Receptive field where branches merge, and the spread of their centres (misalignment, pixels).
+
+    >>> a, b = AxisRF(3, Fraction(2), Fraction(0)), AxisRF(1, Fraction(2), Fraction(2))
+    >>> rf, mis = union([a, b])
+    >>> rf.size, rf.centre, mis
+    (4, Fraction(1, 2), Fraction(2, 1))
+    """
+    starts = [r.centre - Fraction(r.size - 1, 2) for r in rfs]
+    ends = [r.centre + Fraction(r.size - 1, 2) for r in rfs]
+    lo, hi = min(starts), max(ends)
+    size = hi - lo + 1
+    centres = [r.centre for r in rfs]
+    return (AxisRF(math.ceil(size), max(r.stride for r in rfs), (lo + hi) / 2),
+            max(centres) - min(centres))

@@ -1,0 +1,116 @@
+"""Memory bound of the engine: how the im2col / window buffers are split into blocks.
+
+Blocks run on a pool of threads (NumPy releases the GIL in copies, ufuncs and matmul), as many as
+NumPy's BLAS is set to use; while they run, BLAS is held to one thread each, so a block's copies,
+GEMM and elementwise work all run in parallel. That needs ``threadpoolctl``; without it blocks run
+one after another and BLAS threads itself.
+
+Every op works on one block of ``(images, rows of the first spatial output axis)`` at a time,
+sized so that its temporary buffers (im2col columns plus the GEMM result, or the accumulator of a
+tap loop) hold at most :data:`BLOCK_BYTES`. The one exception: a block is never smaller than one
+output row of one image, so a single row that needs more than the limit is done whole.
+
+>>> from padstride.engine import _blocks
+>>> list(_blocks.plan(n=4, rows=10, row_bytes=1 << 20, limit=4 << 20))[:2]
+[(0, 1, 0, 4), (0, 1, 4, 8)]
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+__all__ = ["BLOCK_BYTES", "plan", "run", "set_block_bytes", "set_workers", "workers"]
+
+#: Upper bound, in bytes, on the temporary buffers of one block (default 2 MiB: small enough
+#: to stay in cache, large enough for an efficient GEMM). Change it at run time with
+#: ``padstride.engine.set_block_bytes``.
+BLOCK_BYTES: int = 2 << 20
+
+
+def set_block_bytes(limit: int) -> int:
+    """Set :data:`BLOCK_BYTES` and return the previous value.
+
+    >>> from padstride.engine import set_block_bytes
+    >>> old = set_block_bytes(1 << 20); _ = set_block_bytes(old)
+    """
+    global BLOCK_BYTES
+    if limit < 1:
+        raise ValueError(f"block size must be >= 1 byte, got {limit}")
+    old, BLOCK_BYTES = BLOCK_BYTES, int(limit)
+    return old
+
+
+def plan(n: int, rows: int, row_bytes: int, limit: int | None = None) -> Iterator[tuple[int, int, int, int]]:
+    """Blocks ``(n0, n1, r0, r1)`` covering ``n`` images × ``rows`` rows within ``limit`` bytes."""
+    limit = BLOCK_BYTES if limit is None else limit
+    image = rows * row_bytes
+    if image <= limit:
+        step = max(1, limit // max(image, 1))
+        for n0 in range(0, n, step):
+            yield n0, min(n, n0 + step), 0, rows
+        return
+    per = max(1, limit // max(row_bytes, 1))
+    for n0 in range(n):
+        for r0 in range(0, rows, per):
+            yield n0, n0 + 1, r0, min(rows, r0 + per)
+
+
+_WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
+_POOL: ThreadPoolExecutor | None = None
+_CONTROLLER: Any = None
+
+
+def _controller() -> Any:
+    global _CONTROLLER
+    if _CONTROLLER is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+        except ImportError:
+            _CONTROLLER = False
+        else:
+            _CONTROLLER = ThreadpoolController()
+    return _CONTROLLER
+
+
+def workers() -> int:
+    """Threads the engine uses: :func:`set_workers`' value, else NumPy's BLAS thread count."""
+    if _WORKERS is not None:
+        return _WORKERS
+    ctl = _controller()
+    if not ctl:
+        return 1
+    blas = [lib.num_threads for lib in ctl.lib_controllers if lib.user_api == "blas"]
+    return max(blas) if blas else 1
+
+
+def set_workers(n: int | None) -> int | None:
+    """Fix the engine's thread count (``None``: follow NumPy's BLAS); returns the previous value.
+
+    >>> from padstride.engine import set_workers
+    >>> old = set_workers(1); _ = set_workers(old)
+    """
+    global _WORKERS
+    if n is not None and n < 1:
+        raise ValueError(f"workers must be >= 1, got {n}")
+    old, _WORKERS = _WORKERS, n
+    return old
+
+
+def run(blocks: Iterable[tuple[int, int, int, int]], work: Callable[[tuple[int, int, int, int]], None]) -> None:
+    """Call ``work`` on every block, in parallel where :func:`workers` > 1 and threadpoolctl is present."""
+    todo = list(blocks)
+    k = min(workers(), len(todo))
+    ctl = _controller()
+    if k <= 1 or not ctl:
+        for block in todo:
+            work(block)
+        return
+    global _POOL
+    if _POOL is None or _POOL._max_workers < k:
+        _POOL = ThreadPoolExecutor(k, thread_name_prefix="padstride-engine")
+    with ctl.limit(limits=1, user_api="blas") if ctl else contextlib.nullcontext():
+        for _ in _POOL.map(work, todo):
+            pass

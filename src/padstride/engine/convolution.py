@@ -1,0 +1,219 @@
+"""N-D convolution (cross-correlation, as every framework computes it): pad, window view, GEMM.
+
+>>> import numpy as np
+>>> x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
+>>> conv(x, np.ones((1, 1, 3, 3), np.float32), stride=2, padding="same")[0, 0]
+array([[45., 39.],
+       [66., 50.]], dtype=float32)
+
+How it is computed (channels first; channels last is read and written through transposed views,
+so it costs no extra pass):
+
+1. the input is padded once into a flat buffer (pads from :func:`padstride.geometry.conv`);
+2. a strided view (``as_strided``, no copy) exposes, for every output position, the input
+   cells under every kernel tap;
+3. per block of images × output rows, that view is copied into im2col columns
+   ``(groups, C_in/groups · k…, positions)`` and multiplied by the weights in one batched GEMM.
+
+With all strides 1 the view is *wide*: output positions are taken as a flat range of the padded
+buffer (the row tails past the output width are computed and dropped, a fraction (K−1)/W), so
+each column row is one contiguous run. Depthwise convolutions (one input channel per group) skip
+the GEMM: a loop over the kernel taps multiplies and accumulates whole strided views.
+
+Memory: beside the padded copy of the input and the output, one block's buffers (columns plus GEMM
+result, or the tap accumulator) hold at most ``padstride.engine.BLOCK_BYTES`` (2 MiB by default;
+never less than one output row of one image).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from numpy.lib.stride_tricks import as_strided
+
+from .. import geometry
+from ..geometry import PaddingError
+from . import _blocks
+from ._layout import batched, channels_first_view, check_layout
+from .padding import pad_into, pad_mode
+
+__all__ = ["conv", "padded_buffer"]
+
+DEPTHWISE_TAPS = True
+
+
+def padded_buffer(
+    x: np.ndarray, pads: Sequence[tuple[int, int]], dtype: np.dtype, mode: str, slack: int = 0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Flat buffer holding ``x`` (N, C, *spatial) padded on its spatial axes, plus its N-D view.
+
+    ``slack`` zeroed elements follow the data, so wide views may run past the last row.
+    """
+    nd = len(pads)
+    shape = x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads, strict=True))
+    size = math.prod(shape)
+    buf = np.empty(size + slack, dtype)
+    buf[size:] = 0
+    view = buf[:size].reshape(shape)
+    pad_into(x, pads, view, tuple(range(2, 2 + nd)), mode, 0.0)
+    return buf, view
+
+
+def _weights(w: np.ndarray, layout: str, nd: int) -> np.ndarray:
+    """Weights as (C_out, C_in/groups, *k) from either layout."""
+    if w.ndim != nd + 2:
+        raise PaddingError(f"weight has {w.ndim} axes, expected {nd + 2}")
+    if layout == "channels_last":  # (*k, C_in/groups, C_out)
+        return np.moveaxis(w, (nd + 1, nd), (0, 1))
+    return w
+
+
+def conv(
+    x: object,
+    w: object,
+    bias: object = None,
+    stride: int | Sequence[int] = 1,
+    padding: object = "valid",
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    padding_mode: str = "constant",
+    layout: str = "channels_first",
+) -> np.ndarray:
+    """1-D, 2-D or 3-D convolution in any padding convention; the number of axes comes from ``w``.
+
+    ``channels_first``: x ``(N, C, *spatial)``, w ``(C_out, C_in/groups, *k)`` (PyTorch).
+    ``channels_last``: x ``(N, *spatial, C)``, w ``(*k, C_in/groups, C_out)`` (TF/Keras).
+    The batch axis is optional. ``padding`` is any spec of :class:`padstride.geometry.Padding`
+    (``valid``, ``same``, ``same_lower``, ``torch_same``, ``full``, ``causal``, ints or
+    ``(before, after)`` pairs, negative = crop); ``padding_mode`` any mode of
+    :func:`padstride.engine.pad` (PyTorch's ``zeros``/``replicate`` too). dtype follows
+    ``np.result_type(x, w)``.
+
+    >>> import numpy as np
+    >>> x = np.random.default_rng(0).random((2, 7, 7, 4), np.float32)
+    >>> w = np.ones((3, 3, 2, 6), np.float32)
+    >>> conv(x, w, stride=2, padding="same", groups=2, layout="channels_last").shape
+    (2, 4, 4, 6)
+    """
+    xa, wa = np.asarray(x), np.asarray(w)
+    nd = wa.ndim - 2
+    if nd < 1:
+        raise PaddingError(f"weight needs at least 3 axes (C_out, C_in/groups, k), got shape {wa.shape}")
+    layout = check_layout(layout)
+    wt = _weights(wa, layout, nd)
+    xb, was_batched = batched(xa, nd)
+    xf = channels_first_view(xb, nd, layout)
+    n, c = xf.shape[:2]
+    co, cg = wt.shape[:2]
+    ks = wt.shape[2:]
+    if groups < 1 or c % groups or co % groups or c // groups != cg:
+        raise PaddingError(
+            f"groups={groups} does not fit {c} input channels and weight {tuple(wa.shape)} "
+            f"(expects C_in/groups = {cg} input channels per group and C_out divisible by groups)"
+        )
+    geo = geometry.conv(xf.shape[2:], ks, stride, padding, dilation)
+    dtype = np.result_type(xa.dtype, wa.dtype) if bias is None else np.result_type(xa, wa, np.asarray(bias))
+    b = None if bias is None else np.asarray(bias, dtype).reshape(groups, co // groups)
+    out_last = layout == "channels_last"
+    outs = geo.output
+    out = np.empty((n, *outs, co) if out_last else (n, co, *outs), dtype)
+    og = (np.moveaxis(out, -1, 1) if out_last else out).reshape(n, groups, co // groups, *outs)
+    _conv_into(xf, wt.astype(dtype, copy=False), b, geo, groups, pad_mode(padding_mode), og)
+    return out if was_batched else out[0]
+
+
+def _conv_into(
+    xf: np.ndarray,
+    wt: np.ndarray,
+    bias: np.ndarray | None,
+    geo: geometry.Geometry,
+    groups: int,
+    mode: str,
+    og: np.ndarray,
+) -> None:
+    n, c = xf.shape[:2]
+    co, cg = wt.shape[:2]
+    ks = wt.shape[2:]
+    nd, outs = len(ks), geo.output
+    ss = tuple(a.stride for a in geo)
+    ds = tuple(a.dilation for a in geo)
+    dtype, it = wt.dtype, wt.dtype.itemsize
+    padded = tuple(a.padded_input for a in geo)
+    ps = tuple(math.prod(padded[i + 1:]) for i in range(nd))  # element strides of the padded axes
+    pt = math.prod(padded)
+    wide = all(s == 1 for s in ss)
+    buf, _ = padded_buffer(xf, geo.pads, dtype, mode, slack=ps[0] if wide else 0)
+    head = (c * pt, cg * pt, pt)
+    taps = tuple(d * p for d, p in zip(ds, ps, strict=True))
+    cog = co // groups
+    if cg == 1 and groups > 1 and DEPTHWISE_TAPS:
+        _depthwise(buf, wt, bias, og, head, taps, tuple(s * p for s, p in zip(ss, ps, strict=True)))
+        return
+    kk = math.prod(ks)
+    w3 = wt.reshape(groups, cog, cg * kk)
+    if wide:
+        row_cols = ps[0]
+        view = as_strided(buf, (n, groups, cg, *ks, outs[0] * ps[0]),
+                          tuple(v * it for v in (*head, *taps, 1)), writeable=False)
+    else:
+        row_cols = math.prod(outs[1:])
+        view = as_strided(buf, (n, groups, cg, *ks, *outs),
+                          tuple(v * it for v in (*head, *taps, *(s * p for s, p in zip(ss, ps, strict=True)))),
+                          writeable=False)
+    def work(block: tuple[int, int, int, int]) -> None:
+        n0, n1, r0, r1 = block
+        nb, rows = n1 - n0, r1 - r0
+        if wide:
+            part = view[n0:n1, ..., r0 * ps[0]:r1 * ps[0]]
+        else:
+            part = view[(slice(n0, n1), Ellipsis, slice(r0, r1)) + (slice(None),) * (nd - 1)]
+        cols = np.moveaxis(part, 0, 2 + nd).reshape(groups, cg * kk, nb * rows * row_cols)
+        res = np.matmul(w3, cols)
+        if bias is not None:
+            res += bias[:, :, None]
+        if wide:
+            res5 = res.reshape(groups, cog, nb, rows, *padded[1:])[(..., *(slice(0, o) for o in outs[1:]))]
+        else:
+            res5 = res.reshape(groups, cog, nb, rows, *outs[1:])
+        og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, 2, 0)
+
+    _blocks.run(_blocks.plan(n, outs[0], (c * kk + co) * row_cols * it), work)
+
+
+def _depthwise(
+    buf: np.ndarray,
+    wt: np.ndarray,
+    bias: np.ndarray | None,
+    og: np.ndarray,
+    head: tuple[int, int, int],
+    taps: tuple[int, ...],
+    steps: tuple[int, ...],
+) -> None:
+    """One input channel per group: multiply-accumulate one strided view per kernel tap."""
+    n, groups, cog, *outs = og.shape
+    ks = wt.shape[2:]
+    it = wt.dtype.itemsize
+    wk = wt.reshape(groups, cog, -1)
+    shape = (groups, 1, *outs)
+    strides = (head[1] * it, 0, *(s * it for s in steps))
+    offsets = [sum(t * p for t, p in zip(idx, taps, strict=True)) for idx in np.ndindex(*ks)]
+    expand = (slice(None), slice(None)) + (None,) * len(outs)
+    def work(block: tuple[int, int, int, int]) -> None:
+        n0, n1, r0, r1 = block
+        acc = og[n0:n1, :, :, r0:r1]
+        tmp = np.empty(acc.shape, acc.dtype)
+        for t, off in enumerate(offsets):
+            start = n0 * head[0] + off + r0 * steps[0]
+            v = as_strided(buf[start:], (n1 - n0, *shape[:2], r1 - r0, *shape[3:]),
+                           (head[0] * it, *strides), writeable=False)
+            if t == 0:
+                np.multiply(v, wk[:, :, t][expand], out=acc)
+            else:
+                np.multiply(v, wk[:, :, t][expand], out=tmp)
+                acc += tmp
+        if bias is not None:
+            acc += bias[expand]
+
+    _blocks.run(_blocks.plan(n, outs[0], 2 * groups * cog * math.prod(outs[1:]) * it), work)

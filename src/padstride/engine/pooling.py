@@ -1,0 +1,137 @@
+"""N-D max and average pooling with every framework's ``ceil_mode`` and divisor rules.
+
+>>> import numpy as np
+>>> x = np.arange(36, dtype=np.float32).reshape(1, 1, 6, 6)
+>>> pool(x, 3, 2, padding="same", mode="avg")[0, 0]     # TF: padded cells are not counted
+array([[ 7. ,  9. , 10.5],
+       [19. , 21. , 22.5],
+       [28. , 30. , 31.5]], dtype=float32)
+>>> pool(x[..., :5, :5], 2, ceil_mode=True)[0, 0]             # the last window overhangs
+array([[ 7.,  9., 10.],
+       [19., 21., 22.],
+       [25., 27., 28.]], dtype=float32)
+
+The input is padded once (``-inf`` for max, ``0`` for average, plus the overhang a ``ceil_mode``
+window needs), then a loop over the kernel taps reduces whole strided views per block of
+images × output rows (at most ``padstride.engine.BLOCK_BYTES`` of accumulator per block). Sizes
+and pads come from :func:`padstride.geometry.pool`, divisors from
+:func:`padstride.geometry.avg_divisors`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from .. import geometry
+from ..geometry import Padding, PaddingError
+from . import _blocks
+from ._layout import check_layout
+from .padding import pad_into, padded_shape
+
+__all__ = ["POOL_MODES", "pool"]
+
+POOL_MODES: tuple[str, ...] = ("max", "avg")
+
+
+def _spatial_ndim(x: np.ndarray, kernel: object) -> int:
+    if isinstance(kernel, Sequence):
+        return len(kernel)
+    if x.ndim < 3:
+        raise PaddingError(f"pooling needs (N, C, *spatial); got an array of shape {x.shape}")
+    return x.ndim - 2
+
+
+def pool(
+    x: object,
+    kernel: int | Sequence[int],
+    stride: int | Sequence[int] | None = None,
+    padding: object = "valid",
+    mode: str = "max",
+    ceil_mode: bool = False,
+    count_include_pad: bool | None = None,
+    dilation: int | Sequence[int] = 1,
+    layout: str = "channels_first",
+    rule: str = "torch",
+) -> np.ndarray:
+    """Max or average pooling over the spatial axes of ``x``; ``stride`` defaults to ``kernel``.
+
+    ``count_include_pad=None`` (default) follows each framework: padded cells of a convention
+    (``same`` …, as TF/Keras do) are not counted, explicit pads are (PyTorch's default); it is
+    decided per axis. ``ceil_mode`` follows ``rule`` (``torch``, ``caffe`` or ``onnx``, see
+    :mod:`padstride.geometry.pool`). A scalar ``kernel`` means ``x.ndim − 2`` spatial axes;
+    with a sequence the batch axis is optional. Max keeps the dtype; average of integers gives
+    float64.
+
+    >>> import numpy as np
+    >>> x = np.arange(16.0).reshape(1, 4, 4, 1)
+    >>> pool(x, (2, 2), padding="same", mode="max", layout="channels_last")[0, :, :, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+    """
+    xa = np.asarray(x)
+    layout = check_layout(layout)
+    if mode not in POOL_MODES:
+        raise PaddingError(f"unknown pooling mode {mode!r}; expected 'max' or 'avg'")
+    nd = _spatial_ndim(xa, kernel)
+    was_batched = xa.ndim == nd + 2
+    if xa.ndim == nd + 1:
+        xa = xa[None]
+    elif not was_batched:
+        raise PaddingError(f"input of shape {xa.shape} does not fit {nd} spatial axes")
+    sax = tuple(range(2, 2 + nd)) if layout == "channels_first" else tuple(range(1, 1 + nd))
+    geo = geometry.pool(tuple(xa.shape[a] for a in sax), kernel, stride, padding, dilation, ceil_mode, rule)
+    if mode == "avg":
+        spec = Padding.parse(padding, nd)
+        include = [
+            (not isinstance(a, str)) if count_include_pad is None else bool(count_include_pad) for a in spec.axes
+        ]
+        divs = [np.asarray(geometry.avg_divisors(a, inc), np.float64) for a, inc in zip(geo, include, strict=True)]
+        dtype = np.result_type(xa.dtype, np.float16) if xa.dtype.kind == "f" else np.dtype(np.float64)
+        fill: float | int = 0
+    else:
+        dtype = xa.dtype
+        fill = -np.inf if dtype.kind in "fc" else (np.iinfo(dtype).min if dtype.kind in "iu" else False)
+    # pads, plus the overhang of a ceil_mode window past the padded input
+    pads = [(a.pad_before, a.pad_after + a.overhang) for a in geo]
+    xp = np.empty(padded_shape(xa.shape, pads, sax), dtype)
+    pad_into(xa, pads, xp, sax, "constant", fill)
+    outs = geo.output
+    shape = list(xa.shape)
+    for a, o in zip(sax, outs, strict=True):
+        shape[a] = o
+    out = np.empty(shape, dtype)
+    div = None
+    if mode == "avg":
+        div = divs[0].reshape((-1,) + (1,) * (len(shape) - sax[0] - 1))
+        for i, d in enumerate(divs[1:], 1):
+            div = div * d.reshape((-1,) + (1,) * (len(shape) - sax[i] - 1))
+        div = div.astype(dtype)
+    taps = list(itertools.product(*(range(a.kernel) for a in geo)))
+    reduce = np.maximum if mode == "max" else np.add
+    row_bytes = math.prod(shape[1:]) // outs[0] * dtype.itemsize
+
+    def work(block: tuple[int, int, int, int]) -> None:
+        n0, n1, r0, r1 = block
+        index: list[slice] = [slice(None)] * out.ndim
+        index[0] = slice(n0, n1)
+        index[sax[0]] = slice(r0, r1)
+        acc = out[tuple(index)]
+        for t, tap in enumerate(taps):
+            for i, (a, k) in enumerate(zip(geo, tap, strict=True)):
+                lo = k * a.dilation + (r0 * a.stride if i == 0 else 0)
+                count = (r1 - r0) if i == 0 else a.output
+                index[sax[i]] = slice(lo, lo + (count - 1) * a.stride + 1, a.stride)
+            view = xp[tuple(index)]
+            if t == 0:
+                acc[...] = view
+            else:
+                reduce(acc, view, out=acc)
+        if div is not None:
+            acc /= div[r0:r1]
+
+    _blocks.run(_blocks.plan(xa.shape[0], outs[0], row_bytes), work)
+    return out if was_batched else out[0]

@@ -1,0 +1,133 @@
+"""engine.conv against torch.nn.functional.conv{1,2,3}d in float64 on random configurations."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from padstride import geometry
+from padstride.engine import _blocks, conv, set_block_bytes, set_workers
+from padstride.geometry import PaddingError
+
+from ._oracle import check, fixed, torch_op, torch_padded
+
+MODES = ("constant", "reflect", "symmetric", "edge", "circular")
+
+
+@st.composite
+def conv_configs(draw: st.DrawFn) -> dict[str, object]:
+    nd = draw(st.integers(1, 3), "nd")
+    top = {1: 12, 2: 8, 3: 5}[nd]
+    groups = draw(st.integers(1, 3))
+    names = ["valid", "same", "same_lower", "torch_same", "full", "causal"]
+    axis_pad = st.one_of(st.sampled_from(names), st.tuples(st.integers(-1, 3), st.integers(-1, 3)))
+    return {
+        "nd": nd,
+        "n": draw(st.integers(1, 2)),
+        "cin": groups * draw(st.integers(1, 3)),
+        "cout": groups * draw(st.integers(1, 3)),
+        "groups": groups,
+        "size": tuple(draw(st.lists(st.integers(1, top), min_size=nd, max_size=nd))),
+        "kernel": tuple(draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd))),
+        "stride": tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd))),
+        "dilation": tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd))),
+        "padding": draw(st.one_of(st.sampled_from(names), st.lists(axis_pad, min_size=nd, max_size=nd))),
+        "mode": draw(st.sampled_from(MODES)),
+        "bias": draw(st.booleans()),
+        "block": draw(st.sampled_from([1, 300, 5000, 4 << 20])),
+        "workers": draw(st.sampled_from([1, 2])),
+    }
+
+
+def torch_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: geometry.Geometry, groups: int,
+               mode: str) -> np.ndarray:
+    """Pad with F.pad (pads from the geometry), then torch's convolution without padding."""
+    xp = torch_padded(x, geo.pads, mode)
+    op = torch_op("conv", geo.ndim)
+    out = op(torch.from_numpy(xp), torch.from_numpy(w), None if b is None else torch.from_numpy(b),
+             stride=[a.stride for a in geo], dilation=[a.dilation for a in geo], groups=groups)
+    return out.numpy()
+
+
+@fixed(180)
+@given(conv_configs())
+def test_conv_matches_torch(cfg: dict) -> None:
+    nd, groups = cfg["nd"], cfg["groups"]
+    try:
+        geo = geometry.conv(cfg["size"], cfg["kernel"], cfg["stride"], cfg["padding"], cfg["dilation"])
+    except PaddingError:
+        assume(False)
+        return
+    mode = cfg["mode"]
+    kept_ok = all(a.input + min(a.pad_before, 0) + min(a.pad_after, 0) >= 1 for a in geo)
+    if mode != "constant":  # F.pad's limits: reflect < n, circular ≤ n, no crops with symmetric (np.pad)
+        assume(kept_ok and all(max(a.pads) < a.input for a in geo))
+        assume(mode != "symmetric" or all(min(a.pads) >= 0 for a in geo))
+    rng = np.random.default_rng(abs(hash(str(cfg))) % 2**32)
+    x = rng.standard_normal((cfg["n"], cfg["cin"], *cfg["size"]))
+    w = rng.standard_normal((cfg["cout"], cfg["cin"] // groups, *cfg["kernel"]))
+    b = rng.standard_normal(cfg["cout"]) if cfg["bias"] else None
+    want = torch_conv(x, w, b, geo, groups, mode)
+    old_block, old_workers = set_block_bytes(cfg["block"]), set_workers(cfg["workers"])
+    try:
+        got = conv(x, w, b, cfg["stride"], cfg["padding"], cfg["dilation"], groups, mode)
+        # channels_last: the same numbers through transposed layouts
+        got_last = conv(np.moveaxis(x, 1, -1), np.moveaxis(w, (0, 1), (nd + 1, nd)), b, cfg["stride"],
+                        cfg["padding"], cfg["dilation"], groups, mode, layout="channels_last")
+    finally:
+        set_block_bytes(old_block)
+        set_workers(old_workers)
+    check(got, want, cfg)
+    check(np.moveaxis(got_last, -1, 1), want, {**cfg, "layout": "channels_last"})
+
+
+@pytest.mark.filterwarnings("ignore:Using padding='same'")
+@fixed(40)
+@given(st.data())
+def test_torch_same_is_pytorch_padding_same(data: st.DataObject) -> None:
+    """PyTorch's own padding='same' (stride 1) is the oracle for 'torch_same', no pads handed over."""
+    nd = data.draw(st.integers(1, 3))
+    size = tuple(data.draw(st.lists(st.integers(1, 7), min_size=nd, max_size=nd)))
+    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd)))
+    dilation = tuple(data.draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd)))
+    rng = np.random.default_rng(1)
+    x, w = rng.standard_normal((2, 3, *size)), rng.standard_normal((4, 3, *kernel))
+    want = torch_op("conv", nd)(torch.from_numpy(x), torch.from_numpy(w), padding="same", dilation=dilation)
+    check(conv(x, w, padding="torch_same", dilation=dilation), want.numpy(), (size, kernel, dilation))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_dtype_is_kept_and_unbatched_input_works(dtype: type) -> None:
+    x = np.ones((3, 6, 6), dtype)
+    w = np.ones((2, 3, 3, 3), dtype)
+    out = conv(x, w, padding="same")
+    assert out.dtype == dtype and out.shape == (2, 6, 6)
+    assert out[0, 0, 0] == 12 and out[0, 2, 2] == 27
+
+
+def test_blocks_stay_within_the_limit() -> None:
+    limit = 10_000
+    for n, rows, row in [(32, 56, 300), (4, 10, 20_000), (1, 7, 9_999)]:
+        for n0, n1, r0, r1 in _blocks.plan(n, rows, row, limit):
+            assert (n1 - n0) * (r1 - r0) * row <= max(limit, row)
+        covered = sum((n1 - n0) * (r1 - r0) for n0, n1, r0, r1 in _blocks.plan(n, rows, row, limit))
+        assert covered == n * rows
+
+
+@pytest.mark.parametrize(
+    ("x", "w", "kwargs", "message"),
+    [
+        (np.ones((1, 4, 5, 5)), np.ones((2, 3, 3, 3)), {}, "groups=1 does not fit"),
+        (np.ones((1, 4, 5, 5)), np.ones((3, 2, 3, 3)), {"groups": 2}, "groups=2 does not fit"),
+        (np.ones((1, 1, 2, 2)), np.ones((1, 1, 3, 3)), {}, "spans 3 > padded input 2"),
+        (np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), {"stride": 2, "padding": "torch_same"}, "needs stride 1"),
+        (np.ones((1, 1, 5, 5)), np.ones((1, 1, 3, 3)), {"layout": "NHCW"}, "unknown layout"),
+        (np.ones((5, 5)), np.ones((1, 1, 3, 3)), {}, "has 2 axes"),
+    ],
+)
+def test_conv_errors_are_clear(x: np.ndarray, w: np.ndarray, kwargs: dict, message: str) -> None:
+    with pytest.raises(PaddingError, match=message):
+        conv(x, w, **kwargs)

@@ -1,0 +1,158 @@
+"""engine.pool against torch's max/avg pooling (float64), onnxruntime's SAME pooling, and Keras."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from padstride import geometry
+from padstride.engine import pool, set_block_bytes, set_workers
+from padstride.geometry import PaddingError
+
+from ._oracle import check, fixed, torch_op, torch_pad_arg
+
+
+def _with(block: int, workers: int, fn):  # type: ignore[no-untyped-def]
+    old_b, old_w = set_block_bytes(block), set_workers(workers)
+    try:
+        return fn()
+    finally:
+        set_block_bytes(old_b)
+        set_workers(old_w)
+
+
+@fixed(120)
+@given(st.data())
+def test_pool_matches_torch_native(data: st.DataObject) -> None:
+    """Symmetric explicit pads, ceil_mode, dilation (max), count_include_pad (avg), both layouts."""
+    nd = data.draw(st.integers(1, 3), "nd")
+    mode = data.draw(st.sampled_from(["max", "avg"]), "mode")
+    size = tuple(data.draw(st.lists(st.integers(1, {1: 12, 2: 9, 3: 6}[nd]), min_size=nd, max_size=nd), "size"))
+    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel"))
+    stride = tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride"))
+    dil = tuple(data.draw(st.lists(st.integers(1, 2), min_size=nd, max_size=nd), "dilation")) if mode == "max" \
+        else (1,) * nd
+    pads = tuple(data.draw(st.integers(0, k // 2), f"pad{i}") for i, k in enumerate(kernel))  # torch's limit
+    ceil = data.draw(st.booleans(), "ceil_mode")
+    include = data.draw(st.sampled_from([None, True, False]), "count_include_pad")
+    block, workers = data.draw(st.sampled_from([1, 500, 4 << 20])), data.draw(st.sampled_from([1, 2]))
+    try:
+        geometry.pool(size, kernel, stride, list(pads), dil, ceil)
+    except PaddingError:
+        assume(False)
+    x = np.random.default_rng(nd).standard_normal((2, 3, *size))
+    op = torch_op(f"{mode}_pool", nd)
+    kw = {"dilation": dil} if mode == "max" else {"count_include_pad": include is not False}
+    try:
+        want = op(torch.from_numpy(x), kernel, stride, pads, ceil_mode=ceil, **kw).numpy()
+    except RuntimeError:  # torch rejects some inputs smaller than the kernel even when padded
+        assume(False)
+        return
+    extra = {} if mode == "max" else {"count_include_pad": include}
+    got = _with(block, workers, lambda: pool(x, kernel, stride, list(pads), mode, ceil, dilation=dil, **extra))
+    cfg = (nd, mode, size, kernel, stride, dil, pads, ceil, include, block, workers)
+    check(got, want, cfg)
+    got_last = pool(np.moveaxis(x, 1, -1), kernel, stride, list(pads), mode, ceil, dilation=dil,
+                    layout="channels_last", **extra)
+    check(np.moveaxis(got_last, -1, 1), want, (*cfg, "channels_last"))
+
+
+def sum_over_count(x: np.ndarray, geo: geometry.Geometry, include_pad: bool) -> np.ndarray:
+    """Average pooling by torch ops: zero-pad, sum-pool, divide by a pooled count map (always exact)."""
+    nd = geo.ndim
+    kernel, stride = [a.kernel for a in geo], [a.stride for a in geo]
+    t = torch.from_numpy(x)
+    ones = torch.ones_like(t)
+    pad = torch_pad_arg(geo.pads)
+    cells = float(np.prod(kernel))
+    total = torch_op("avg_pool", nd)(F.pad(t, pad), kernel, stride) * cells
+    marks = F.pad(ones, pad, value=1.0 if include_pad else 0.0)
+    count = torch_op("avg_pool", nd)(marks, kernel, stride) * cells
+    return (total / count).numpy()
+
+
+@fixed(120)
+@given(st.data())
+def test_pool_conventions(data: st.DataObject) -> None:
+    """Every convention name and mixed per-axis specs, for max (-inf pads) and avg (divisor rule)."""
+    nd = data.draw(st.integers(1, 3), "nd")
+    size = tuple(data.draw(st.lists(st.integers(1, 8), min_size=nd, max_size=nd), "size"))
+    kernel = tuple(data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel"))
+    stride = tuple(data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride"))
+    names = ["valid", "same", "same_lower", "full", "causal"]
+    padding = data.draw(st.one_of(st.sampled_from(names),
+                                  st.lists(st.one_of(st.sampled_from(names), st.integers(0, 1)),
+                                           min_size=nd, max_size=nd)), "padding")
+    mode = data.draw(st.sampled_from(["max", "avg"]), "mode")
+    try:
+        geo = geometry.pool(size, kernel, stride, padding)
+    except PaddingError:
+        assume(False)
+        return
+    x = np.random.default_rng(3).standard_normal((2, 2, *size))
+    got = pool(x, kernel, stride, padding, mode)
+    cfg = (size, kernel, stride, padding, mode)
+    if mode == "max":
+        xp = F.pad(torch.from_numpy(x), torch_pad_arg(geo.pads), value=-np.inf)
+        want = torch_op("max_pool", nd)(xp, kernel, stride).numpy()
+        check(got, want, cfg)
+        return
+    spec = geometry.Padding.parse(padding, nd)
+    if all(isinstance(a, str) for a in spec.axes):  # default: conventions exclude padded cells
+        check(got, sum_over_count(x, geo, include_pad=False), cfg)
+    check(pool(x, kernel, stride, padding, mode, count_include_pad=True),
+          sum_over_count(x, geo, include_pad=True), (*cfg, "include"))
+
+
+def _ort_pool(x: np.ndarray, op: str, kernel: list[int], stride: list[int], auto_pad: str) -> np.ndarray:
+    import onnxruntime as ort
+    from onnx import TensorProto, helper
+
+    node = helper.make_node(op, ["x"], ["y"], kernel_shape=kernel, strides=stride, auto_pad=auto_pad,
+                            **({"count_include_pad": 0} if op == "AveragePool" else {}))
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, x.shape)],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)])
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return sess.run(None, {"x": x})[0]
+
+
+@fixed(10)
+@given(st.data())
+def test_same_pooling_matches_onnxruntime(data: st.DataObject) -> None:
+    """onnxruntime's SAME_UPPER / SAME_LOWER pooling (TF's divisor rule) is a second oracle."""
+    nd = data.draw(st.integers(1, 3), "nd")
+    size = data.draw(st.lists(st.integers(2, 8), min_size=nd, max_size=nd), "size")
+    kernel = data.draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd), "kernel")
+    stride = data.draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd), "stride")
+    name = data.draw(st.sampled_from(["same", "same_lower"]), "padding")
+    mode = data.draw(st.sampled_from(["max", "avg"]), "mode")
+    # onnxruntime computes a negative SAME pad when kernel < stride and then rejects it: not compared
+    assume(all(k >= s for k, s in zip(kernel, stride, strict=True)))
+    x = np.random.default_rng(5).standard_normal((1, 2, *size)).astype(np.float32)  # ort: no float64 pool
+    want = _ort_pool(x, "MaxPool" if mode == "max" else "AveragePool", kernel, stride,
+                     "SAME_UPPER" if name == "same" else "SAME_LOWER")
+    got = pool(x, kernel, stride, name, mode)
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6, err_msg=str((size, kernel, stride, name, mode)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.int32, np.uint8])
+def test_pool_dtypes(dtype: type) -> None:
+    x = np.arange(50, dtype=dtype).reshape(1, 2, 5, 5)
+    got = pool(x, 2, padding=1, mode="max")
+    assert got.dtype == dtype and got.shape == (1, 2, 3, 3) and got[0, 0, 0, 0] == 0
+    avg = pool(x, 2, mode="avg")
+    assert avg.dtype == (np.float32 if dtype == np.float32 else np.float64)
+    assert avg[0, 0, 0, 0] == 3
+
+
+def test_pool_errors_are_clear() -> None:
+    with pytest.raises(PaddingError, match="average pooling has no dilation"):
+        pool(np.ones((1, 1, 5, 5)), 2, mode="avg", dilation=2)
+    with pytest.raises(PaddingError, match="unknown pooling mode"):
+        pool(np.ones((1, 1, 5, 5)), 2, mode="min")
