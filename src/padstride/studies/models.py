@@ -60,6 +60,22 @@ def per_layer(value: object, count: int, what: str) -> list[Any]:
     return [value] * count
 
 
+def _check_sizes(plan: dict[str, Any], size: tuple[int, ...], pads: list[Any], strides: list[Any],
+                 pool: bool) -> None:
+    """Walk the stages with padstride.geometry so a too-small input fails with the geometry's message."""
+    from ..geometry import conv
+    from ..geometry import pool as pool_geometry
+
+    i = 0
+    for stage in plan["features"]:
+        if stage == "P":
+            if pool:
+                size = pool_geometry(size, 2).output
+            continue
+        size = conv(size, 3, int(strides[i]), pads[i]).output
+        i += 1
+
+
 def build_classifier(
     arch: str,
     padding: object = "valid",
@@ -100,6 +116,7 @@ def build_classifier(
         layers[f"relu{i + 1}"] = nn.ReLU()
         channels, i = out, i + 1
     features = nn.Sequential(layers)
+    _check_sizes(plan, tuple(input_shape[1:]), pads, strides, pool)
     shapes = []
     with torch.no_grad():
         x = torch.zeros(1, *input_shape)
