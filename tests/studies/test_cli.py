@@ -40,9 +40,11 @@ def _one_line_error(capsys, argv: list[str], expected: str) -> None:
 def test_study_cli_json_and_resume(tmp_path, capsys):
     study = _yaml(tmp_path, tiny("volumes"))
     out = str(tmp_path / "r.jsonl")
+    assert main(["study", study, "-o", out, "--json", "--seeds", "2", "--variants", "same"]) == 0
+    assert json.loads(capsys.readouterr().out)["ran"] == 2
     assert main(["study", study, "-o", out, "--json", "--seeds", "2"]) == 0
     first = json.loads(capsys.readouterr().out)
-    assert (first["ran"], first["skipped"], first["left"]) == (4, 0, 0)
+    assert (first["ran"], first["skipped"], first["left"]) == (2, 2, 0)
     assert [r["variant"] for r in first["tables"][0]["rows"]] == ["valid", "same"]
     assert main(["study", study, "-o", out, "--json", "--seeds", "2"]) == 0
     assert json.loads(capsys.readouterr().out)["skipped"] == 4
@@ -75,7 +77,7 @@ def test_data_flag_reads_mnist_files(tmp_path, capsys):
 
 @pytest.mark.parametrize("case", ["unknown_name", "unknown_key", "bad_yaml", "out_is_dir", "bad_data", "seeds0",
                                   "data_for_segmentation", "bad_variant", "address_without_ray", "no_study",
-                                  "out_under_file"])
+                                  "out_under_file", "unknown_variant"])
 def test_study_bad_input_one_line_exit_2(tmp_path, capsys, case):
     good = _yaml(tmp_path, tiny("classification"))
     argv, expected = {
@@ -90,6 +92,7 @@ def test_study_bad_input_one_line_exit_2(tmp_path, capsys, case):
                          "-o", str(tmp_path / "r.jsonl")], "variant 'x': stride lists 2 values"),
         "address_without_ray": (["study", good, "--address", "1.2.3.4:6379"], "--address needs --executor ray"),
         "no_study": (["study"], "name a study"),
+        "unknown_variant": (["study", good, "--variants", "same,diagonal"], "--variants: diagonal not in"),
         "out_under_file": (["study", good, "-o", str(tmp_path / "b.yaml" / "r.jsonl")], "is not a directory"),
     }[case]
     (tmp_path / "b.yaml").write_text("variants: {a: [\n")

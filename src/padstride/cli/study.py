@@ -19,6 +19,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quick", action="store_true", help="use the study's small 'quick' budget")
     parser.add_argument("-o", "--out", default="results.jsonl", help="JSONL results file (default: results.jsonl)")
     parser.add_argument("-s", "--seeds", type=int, help="number of seeds (overrides the study)")
+    parser.add_argument("-V", "--variants", metavar="A,B", help="run only these variants (comma-separated)")
     parser.add_argument("-t", "--max-time", type=float, metavar="S",
                         help="stop after S seconds; unfinished records are not written (rerun to resume)")
     parser.add_argument("-e", "--executor", choices=("local", "ray"), default="local", help="where records run")
@@ -45,6 +46,14 @@ def _load(args: argparse.Namespace) -> Any:
         study = load_study(args.study, quick=args.quick)
         if args.seeds:
             study.seeds = args.seeds
+        study.extra["order"] = list(study.variants)
+        if args.variants:
+            wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
+            unknown = [v for v in wanted if v not in study.variants]
+            if unknown or not wanted:
+                raise CliError(f"--variants: {', '.join(unknown) or 'none given'} not in {study.name!r} "
+                               f"(variants: {', '.join(study.variants)})")
+            study.variants = {v: study.variants[v] for v in wanted}
         if args.data:
             if study.type not in ("classification", "augmentation"):
                 raise CliError(f"--data replaces 28x28 digits; study {study.name!r} is a {study.type} study")
@@ -72,7 +81,7 @@ def _check_out(path: str) -> None:
         raise CliError(f"--out {path}: not writable")
 
 
-def _print_tables(records: list[dict[str, Any]], study_name: str) -> list[dict[str, Any]]:
+def _print_tables(records: list[dict[str, Any]], study_name: str, order: list[str]) -> list[dict[str, Any]]:
     from rich.console import Console
     from rich.table import Table as RichTable
 
@@ -80,7 +89,7 @@ def _print_tables(records: list[dict[str, Any]], study_name: str) -> list[dict[s
 
     console = Console()
     out = []
-    for table in aggregate(records):
+    for table in aggregate(records, order):
         if table.study != study_name:
             continue
         rows = summary(table)
@@ -120,7 +129,7 @@ def run(args: argparse.Namespace) -> int:
     except StudyError as exc:
         raise CliError(str(exc)) from None
     _print_tables.quiet = args.json  # type: ignore[attr-defined]
-    tables = _print_tables(records, study.name)
+    tables = _print_tables(records, study.name, study.extra.get("order", list(study.variants)))
     status = (f"{result.ran} record(s) run, {result.skipped} already done, {result.left} left"
               f"{' (time budget; rerun to resume)' if result.left else ''} → {args.out}")
     if args.report:

@@ -73,8 +73,10 @@ class Table:
         return metric_of(self.type)
 
 
-def aggregate(records: list[dict[str, Any]]) -> list[Table]:
+def aggregate(records: list[dict[str, Any]], order: list[str] | None = None) -> list[Table]:
     """Tables in first-seen order; for each variant only its latest configuration (fingerprint) counts.
+
+    Rows follow ``order`` (variant names; e.g. the study file's order) where given, else first-seen order.
 
     >>> aggregate([])
     []
@@ -94,6 +96,10 @@ def aggregate(records: list[dict[str, Any]]) -> list[Table]:
             values = [r.get(table.metric[0]) or 0.0 for r in chosen]
             std = statistics.stdev(values) if len(values) > 1 else 0.0
             table.rows.append(Row(variant, chosen, statistics.fmean(values), std, sorted(kept)))
+        rank = order or next((r["variant_order"] for r in reversed(records) if r.get("variant_order")
+                              and r["study"] == table.study), None)
+        if rank:
+            table.rows.sort(key=lambda row: rank.index(row.variant) if row.variant in rank else len(rank))
     return list(tables.values())
 
 

@@ -127,7 +127,8 @@ def execute(study_dict: dict[str, Any], variant: str, seed: int, deadline: float
     return {
         "study": study.name, "variant": variant, "seed": seed, "fingerprint": study.fingerprint(variant),
         "type": study.type, "budget": study.budget, "source": study.source, "description": study.description,
-        "variant_config": study.variants[variant], "data": study.data, "model": study.model, "train": study.train,
+        "variant_config": study.variants[variant], "variant_order": study.extra.get("order", list(study.variants)),
+        "data": study.data, "model": study.model, "train": study.train,
         "eval": study.eval, "env": environment(), "started": started, "wall_s": time.perf_counter() - t0,
         **metrics,
     }

@@ -91,7 +91,8 @@ class Study:
     def to_dict(self) -> dict[str, Any]:
         return {"name": self.name, "type": self.type, "description": self.description, "seeds": self.seeds,
                 "threads": self.threads, "data": self.data, "model": self.model, "train": self.train,
-                "eval": self.eval, "variants": self.variants, "source": self.source, "budget": self.budget}
+                "eval": self.eval, "variants": self.variants, "source": self.source, "budget": self.budget,
+                "extra": self.extra}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Study:
