@@ -1,9 +1,10 @@
 """Training throughput of padstride.studies' loop vs a plain hand-written PyTorch loop, same model, same run.
 
 Both loops train a fresh copy of the same initial model on the same in-memory digits with Adam;
-runs alternate (study first on even repeats, plain first on odd ones) and the median samples/s of
-each is compared, with every core (wall clock) and with one thread (CPU time: robust on a shared,
-busy machine). Target: the study loop reaches >= 0.95x the plain loop.
+runs alternate (study first on even repeats, plain first on odd ones) and the best run of each
+(timeit's rule: other jobs only ever slow a run down) is compared, with every core (wall clock)
+and with one thread (CPU time). Medians are kept in the JSON. Target: the study loop reaches
+>= 0.95x the plain loop.
 """
 
 from __future__ import annotations
@@ -78,22 +79,24 @@ def main() -> None:
             fit(copy.deepcopy(initial), x[:256], y[:256], epochs=1, batch_size=BATCH)  # warm up kernels
             ours, plain = measure(initial, x, y, clock)
             row = {"case": label, "threads": threads, "clock": clock_name,
-                   "study_samples_per_s": statistics.median(ours), "plain_samples_per_s": statistics.median(plain),
+                   "study_samples_per_s": max(ours), "plain_samples_per_s": max(plain),
+                   "median_ratio": statistics.median(ours) / statistics.median(plain),
                    "study_runs": ours, "plain_runs": plain}
             row["ratio"] = row["study_samples_per_s"] / row["plain_samples_per_s"]
             rows.append(row)
             print(f"{label:32} {threads} thr {clock_name:4} study {row['study_samples_per_s']:7.0f}/s  "
-                  f"plain {row['plain_samples_per_s']:7.0f}/s  ratio {row['ratio']:.3f}", flush=True)
+                  f"plain {row['plain_samples_per_s']:7.0f}/s  ratio {row['ratio']:.3f} "
+                  f"(medians {row['median_ratio']:.3f})", flush=True)
     lines = [
-        f"Training throughput on 28×28 digits, batch {BATCH}, {N} samples per run, Adam; median of {REPEATS} "
-        "alternating runs. Peer: a plain hand-written PyTorch loop on the same model, same initial weights, "
-        "same data. `wall` = all cores, wall clock; `cpu` = one thread, process CPU time (robust when other "
-        "jobs share the machine). Target: ratio ≥ 0.95.",
+        f"Training throughput on 28×28 digits, batch {BATCH}, {N} samples per run, Adam; best of {REPEATS} "
+        "alternating runs (median ratio alongside). Peer: a plain hand-written PyTorch loop on the same model "
+        "(padstride.torch layers), same initial weights, same data. `wall` = all cores, wall clock; `cpu` = one "
+        "thread, process CPU time (robust when other jobs share the machine). Target: ratio ≥ 0.95.",
         "",
-        "| model | threads | clock | study loop samples/s | plain loop samples/s | ratio |",
-        "|---|---:|---|---:|---:|---:|",
+        "| model | threads | clock | study loop samples/s | plain loop samples/s | ratio | median ratio |",
+        "|---|---:|---|---:|---:|---:|---:|",
         *[f"| {r['case']} | {r['threads']} | {r['clock']} | {r['study_samples_per_s']:,.0f} | "
-          f"{r['plain_samples_per_s']:,.0f} | {r['ratio']:.3f} |" for r in rows],
+          f"{r['plain_samples_per_s']:,.0f} | {r['ratio']:.3f} | {r['median_ratio']:.3f} |" for r in rows],
     ]
     write_results("study", {"batch": BATCH, "samples": N, "repeats": REPEATS, "cases": rows},
                   "\n".join(lines), "Study training loop vs a plain PyTorch loop")
