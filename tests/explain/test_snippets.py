@@ -117,8 +117,7 @@ def test_keras_snippet_matches_geometry(req):
     code = all_frameworks(req)["keras"]
     if not code.code:
         return
-    # Keras pins its global dtype policy to floatx when the process builds its first layer: set both
-    policy = keras.config.dtype_policy()
+    floatx, policy = keras.config.floatx(), keras.config.dtype_policy()
     keras.config.set_floatx("float64")
     keras.config.set_dtype_policy("float64")
     try:
@@ -127,7 +126,7 @@ def test_keras_snippet_matches_geometry(req):
             x = np.abs(x)  # zero padding is exact for non-negative inputs, as noted
         got = _keras_run(code.code, req, x, w)
     finally:
-        keras.config.set_floatx("float32")
+        keras.config.set_floatx(floatx)
         keras.config.set_dtype_policy(policy)
     want = _expected(req, x, w)
     assert got.shape == want.shape, f"{req}: {code.code} gives {got.shape}, geometry {want.shape}"

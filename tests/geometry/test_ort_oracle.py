@@ -163,8 +163,10 @@ def test_maxpool_pads_ceil_mode_dilation_match_onnxruntime(
         y = ort_run("MaxPool", _x(ramp(shape)), opset=opset, **attrs)[0, 0]
         assert y.shape == geom.output, f"{cfg}: onnxruntime {y.shape} vs geometry {geom.output}"
         expected = ramp_max_expected(geom)
-        real = np.isfinite(expected)  # a window of pure padding: onnxruntime gives its lowest float
+        real = np.isfinite(expected)
         np.testing.assert_allclose(y[real], expected[real], err_msg=str(cfg))
+        # a window of pure padding: PyTorch gives −inf, onnxruntime the lowest float32
+        assert (y[~real] == np.finfo(np.float32).min).all(), cfg
 
 
 @oracle_settings(200)
@@ -312,7 +314,8 @@ def test_onnxruntime_refuses_pool_pads_not_below_kernel(k: int, extra: int, op: 
     oracle_count["onnxruntime"] += 1
     with pytest.raises(Exception, match="Pad should be smaller than kernel"):
         ort_run(op, _x(np.ones(12)), kernel_shape=[k], pads=[k + extra, 0])
-    assert pool(12, k, 1, (k + extra, 0)).output == (12 + extra + 1,)
+    geom = pool(12, k, 1, (k + extra, 0))  # padstride describes it: the first windows read no input
+    assert geom.output == (12 + extra + 1,) and geom.axes[0].real_cells(0) == 0
 
 
 # --- ConvTranspose -------------------------------------------------------------------------
@@ -371,6 +374,44 @@ def test_conv_transpose_matches_onnxruntime(nd: int, data: st.DataObject, auto_p
             assert spec_rule.pads == geom.pads, f"{cfg}: ONNX text {spec_rule.pads} vs {geom.pads}"
 
 
+@oracle_settings(200)
+@given(n=st.integers(1, 6), k=st.integers(2, 5), s=st.integers(1, 3), d=st.integers(1, 2),
+       crop=st.sampled_from([1, 3, 5, 2, 4, 0, -1]), op=st.integers(0, 2),
+       auto_pad=st.sampled_from(["NOTSET", "VALID", "SAME_UPPER", "SAME_LOWER"]))
+def test_conv_transpose_output_shape_split_matches_onnxruntime(
+        n: int, k: int, s: int, d: int, crop: int, op: int, auto_pad: str,
+        oracle_count: Counter[str]) -> None:
+    """output_shape = full + output_padding − crop: the odd pixel of the crop goes at the end for
+    SAME_UPPER and at the start for everything else (ONNX text and onnxruntime agree)."""
+    op = min(op, s - 1)
+    full = (n - 1) * s + effective_kernel(k, d)
+    size = full + op - crop
+    if size < 1:
+        return
+    oracle_count["onnxruntime"] += 1
+    spec = ((0, 0),) if auto_pad == "NOTSET" else CONVENTION[auto_pad]
+    attrs = dict(kernel_shape=[k], strides=[s], dilations=[d], output_padding=[op],
+                 auto_pad=auto_pad, output_shape=[size])
+    if auto_pad == "NOTSET":
+        attrs["pads"] = [0, 0]
+    rng = np.random.default_rng(n + 10 * k + 100 * s + 1000 * (crop + 2))
+    x, w = rng.standard_normal(n), rng.standard_normal(k)
+    cfg = dict(n=n, k=k, s=s, d=d, op=op, auto_pad=auto_pad, output_shape=size)
+    try:
+        ax = conv_transpose(n, k, s, spec, op, d, rule="onnxruntime", output_size=size).axes[0]
+    except PaddingError:
+        with pytest.raises(Exception, match="Expected input size"):
+            ort_run("ConvTranspose", _x(x), _x(w), **attrs)
+        return
+    y = ort_run("ConvTranspose", _x(x), _x(w), **attrs)[0, 0]
+    np.testing.assert_allclose(y, transpose_ref_1d(x, w, ax), atol=1e-4, err_msg=str(cfg))
+    if crop > 0:
+        big_first = auto_pad != "SAME_UPPER"
+        assert ax.pad_before == (crop - crop // 2 if big_first else crop // 2), cfg
+        text = conv_transpose(n, k, s, spec, op, d, rule="onnx", output_size=size).axes[0]
+        assert text.pads == ax.pads, cfg
+
+
 @oracle_settings(60)
 @given(n=st.integers(1, 6), k=st.integers(1, 2), s=st.integers(2, 4), op=st.integers(0, 3),
        auto_pad=st.sampled_from(["SAME_UPPER", "SAME_LOWER"]))
@@ -407,3 +448,23 @@ def test_onnxruntime_conv_transpose_output_padding_below_stride(n: int, k: int, 
     with pytest.raises(PaddingError, match="onnxruntime"):
         conv_transpose(n, k, s, 0, op, d, rule="onnxruntime")
     assert conv_transpose(n, k, s, 0, op, d, rule="onnx").axes[0].pad_after == -op
+
+
+@oracle_settings(30)
+@given(n=st.integers(1, 8), s=st.integers(1, 3))
+def test_max_pool_window_of_pure_padding(n: int, s: int, oracle_count: Counter[str]) -> None:
+    """k=2, pads (1, 1), dilation n+1: window 0 taps −1 and n, both padding. padstride describes
+    it (no real cell); PyTorch's max is −inf, onnxruntime's the lowest float32."""
+    torch = pytest.importorskip("torch")
+    d = n + 1
+    oracle_count["onnxruntime"] += 1
+    oracle_count["torch"] += 1
+    ax = pool(n, 2, s, 1, d).axes[0]
+    assert ax.real_cells(0) == 0
+    y = ort_run("MaxPool", _x(ramp((n,))), kernel_shape=[2], strides=[s], pads=[1, 1],
+                dilations=[d])[0, 0]
+    t = torch.nn.functional.max_pool1d(torch.from_numpy(ramp((n,)))[None, None], 2, s, 1, d)[0, 0]
+    cfg = dict(n=n, k=2, s=s, d=d, pads=(1, 1))
+    assert y.shape == tuple(t.shape) == (ax.output,), cfg
+    assert y[0] == np.finfo(np.float32).min and float(t[0]) == -np.inf, cfg
+

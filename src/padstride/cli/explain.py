@@ -27,7 +27,10 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output-padding", help="convtranspose: extra output cells at the end")
     p.add_argument("--count-include-pad", choices=("true", "false"),
                    help="avgpool divisor counts padded cells (default: true for explicit pads, false for same)")
-    p.add_argument("--rule", help="ceil_mode rule (torch, caffe, onnx) or transposed rule (keras, keras_torch, onnx)")
+    from ..geometry import CEIL_RULES, TRANSPOSE_RULES
+
+    p.add_argument("--rule", help=f"pooling ceil_mode rule ({', '.join(CEIL_RULES)}; default torch) or "
+                                  f"transposed-conv rule ({', '.join(TRANSPOSE_RULES)}; default keras)")
     p.add_argument("--channels", default="3,8", help="in,out channels used in the code snippets")
     p.add_argument("--draw", action="store_true", help="also draw the 2-D windows with box characters")
     p.add_argument("--json", action="store_true", help="print one JSON object")

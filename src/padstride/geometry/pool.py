@@ -3,7 +3,8 @@
 Rules for the last window in ``ceil_mode`` (all round the window count up first):
 
 - ``torch``: drop a last window that would start in the right padding
-  (``(out−1)·s ≥ n + pad_before``). PyTorch, and onnxruntime ≥ 1.17 (measured, see tests).
+  (``(out−1)·s ≥ n + pad_before``). PyTorch; onnxruntime (1.32 measured, at every opset 10–22);
+  the ONNX text from opset 22.
 - ``caffe``: the same drop, but only when the layer has padding; without padding Caffe keeps a
   window that starts past the input (possible when kernel < stride).
 - ``onnx``: the ONNX operator spec text (opsets 10–21): plain ``ceil``, no drop.

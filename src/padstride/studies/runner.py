@@ -1,0 +1,229 @@
+"""Run a study: one record per (variant, seed), skipping finished ones, locally or on Ray.
+
+>>> import tempfile, os
+>>> from padstride.studies.spec import load_study
+>>> study = load_study("volumes", quick=True)
+>>> study.data.update(n_train=8, n_test=4); study.train.update(epochs=1); study.seeds = 1
+>>> study.eval.update(latency_batch=1, latency_repeats=1, latency_warmup=0, latency_size=20, grad_batch=4)
+>>> out = os.path.join(tempfile.mkdtemp(), "r.jsonl")
+>>> run_study(study, out, progress=False).ran, run_study(study, out, progress=False).skipped
+(2, 2)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from .context import Context
+from .errors import StudyError
+from .spec import Study
+from .store import ResultsStore, record_key
+from .train import Interrupted, set_threads
+
+__all__ = ["Job", "RunSummary", "check_study", "execute", "plan", "run_study"]
+
+
+def _task(study_type: str) -> tuple[Callable[..., dict[str, Any]], Callable[[Study, str], None]]:
+    if study_type == "segmentation":
+        from .segment import check_segmentation, run_segmentation
+
+        return run_segmentation, check_segmentation
+    from .classify import check_classification, run_classification
+
+    return run_classification, check_classification
+
+
+@dataclass(frozen=True)
+class Job:
+    """One (variant, seed) of a study.
+
+    >>> Job("s", "same", 1, "abc").key
+    ('s', 'same', 1, 'abc')
+    """
+
+    study: str
+    variant: str
+    seed: int
+    fingerprint: str
+
+    @property
+    def key(self) -> tuple[str, str, int, str]:
+        return (self.study, self.variant, self.seed, self.fingerprint)
+
+
+@dataclass
+class RunSummary:
+    """What a run did: records written, skipped (already there) and left (time budget).
+
+    >>> RunSummary(ran=1).complete
+    True
+    """
+
+    ran: int = 0
+    skipped: int = 0
+    left: int = 0
+    out: str = ""
+    wall_s: float = 0.0
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return self.left == 0
+
+
+def plan(study: Study, done: set[tuple[str, str, int, str]] | None = None) -> tuple[list[Job], int]:
+    """The jobs still to run (variant-major, seeds 0..N−1) and how many are already done.
+
+    >>> from padstride.studies.spec import load_study
+    >>> jobs, skipped = plan(load_study("segmentation", quick=True))
+    >>> [(j.variant, j.seed) for j in jobs], skipped
+    ([('same', 0), ('same', 1), ('valid', 0), ('valid', 1)], 0)
+    """
+    done = done or set()
+    jobs = [Job(study.name, v, seed, study.fingerprint(v)) for seed in range(study.seeds) for v in study.variants]
+    jobs.sort(key=lambda j: (list(study.variants).index(j.variant), j.seed))
+    pending = [j for j in jobs if j.key not in done]
+    return pending, len(jobs) - len(pending)
+
+
+def check_study(study: Study) -> None:
+    """Build every variant once (no training) so a bad variant fails before any work; names it.
+
+    >>> from padstride.studies.spec import load_study
+    >>> check_study(load_study("volumes", quick=True))
+    """
+    _, check = _task(study.type)
+    for variant in study.variants:
+        try:
+            check(study, variant)
+        except StudyError as exc:
+            raise StudyError(f"{study.source}: variant {variant!r}: {exc}") from None
+
+
+def execute(study_dict: dict[str, Any], variant: str, seed: int, deadline: float | None = None, threads: int = 0,
+            on_step: Callable[[int, int], None] | None = None) -> dict[str, Any] | None:
+    """Run one record in this process and return it (None when the deadline interrupted it).
+
+    Plain data in, plain data out: this is what a Ray worker runs.
+
+    >>> execute.__name__
+    'execute'
+    """
+    from .env import environment
+
+    study = Study.from_dict(study_dict)
+    threads = set_threads(threads)
+    run, _ = _task(study.type)
+    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    try:
+        metrics = run(study, variant, seed, Context(deadline, on_step, threads))
+    except Interrupted:
+        return None
+    return {
+        "study": study.name, "variant": variant, "seed": seed, "fingerprint": study.fingerprint(variant),
+        "type": study.type, "budget": study.budget, "source": study.source, "description": study.description,
+        "variant_config": study.variants[variant], "variant_order": study.extra.get("order", list(study.variants)),
+        "data": study.data, "model": study.model, "train": study.train,
+        "eval": study.eval, "env": environment(), "started": started, "wall_s": time.perf_counter() - t0,
+        **metrics,
+    }
+
+
+class _Bars:
+    """rich progress bars on stderr: one for the records, one for the current record's steps."""
+
+    def __init__(self, total: int, title: str, enabled: bool) -> None:
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self.progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(),
+                                 console=Console(stderr=True), disable=not enabled, transient=False)
+        self.records = self.progress.add_task(title, total=total)
+        self.steps = self.progress.add_task("", total=1, visible=False)
+
+    def __enter__(self) -> _Bars:
+        self.progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.__exit__(*exc)
+
+    def start(self, label: str) -> None:
+        self.progress.reset(self.steps, total=1, description=f"  {label}", visible=True)
+
+    def step(self, done: int, total: int) -> None:
+        self.progress.update(self.steps, completed=done, total=total)
+
+    def finish(self, n: int = 1) -> None:
+        self.progress.advance(self.records, n)
+
+
+def run_study(
+    study: Study,
+    out: str,
+    executor: str = "local",
+    address: str | None = None,
+    max_time: float | None = None,
+    progress: bool = True,
+    threads: int | None = None,
+) -> RunSummary:
+    """Run the study's unfinished records, appending each to ``out`` (JSONL) as it completes.
+
+    ``max_time`` (seconds): records still running at the limit are dropped (no partial record)
+    and the rest are left for the next run. ``executor``: ``local`` or ``ray`` (``address`` = an
+    existing cluster; default a local one).
+
+    >>> run_study.__name__
+    'run_study'
+    """
+    t0 = time.time()
+    deadline = t0 + max_time if max_time else None
+    store = ResultsStore(out)
+    jobs, skipped = plan(study, store.done())
+    summary = RunSummary(skipped=skipped, out=str(store.path))
+    if jobs:
+        check_study(study)
+    threads = study.threads if threads is None else threads
+    with _Bars(len(jobs), f"{study.name} ({study.budget})", progress and bool(jobs)) as bars:
+        if executor == "ray":
+            from .ray_executor import run_on_ray
+
+            records = run_on_ray(study, jobs, store, address, deadline, threads or 1, bars)
+        elif executor == "local":
+            records = _run_local(study, jobs, store, deadline, threads, bars)
+        else:
+            raise StudyError(f"unknown executor {executor!r}; expected local or ray")
+    summary.ran, summary.left, summary.records = len(records), len(jobs) - len(records), records
+    summary.wall_s = time.time() - t0
+    return summary
+
+
+def _run_local(study: Study, jobs: list[Job], store: ResultsStore, deadline: float | None, threads: int,
+               bars: _Bars) -> list[dict[str, Any]]:
+    payload = study.to_dict()
+    done = []
+    for job in jobs:
+        if deadline is not None and time.time() > deadline:
+            break
+        bars.start(f"{job.variant} seed {job.seed}")
+        record = execute(payload, job.variant, job.seed, deadline, threads, bars.step)
+        if record is None:
+            break
+        assert record_key(record) == job.key
+        store.append(record)
+        done.append(record)
+        bars.finish()
+    return done

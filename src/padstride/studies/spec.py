@@ -1,0 +1,237 @@
+"""Study definitions: YAML files, validated (the offending key named), built-ins addressable by name.
+
+A study file names its ``type`` (classification, segmentation, volumes, augmentation), its
+``data``, ``model``, ``train`` and ``eval`` settings, its ``variants`` (name → padding choice)
+and a ``quick`` overlay with a smaller budget. Unspecified keys take the defaults below.
+
+>>> study = load_study("classification", quick=True)
+>>> study.type, list(study.variants)[:3]
+('classification', ['valid', 'same', 'strided'])
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from .errors import StudyError
+
+__all__ = ["DEFAULTS", "TYPES", "Study", "builtin_studies", "load_study", "parse_study"]
+
+#: Study types and the variant keys each understands.
+TYPES: dict[str, tuple[str, ...]] = {
+    "classification": ("padding", "stride", "pool", "description"),
+    "volumes": ("padding", "stride", "pool", "description"),
+    "segmentation": ("padding", "description"),
+    "augmentation": ("padding", "pad_mode", "max_pad", "description"),
+}
+
+_ANY = object()  # padding specs: a name, an int, pairs or a per-layer list
+
+#: Every section's keys with their default values (the default's type is the expected type).
+DEFAULTS: dict[str, Any] = {
+    "name": "",
+    "type": "classification",
+    "description": "",
+    "seeds": 3,
+    "threads": 0,  # 0 = all of the CPU's cores
+    "data": {"name": "digits", "path": "", "n_train": 4000, "n_test": 1000, "size": 28, "scale": 2, "seed": 0,
+             "train_min_border": 0, "objects": 1, "noise": 0.1, "large": 160},
+    "model": {"arch": "slide4", "width": 1.0, "depth": 2, "base": 16},
+    "train": {"epochs": 3, "batch_size": 64, "lr": 1e-3},
+    "eval": {"latency_batch": 32, "latency_size": 224, "latency_channels": 3, "latency_repeats": 10,
+             "latency_warmup": 3, "samples": 8, "grad_batch": 256},
+}
+_VARIANT = {"padding": _ANY, "stride": _ANY, "pool": True, "pad_mode": "none", "max_pad": 4, "description": ""}
+_DATA_NAMES = ("digits", "shapes", "volumes", "mnist", "fashion_mnist")
+_PAD_MODES = ("none", "constant", "reflect", "replicate", "circular")
+#: The data keys that matter for each data source (the others are dropped after validation).
+_DATA_KEYS = {
+    "digits": ("name", "n_train", "n_test", "size", "scale", "seed", "train_min_border"),
+    "shapes": ("name", "n_train", "n_test", "size", "objects", "noise", "seed", "large"),
+    "volumes": ("name", "n_train", "n_test", "size", "objects", "noise", "seed"),
+    "mnist": ("name", "path", "n_train", "n_test"),
+    "fashion_mnist": ("name", "path", "n_train", "n_test"),
+}
+
+
+@dataclass
+class Study:
+    """A validated study: settings per section and the variants to compare.
+
+    >>> load_study("segmentation").variants["valid"]["padding"]
+    'valid'
+    """
+
+    name: str
+    type: str
+    description: str
+    seeds: int
+    threads: int
+    data: dict[str, Any]
+    model: dict[str, Any]
+    train: dict[str, Any]
+    eval: dict[str, Any]
+    variants: dict[str, dict[str, Any]]
+    source: str = ""
+    budget: str = "full"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def fingerprint(self, variant: str) -> str:
+        """Hash of everything that determines a variant's result (not threads, not seeds)."""
+        payload = {"type": self.type, "data": self.data, "model": self.model, "train": self.train,
+                   "eval": self.eval, "variant": self.variants[variant]}
+        return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "description": self.description, "seeds": self.seeds,
+                "threads": self.threads, "data": self.data, "model": self.model, "train": self.train,
+                "eval": self.eval, "variants": self.variants, "source": self.source, "budget": self.budget,
+                "extra": self.extra}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Study:
+        return cls(**{k: copy.deepcopy(v) for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(type(value), "a mapping")
+
+
+def _check(value: Any, default: Any, where: str, source: str) -> Any:
+    if default is _ANY:
+        return value
+    if isinstance(default, dict):
+        if not isinstance(value, dict):
+            raise StudyError(f"{source}: {where!r} must be a mapping, got {value!r}")
+        out = copy.deepcopy(default)
+        for key, item in value.items():
+            path = f"{where}.{key}" if where else str(key)
+            if key not in default:
+                raise StudyError(f"{source}: unknown key '{path}' (expected one of: {', '.join(default)})")
+            out[key] = _check(item, default[key], path, source)
+        return out
+    ok = (isinstance(value, bool) if isinstance(default, bool)
+          else isinstance(value, (int, float)) and not isinstance(value, bool) if isinstance(default, float)
+          else isinstance(value, int) and not isinstance(value, bool) if isinstance(default, int)
+          else isinstance(value, str))
+    if not ok:
+        raise StudyError(f"{source}: '{where}' must be {_type_name(default)}, got {value!r}")
+    return float(value) if isinstance(default, float) else value
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def parse_study(raw: Any, source: str = "<study>", quick: bool = False) -> Study:
+    """Validate a study mapping (as loaded from YAML) and apply the ``quick`` overlay if asked.
+
+    >>> parse_study({"type": "volumes", "trian": {}}, "s.yaml")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    StudyError: s.yaml: unknown key 'trian' (expected one of: ...)
+    """
+    if not isinstance(raw, dict):
+        raise StudyError(f"{source}: a study file must be a mapping of keys, got {type(raw).__name__}")
+    allowed = (*DEFAULTS, "variants", "quick")
+    for key in raw:
+        if key not in allowed:
+            raise StudyError(f"{source}: unknown key {key!r} (expected one of: {', '.join(allowed)})")
+    overlay = raw.get("quick") or {}
+    if not isinstance(overlay, dict):
+        raise StudyError(f"{source}: 'quick' must be a mapping, got {overlay!r}")
+    for key in overlay:
+        if key not in allowed or key in ("quick", "type", "name"):
+            raise StudyError(f"{source}: unknown key 'quick.{key}' (the quick overlay may set: "
+                             f"{', '.join(k for k in allowed if k not in ('quick', 'type', 'name'))})")
+    merged = _merge({k: v for k, v in raw.items() if k != "quick"}, overlay) if quick else dict(raw)
+    merged.pop("quick", None)
+    study_type = merged.get("type")
+    if study_type not in TYPES:
+        raise StudyError(f"{source}: 'type' must be one of {', '.join(TYPES)}, got {study_type!r}")
+    top = _check({k: v for k, v in merged.items() if k != "variants"}, DEFAULTS, "", source)
+    top = {k: v for k, v in top.items()}
+    variants_raw = merged.get("variants")
+    if not isinstance(variants_raw, dict) or not variants_raw:
+        raise StudyError(f"{source}: 'variants' must be a non-empty mapping of name → settings")
+    variants = {}
+    for name, cfg in variants_raw.items():
+        cfg = {} if cfg is None else cfg
+        if not isinstance(cfg, dict):
+            raise StudyError(f"{source}: 'variants.{name}' must be a mapping, got {cfg!r}")
+        for key in cfg:
+            if key not in TYPES[study_type]:
+                raise StudyError(f"{source}: unknown key 'variants.{name}.{key}' for a {study_type} study "
+                                 f"(expected one of: {', '.join(TYPES[study_type])})")
+        full = {"padding": "same", "stride": 1, "pool": True, "pad_mode": "none", "max_pad": 4, "description": ""}
+        for key, value in cfg.items():
+            full[key] = _check(value, _VARIANT[key], f"variants.{name}.{key}", source)
+        if full["pad_mode"] not in _PAD_MODES:
+            raise StudyError(f"{source}: 'variants.{name}.pad_mode' must be one of {', '.join(_PAD_MODES)}, "
+                             f"got {full['pad_mode']!r}")
+        variants[str(name)] = {k: full[k] for k in TYPES[study_type]}
+    if top["data"]["name"] not in _DATA_NAMES:
+        raise StudyError(f"{source}: 'data.name' must be one of {', '.join(_DATA_NAMES)}, got {top['data']['name']!r}")
+    if top["data"]["name"] in ("mnist", "fashion_mnist") and not top["data"]["path"]:
+        raise StudyError(f"{source}: data {top['data']['name']!r} needs 'data.path' (or --data PATH); "
+                         "nothing is downloaded")
+    for key in ("seeds", "train.epochs", "train.batch_size", "data.n_train", "data.n_test"):
+        section, _, leaf = key.rpartition(".")
+        value = top[section][leaf] if section else top[leaf]
+        if value < 1:
+            raise StudyError(f"{source}: '{key}' must be >= 1, got {value}")
+    top["data"] = {k: top["data"][k] for k in _DATA_KEYS[top["data"]["name"]]}
+    name = top["name"] or Path(source).stem
+    return Study(name, study_type, top["description"], top["seeds"], top["threads"], top["data"], top["model"],
+                 top["train"], top["eval"], variants, source, "quick" if quick else "full")
+
+
+def builtin_studies() -> list[str]:
+    """Names of the built-in studies (package data under ``padstride/studies/builtin``).
+
+    >>> "classification" in builtin_studies()
+    True
+    """
+    folder = resources.files(__package__) / "builtin"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def load_study(ref: str, quick: bool = False) -> Study:
+    """A built-in study by name or a study file by path; ``quick`` applies the file's quick overlay.
+
+    >>> load_study("no-such-study")  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    StudyError: no built-in study 'no-such-study' and no such file (built-ins: ...)
+    """
+    import yaml
+
+    path = Path(ref)
+    if ref in builtin_studies() and not path.exists():
+        text = (resources.files(__package__) / "builtin" / f"{ref}.yaml").read_text(encoding="utf-8")
+        source = f"builtin:{ref}"
+    elif path.is_file():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise StudyError(f"{ref}: cannot read study file ({exc})") from None
+        source = str(path)
+    elif path.exists():
+        raise StudyError(f"{ref}: is not a file")
+    else:
+        raise StudyError(f"no built-in study {ref!r} and no such file (built-ins: {', '.join(builtin_studies())})")
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise StudyError(f"{source}: invalid YAML{where}: {problem}") from None
+    return parse_study(raw, source, quick)
