@@ -22,12 +22,27 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-__all__ = ["BLOCK_BYTES", "plan", "run", "set_block_bytes", "set_workers", "workers"]
+__all__ = ["BLOCK_BYTES", "TAP_BYTES", "plan", "run", "set_block_bytes", "set_workers", "tap_limit", "workers"]
 
 #: Upper bound, in bytes, on the temporary buffers of one block (default 2 MiB: small enough
 #: to stay in cache, large enough for an efficient GEMM). Change it at run time with
 #: ``padstride.engine.set_block_bytes``.
 BLOCK_BYTES: int = 2 << 20
+
+
+#: Cap, in bytes, on the accumulator (plus its temporary) of the tap loops — depthwise convolution
+#: and pooling — which stream over it once per kernel tap, so it should stay in a core's L2 cache.
+TAP_BYTES: int = 1 << 20
+
+
+def tap_limit() -> int:
+    """Block limit of the tap loops: ``min(BLOCK_BYTES, TAP_BYTES)``.
+
+    >>> from padstride.engine import _blocks
+    >>> _blocks.tap_limit() <= _blocks.BLOCK_BYTES
+    True
+    """
+    return min(BLOCK_BYTES, TAP_BYTES)
 
 
 def set_block_bytes(limit: int) -> int:

@@ -138,13 +138,15 @@ def _conv_into(
     ps = tuple(math.prod(padded[i + 1:]) for i in range(nd))  # element strides of the padded axes
     pt = math.prod(padded)
     wide = all(s == 1 for s in ss)
+    taps = tuple(d * p for d, p in zip(ds, ps, strict=True))
+    steps = tuple(s * p for s, p in zip(ss, ps, strict=True))
+    if cg == 1 and groups > 1 and DEPTHWISE_TAPS:  # channel-major buffer: one channel is one contiguous run
+        buf, _ = padded_buffer(xf.swapaxes(0, 1), geo.pads, dtype, mode, slack=ps[0] if wide else 0)
+        _depthwise(buf, wt, bias, og, padded, taps, steps, wide)
+        return
     buf, _ = padded_buffer(xf, geo.pads, dtype, mode, slack=ps[0] if wide else 0)
     head = (c * pt, cg * pt, pt)
-    taps = tuple(d * p for d, p in zip(ds, ps, strict=True))
     cog = co // groups
-    if cg == 1 and groups > 1 and DEPTHWISE_TAPS:
-        _depthwise(buf, wt, bias, og, head, taps, tuple(s * p for s, p in zip(ss, ps, strict=True)))
-        return
     kk = math.prod(ks)
     w3 = wt.reshape(groups, cog, cg * kk)
     if wide:
@@ -154,7 +156,7 @@ def _conv_into(
     else:
         row_cols = math.prod(outs[1:])
         view = as_strided(buf, (n, groups, cg, *ks, *outs),
-                          tuple(v * it for v in (*head, *taps, *(s * p for s, p in zip(ss, ps, strict=True)))),
+                          tuple(v * it for v in (*head, *taps, *steps)),
                           writeable=False)
     def work(block: tuple[int, int, int, int]) -> None:
         n0, n1, r0, r1 = block
@@ -181,33 +183,55 @@ def _depthwise(
     wt: np.ndarray,
     bias: np.ndarray | None,
     og: np.ndarray,
-    head: tuple[int, int, int],
+    padded: tuple[int, ...],
     taps: tuple[int, ...],
     steps: tuple[int, ...],
+    wide: bool,
 ) -> None:
-    """One input channel per group: multiply-accumulate one strided view per kernel tap."""
+    """One input channel per group: per channel, multiply-accumulate one view per kernel tap.
+
+    ``buf`` is channel-major (C, N, *padded), so a channel's images are one run of memory and every
+    tap is a multiply by a scalar weight (NumPy's fastest loop) plus an add, on an accumulator of at
+    most :func:`padstride.engine._blocks.tap_limit` bytes (with ``tmp``), i.e. in cache. With
+    all strides 1 the view is wide (one flat range per block of images; row tails dropped).
+    """
     n, groups, cog, *outs = og.shape
     ks = wt.shape[2:]
     it = wt.dtype.itemsize
+    pt = math.prod(padded)
     wk = wt.reshape(groups, cog, -1)
-    shape = (groups, 1, *outs)
-    strides = (head[1] * it, 0, *(s * it for s in steps))
     offsets = [sum(t * p for t, p in zip(idx, taps, strict=True)) for idx in np.ndindex(*ks)]
-    expand = (slice(None), slice(None)) + (None,) * len(outs)
-    def work(block: tuple[int, int, int, int]) -> None:
-        n0, n1, r0, r1 = block
-        acc = og[n0:n1, :, :, r0:r1]
-        tmp = np.empty(acc.shape, acc.dtype)
-        for t, off in enumerate(offsets):
-            start = n0 * head[0] + off + r0 * steps[0]
-            v = as_strided(buf[start:], (n1 - n0, *shape[:2], r1 - r0, *shape[3:]),
-                           (head[0] * it, *strides), writeable=False)
-            if t == 0:
-                np.multiply(v, wk[:, :, t][expand], out=acc)
-            else:
-                np.multiply(v, wk[:, :, t][expand], out=tmp)
-                acc += tmp
-        if bias is not None:
-            acc += bias[expand]
+    keep = tuple(slice(0, o) for o in outs)
 
-    _blocks.run(_blocks.plan(n, outs[0], 2 * groups * cog * math.prod(outs[1:]) * it), work)
+    if wide:  # a block's positions: one flat range over its images' padded grids (row tails dropped)
+        shape: tuple[int, ...] = (pt,)
+        views = [buf[off:] for off in offsets]
+    else:
+        shape = tuple(outs)
+        views = [as_strided(buf[off:], (groups, n, *outs), (n * pt * it, pt * it, *(s * it for s in steps)),
+                            writeable=False) for off in offsets]
+
+    def work(block: tuple[int, int, int, int]) -> None:
+        g0, g1, n0, n1 = block
+        nb = n1 - n0
+        acc, tmp = np.empty((2, nb, *shape), wt.dtype)
+        span = (nb - 1) * pt + outs[0] * (pt // padded[0])  # wide: the last image stops after its last output row
+        acc_v, tmp_v = (acc.reshape(-1)[:span], tmp.reshape(-1)[:span]) if wide else (acc, tmp)
+        res = acc.reshape(nb, *padded)[(slice(None), *keep)] if wide else acc
+        for g in range(g0, g1):
+            start = (g * n + n0) * pt
+            for k in range(cog):
+                for t, view in enumerate(views):
+                    v = view[start:start + span] if wide else view[g, n0:n1]
+                    if t == 0:
+                        np.multiply(v, wk[g, k, t], out=acc_v)
+                    else:
+                        np.multiply(v, wk[g, k, t], out=tmp_v)
+                        np.add(acc_v, tmp_v, out=acc_v)
+                if bias is None:
+                    og[n0:n1, g, k] = res
+                else:
+                    np.add(res, bias[g, k], out=og[n0:n1, g, k])
+
+    row = 2 * math.prod(shape) * it  # acc + tmp of one image
+    _blocks.run(_blocks.plan(groups, n, row, _blocks.tap_limit()), work)
