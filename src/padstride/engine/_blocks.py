@@ -6,9 +6,12 @@ GEMM and elementwise work all run in parallel. That needs ``threadpoolctl``; wit
 one after another and BLAS threads itself.
 
 Every op works on one block of ``(images, rows of the first spatial output axis)`` at a time,
-sized so that its temporary buffers (im2col columns plus the GEMM result, or the accumulator of a
-tap loop) hold at most :data:`BLOCK_BYTES`. The one exception: a block is never smaller than one
-output row of one image, so a single row that needs more than the limit is done whole.
+sized so that its temporary buffers (im2col columns plus the GEMM result) hold at most
+:data:`BLOCK_BYTES` (8 MiB by default); the tap loops (depthwise convolution, pooling), which sweep
+their accumulator once per kernel tap, use at most ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB) so it
+stays in cache. The one exception: a block is never smaller than one output row of one image
+(depthwise: one image of one channel), so a single row that needs more than the limit is done whole.
+Every worker thread holds one block at a time.
 
 >>> from padstride.engine import _blocks
 >>> list(_blocks.plan(n=4, rows=10, row_bytes=1 << 20, limit=4 << 20))[:2]
@@ -24,15 +27,16 @@ from typing import Any
 
 __all__ = ["BLOCK_BYTES", "TAP_BYTES", "plan", "run", "set_block_bytes", "set_workers", "tap_limit", "workers"]
 
-#: Upper bound, in bytes, on the temporary buffers of one block (default 2 MiB: small enough
-#: to stay in cache, large enough for an efficient GEMM). Change it at run time with
-#: ``padstride.engine.set_block_bytes``.
-BLOCK_BYTES: int = 2 << 20
+#: Upper bound, in bytes, on the temporary buffers of one block (default 8 MiB: im2col columns of
+#: a whole 56² image for a 64-channel 3×3 conv, so the GEMM gets long rows; measured faster than
+#: 2 MiB and 32 MiB). Each worker thread holds one block at a time, so the temporaries total at
+#: most ``workers() × BLOCK_BYTES``. Change it at run time with ``padstride.engine.set_block_bytes``.
+BLOCK_BYTES: int = 8 << 20
 
 
 #: Cap, in bytes, on the accumulator (plus its temporary) of the tap loops — depthwise convolution
 #: and pooling — which stream over it once per kernel tap, so it should stay in a core's L2 cache.
-TAP_BYTES: int = 1 << 20
+TAP_BYTES: int = 2 << 20
 
 
 def tap_limit() -> int:
@@ -114,10 +118,15 @@ def set_workers(n: int | None) -> int | None:
     return old
 
 
-def run(blocks: Iterable[tuple[int, int, int, int]], work: Callable[[tuple[int, int, int, int]], None]) -> None:
-    """Call ``work`` on every block, in parallel where :func:`workers` > 1 and threadpoolctl is present."""
+def run(blocks: Iterable[tuple[int, int, int, int]], work: Callable[[tuple[int, int, int, int]], None],
+        parallel: bool = True) -> None:
+    """Call ``work`` on every block, in parallel where :func:`workers` > 1 and threadpoolctl is present.
+
+    ``parallel=False`` runs them in turn: for work made of many short NumPy calls (a few µs each),
+    threads spend more time handing the GIL over than they gain.
+    """
     todo = list(blocks)
-    k = min(workers(), len(todo))
+    k = min(workers(), len(todo)) if parallel else 1
     ctl = _controller()
     if k <= 1 or not ctl:
         for block in todo:

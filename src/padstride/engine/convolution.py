@@ -18,11 +18,15 @@ so it costs no extra pass):
 With all strides 1 the view is *wide*: output positions are taken as a flat range of the padded
 buffer (the row tails past the output width are computed and dropped, a fraction (K−1)/W), so
 each column row is one contiguous run. Depthwise convolutions (one input channel per group) skip
-the GEMM: a loop over the kernel taps multiplies and accumulates whole strided views.
+the GEMM: the input is padded channel-major (C, N, *spatial), and per channel a loop over the
+kernel taps multiplies one view (with stride 1: one flat run over its images) by a scalar weight
+and adds it to an accumulator.
 
 Memory: beside the padded copy of the input and the output, one block's buffers (columns plus GEMM
-result, or the tap accumulator) hold at most ``padstride.engine.BLOCK_BYTES`` (2 MiB by default;
-never less than one output row of one image).
+result) hold at most ``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never less than one
+output row of one image); the depthwise accumulator and its temporary hold at most
+``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block
+per worker thread at a time.
 """
 
 from __future__ import annotations
@@ -42,6 +46,9 @@ from .padding import pad_into, pad_mode
 __all__ = ["conv", "padded_buffer"]
 
 DEPTHWISE_TAPS = True
+#: Depthwise blocks run on threads only when each NumPy call covers at least this many elements
+#: (shorter calls spend more time handing over the GIL than they gain; measured on 2 cores).
+PARALLEL_ELEMENTS = 1 << 17
 
 
 def padded_buffer(
@@ -234,4 +241,6 @@ def _depthwise(
                     np.add(res, bias[g, k], out=og[n0:n1, g, k])
 
     row = 2 * math.prod(shape) * it  # acc + tmp of one image
-    _blocks.run(_blocks.plan(groups, n, row, _blocks.tap_limit()), work)
+    blocks = list(_blocks.plan(groups, n, row, _blocks.tap_limit()))
+    op = max((b[3] - b[2]) * math.prod(shape) for b in blocks)  # elements per NumPy call
+    _blocks.run(blocks, work, parallel=op >= PARALLEL_ELEMENTS)

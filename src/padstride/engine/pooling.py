@@ -13,8 +13,8 @@ array([[ 7.,  9., 10.],
 
 The input is padded once (``-inf`` for max, ``0`` for average, plus the overhang a ``ceil_mode``
 window needs), then a loop over the kernel taps reduces whole strided views per block of
-images × output rows (at most ``padstride.engine.BLOCK_BYTES`` of accumulator per block). Sizes
-and pads come from :func:`padstride.geometry.pool`, divisors from
+images × output rows (at most ``min(BLOCK_BYTES, TAP_BYTES)`` = 2 MiB of accumulator per block;
+see :mod:`padstride.engine._blocks`). Sizes and pads come from :func:`padstride.geometry.pool`, divisors from
 :func:`padstride.geometry.avg_divisors`.
 """
 
@@ -133,5 +133,5 @@ def pool(
         if div is not None:
             acc /= div[r0:r1]
 
-    _blocks.run(_blocks.plan(xa.shape[0], outs[0], row_bytes), work)
+    _blocks.run(_blocks.plan(xa.shape[0], outs[0], row_bytes, _blocks.tap_limit()), work)
     return out if was_batched else out[0]
