@@ -9,7 +9,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from padstride import geometry
-from padstride.engine import _blocks, conv, set_block_bytes, set_workers
+from padstride.engine import _blocks, conv, convolution, set_block_bytes, set_workers
 from padstride.geometry import PaddingError
 
 from ._oracle import check, draw_axes, oracle_settings, torch_op, torch_padded
@@ -55,6 +55,23 @@ def torch_conv(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, geo: geometry
 @oracle_settings(180)
 @given(conv_configs())
 def test_conv_matches_torch(cfg: dict) -> None:
+    check_conv(cfg)
+
+
+@oracle_settings(60)
+@given(conv_configs())
+def test_shifted_gemm_matches_torch(cfg: dict) -> None:
+    """The 2-D stride-1 path with one GEMM per first-axis tap, forced on for small channel counts."""
+    assume(cfg["nd"] == 2 and cfg["cin"] > cfg["groups"])
+    old = convolution.SHIFTED_MIN_K
+    convolution.SHIFTED_MIN_K = 1
+    try:
+        check_conv({**cfg, "stride": (1, 1)})
+    finally:
+        convolution.SHIFTED_MIN_K = old
+
+
+def check_conv(cfg: dict) -> None:
     nd, groups = cfg["nd"], cfg["groups"]
     try:
         geo = geometry.conv(cfg["size"], cfg["kernel"], cfg["stride"], cfg["padding"], cfg["dilation"])
