@@ -66,12 +66,26 @@ class AxisBase:
         return tuple(base + t * self.dilation for t in range(self.kernel))
 
     def _hit_counts(self, sources: int, targets: int) -> tuple[int, ...]:
-        """How many hits of sources ``0 … sources−1`` land on each index of ``[0, targets)``."""
-        counts = [0] * targets
+        """How many hits of sources ``0 … sources−1`` land on each index of ``[0, targets)``.
+
+        Each source hits every ``dilation``-th index of a span, so one difference array per
+        residue class modulo ``dilation`` counts them in O(sources + targets).
+        """
+        d = self.dilation
+        diff = [0] * (targets + d + 1)
         for j in range(sources):
-            for i in self._hits(j):
-                if 0 <= i < targets:
-                    counts[i] += 1
+            first = j * self.stride - self.pad_before
+            last = first + (self.kernel - 1) * d
+            if first < 0:  # skip to the first hit inside [0, targets)
+                first += -(first // d) * d
+            if last >= targets:
+                last -= -((targets - 1 - last) // d) * d
+            if first <= last:
+                diff[first] += 1
+                diff[last + d] -= 1
+        counts = diff[:targets]
+        for i in range(d, targets):
+            counts[i] += counts[i - d]
         return tuple(counts)
 
     @property
