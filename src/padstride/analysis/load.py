@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from .ir import Graph, GraphError
+from .layer import LayerInfo
 from .propagate import propagate
 from .summary import Summary
 
@@ -114,44 +115,49 @@ def load_model(model: Any, input_shape: Sequence[int] | None = None) -> Graph:
 
     ``input_shape`` (per sample, model layout) is needed where the model does not fix it (torch).
     """
+    return _load(model, input_shape)[0]
+
+
+def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[str, LayerInfo] | None]:
+    """The graph, and its propagation where loading already ran it (the torch trace does)."""
     if isinstance(model, Graph):
-        return model if input_shape is None else _reshape_input(model, input_shape)
+        return (model if input_shape is None else _reshape_input(model, input_shape)), None
     if isinstance(model, (str, Path)):
         text = str(model)
         suffix = Path(text).suffix.lower()
         if ":" in text and not Path(text).exists() and suffix not in (".yaml", ".yml", ".json", ".keras", ".onnx"):
-            return load_model(load_object(text), input_shape)
+            return _load(load_object(text), input_shape)
         if not Path(text).is_file():
             raise ModelError(f"{text}: no such file")
         if suffix in (".yaml", ".yml", ".json"):
             from .spec import load_spec
 
-            return load_model(load_spec(text), input_shape)
+            return _load(load_spec(text), input_shape)
         if suffix == ".keras":
             from .adapters.keras import graph_from_keras_file
 
-            return graph_from_keras_file(text, input_shape)
+            return graph_from_keras_file(text, input_shape), None
         if suffix == ".onnx":
             from .adapters.onnx import graph_from_onnx
 
-            return graph_from_onnx(text, input_shape)
+            return graph_from_onnx(text, input_shape), None
         raise ModelError(f"{text}: unknown model file type {suffix!r}; "
                          "expected .yaml, .json, .keras, .onnx or FILE.py:ATTR")
     kind = _framework(model)
     if kind == "torch":
-        from .adapters.torch import graph_from_torch
+        from .adapters.torch import analyzed_torch
 
         if input_shape is None:
             raise ModelError("a torch model needs an input shape per sample, e.g. --input 1,28,28")
-        return graph_from_torch(model, input_shape)
+        return analyzed_torch(model, input_shape)
     if kind == "keras":
         from .adapters.keras import graph_from_keras
 
-        return graph_from_keras(model, input_shape)
+        return graph_from_keras(model, input_shape), None
     if kind == "onnx":
         from .adapters.onnx import graph_from_onnx
 
-        return graph_from_onnx(model, input_shape)
+        return graph_from_onnx(model, input_shape), None
     raise ModelError(f"cannot analyse a {type(model).__name__}: expected a spec, a torch, Keras or ONNX model")
 
 
@@ -176,6 +182,7 @@ def analyze(model: Any, input_shape: Sequence[int] | None = None) -> Summary:
     >>> analyze(b.build()).total_macs
     28
     """
-    graph = load_model(model, input_shape)
-    infos = propagate(graph)
+    graph, infos = _load(model, input_shape)
+    if infos is None:
+        infos = propagate(graph)
     return Summary(graph, list(infos.values()))

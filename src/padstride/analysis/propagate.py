@@ -123,14 +123,11 @@ def _window_warnings(out: LayerInfo, axes: Sequence[Any], transposed: bool = Fal
             if ax.dropped:
                 found.setdefault(f"crops away every contribution of {len(ax.dropped)} input px", []).append(name)
             continue
-        counts = ax.read_counts()
-        dropped = counts.count(0)
+        lo, hi, inner = ax.never_read()
+        dropped = min(lo + hi + inner, ax.input)
         if not dropped:
             continue
-        lo = next((i for i, c in enumerate(counts) if c), len(counts))
-        hi = next((i for i, c in enumerate(reversed(counts)) if c), len(counts))
         parts = [f"the first {lo}"] * bool(lo) + [f"the last {hi}"] * bool(hi)
-        inner = dropped - lo - hi
         parts += [f"{inner} interior"] * bool(inner)
         text = (f"never reads {dropped} of {ax.input} input px ({', '.join(parts)}; "
                 f"kernel {ax.kernel}, stride {ax.stride})")

@@ -15,6 +15,7 @@ An :class:`AxisRF` describes which input pixels output unit ``u`` of a tensor se
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,8 +43,7 @@ class AxisMap:
         >>> AxisMap.window(3, 2, 0).offset
         Fraction(1, 1)
         """
-        span = dilation * (kernel - 1) + 1
-        return cls(Fraction(stride), Fraction(span - 1, 2) - before, span)
+        return _window_map(kernel, stride, before, dilation)
 
     @classmethod
     def transposed(cls, kernel: int, stride: int, before: int, dilation: int = 1) -> AxisMap:
@@ -129,8 +129,20 @@ class AxisRF:
         3
         """
         j = self.stride
+        if j.denominator == 1 and m.scale.denominator == 1:  # integer strides: skip Fraction arithmetic
+            step, c, off = j.numerator, self.centre, m.offset
+            centre = Fraction(c.numerator + off.numerator * step) if c.denominator == off.denominator == 1 \
+                else c + off * step
+            return AxisRF(self.size + (m.width - 1) * step, Fraction(step * m.scale.numerator), centre)
         size = self.size + (m.width - 1) * j
         return AxisRF(math.ceil(size), j * m.scale, self.centre + m.offset * j)
+
+
+@functools.lru_cache(maxsize=1024)
+def _window_map(kernel: int, stride: int, before: int, dilation: int) -> AxisMap:
+    """:meth:`AxisMap.window`, memoised (maps are immutable and networks repeat them)."""
+    span = dilation * (kernel - 1) + 1
+    return AxisMap(Fraction(stride), Fraction(span - 1, 2) - before, span)
 
 
 def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
@@ -141,6 +153,12 @@ def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
     >>> rf.size, rf.centre, mis
     (4, Fraction(1, 2), Fraction(2, 1))
     """
+    if all(r.centre.denominator <= 2 for r in rfs):  # half-pixel centres (the usual case): twice-sized ints
+        c2 = [r.centre.numerator * (2 // r.centre.denominator) for r in rfs]
+        lo2 = min(c - (r.size - 1) for c, r in zip(c2, rfs, strict=True))
+        hi2 = max(c + (r.size - 1) for c, r in zip(c2, rfs, strict=True))
+        return (AxisRF(-((lo2 - hi2) // 2) + 1, max(r.stride for r in rfs), Fraction(lo2 + hi2, 4)),
+                Fraction(max(c2) - min(c2), 2))
     starts = [r.centre - Fraction(r.size - 1, 2) for r in rfs]
     ends = [r.centre + Fraction(r.size - 1, 2) for r in rfs]
     lo, hi = min(starts), max(ends)

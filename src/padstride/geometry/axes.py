@@ -20,6 +20,8 @@ IntOrSeq = int | Sequence[int]
 
 
 def _is_seq(value: object) -> bool:
+    if type(value) in (tuple, list):  # the common case, without the slower ABC check
+        return True
     return isinstance(value, Sequence) and not isinstance(value, str)
 
 
@@ -44,6 +46,8 @@ def per_axis(value: int | Sequence[int], ndim: int, name: str) -> tuple[int, ...
             raise PaddingError(f"{name} has {len(items)} values for {ndim} spatial axes: {items}")
     else:
         items = (value,) * ndim
+    if all(type(item) is int for item in items):
+        return items  # type: ignore[return-value]
     out = []
     for axis, item in enumerate(items):
         if isinstance(item, bool) or not isinstance(item, int):

@@ -131,6 +131,8 @@ def resolve_axis(
 
 
 def _parse_axis(item: object, axis: int) -> AxisPad:
+    if type(item) is tuple and len(item) == 2 and type(item[0]) is int and type(item[1]) is int:
+        return item  # already a (before, after) pair
     if isinstance(item, str):
         return normalize_convention(item)
     if isinstance(item, bool):

@@ -9,13 +9,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .axes import infer_ndim, per_axis
 from .errors import PaddingError
-from .padding import Padding, check_window_args, effective_kernel, resolve_axis
+from .padding import AxisPad, Padding, check_window_args, effective_kernel, resolve_axis
 
 __all__ = ["AxisBase", "AxisWindow", "Geometry", "conv", "conv_axis", "window_output"]
 
@@ -133,14 +134,34 @@ class AxisWindow(AxisBase):
     @property
     def dropped_before(self) -> int:
         """Never-read pixels at the start of the axis."""
-        counts = self.read_counts()
-        return next((i for i, c in enumerate(counts) if c), len(counts))
+        return self.never_read()[0]
 
     @property
     def dropped_after(self) -> int:
         """Never-read pixels at the end of the axis."""
+        return self.never_read()[1]
+
+    def never_read(self) -> tuple[int, int, int]:
+        """Counts of never-read input pixels: at the start, at the end, and in between.
+
+        Without gaps in or between windows (dilation 1 or kernel 1, stride ≤ span) it is arithmetic;
+        otherwise it counts the reads (:meth:`read_counts`). An axis that is never read at all has
+        every pixel counted at the start and at the end.
+
+        >>> conv_axis(10, 3, stride=4).never_read()   # windows [0,2] [4,6]: 3 and 7–9 never read
+        (0, 3, 1)
+        >>> conv_axis(9, 3, stride=2).never_read()
+        (0, 0, 0)
+        """
+        first = -self.pad_before
+        last = (self.output - 1) * self.stride - self.pad_before + self.span - 1
+        gapless = (self.dilation == 1 or self.kernel == 1) and self.stride <= self.span
+        if gapless and self.output > 0 and first < self.input and last >= 0:
+            return (max(first, 0), max(self.input - 1 - last, 0), 0)
         counts = self.read_counts()
-        return next((i for i, c in enumerate(reversed(counts)) if c), len(counts))
+        before = next((i for i, c in enumerate(counts) if c), len(counts))
+        after = next((i for i, c in enumerate(reversed(counts)) if c), len(counts))
+        return (before, after, max(counts.count(0) - before - after, 0))
 
     def real_cells(self, j: int) -> int:
         """Taps of window ``j`` that land on real input (not padding)."""
@@ -214,7 +235,13 @@ def conv_axis(
     >>> conv_axis(10, 4, padding=(2, -1)).output
     8
     """
-    spec = Padding.parse(padding, 1).axes[0]
+    return _window_axis(n, kernel, stride, Padding.parse(padding, 1).axes[0], dilation, axis)
+
+
+@functools.lru_cache(maxsize=4096, typed=True)
+def _window_axis(n: int, kernel: int, stride: int, spec: AxisPad, dilation: int, axis: int) -> AxisWindow:
+    """:func:`conv_axis` of a parsed per-axis spec; memoised (the result is immutable), since
+    networks repeat the same layer geometry many times."""
     check_window_args(axis, kernel, stride, dilation)
     before, after = resolve_axis(n, kernel, stride, dilation, spec, axis)
     span = effective_kernel(kernel, dilation)
@@ -251,9 +278,7 @@ def conv(
     spec = Padding.parse(padding, nd)
     ns, ks = per_axis(input, nd, "input"), per_axis(kernel, nd, "kernel")
     ss, ds = per_axis(stride, nd, "stride"), per_axis(dilation, nd, "dilation")
-    axes = tuple(
-        conv_axis(ns[i], ks[i], ss[i], (spec.axes[i],), ds[i], axis=i) for i in range(nd)
-    )
+    axes = tuple(_window_axis(ns[i], ks[i], ss[i], spec.axes[i], ds[i], i) for i in range(nd))
     return Geometry("conv", axes)
 
 

@@ -1,12 +1,21 @@
-"""``torch.nn.Module`` → graph IR, by ``torch.fx`` symbolic tracing: no tensor is ever computed.
+"""``torch.nn.Module`` → graph IR, by tracing ``forward`` with stand-in tensors: no tensor is ever computed.
+
+The model's ``forward`` runs once with a stand-in (:class:`_Sym`) for the input, while
+``nn.Module.__call__`` is redirected: known layers become IR nodes from their attributes and are
+not run; other modules are traced into. Torch functions reach the stand-in through
+``__torch_function__``, tensor methods through attribute access, Python operators through its
+dunder methods. Sizes are concrete as soon as they are asked for (the graph is propagated as it
+grows), so Python code on shapes — ``if x.size(2) != skip.size(2): x = F.pad(...)`` — simply runs,
+which ``torch.fx`` cannot trace; branching on tensor *values* is reported. This costs a few µs per
+layer, a fraction of a ``torch.fx`` trace, and the propagation done while tracing is kept.
 
 Standard layers (``nn.Conv*``, pools, ``ConvTranspose*``, ``Upsample``, pads, ``Flatten``,
-``Linear``, norms, activations, dropout) become IR nodes from their attributes; ``F.pad``,
-``F.max_pool*``/``F.avg_pool*``, ``F.interpolate``, ``torch.cat``, ``+``/``*``, ``flatten``,
-``view``/``reshape``, ``mean`` over the spatial axes and slicing crops are understood in
-``forward``. Layers whose padding is a :class:`padstride.geometry.Padding` (attribute
-``padding_spec`` or ``spec``, as padstride's own torch layers have) use it. Anything else is
-evaluated on the ``meta`` device (shapes only) and kept as an opaque node.
+``Linear``, norms, activations, dropout) become IR nodes; ``F.pad``, ``F.max_pool*``/``F.avg_pool*``,
+``F.interpolate``, ``torch.cat``, ``+``/``-``/``*``/``/``, ``flatten``, ``view``/``reshape``,
+``mean`` over the spatial axes and slicing crops are understood in ``forward``. Layers whose
+padding is a :class:`padstride.geometry.Padding` (attribute ``padding_spec`` or ``spec``, as
+padstride's own torch layers have) use it. Other ``torch.nn`` layers and functions run on the
+``meta`` device (shapes only) and are kept as opaque nodes.
 
 >>> import torch.nn as nn
 >>> net = nn.Sequential(nn.Conv2d(1, 8, 3, padding="same"), nn.ReLU(), nn.MaxPool2d(2))
@@ -17,6 +26,7 @@ evaluated on the ``meta`` device (shapes only) and kept as an opaque node.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -25,23 +35,101 @@ from typing import Any
 from ...geometry import Padding
 from ..builder import GraphBuilder, snake_case
 from ..ir import Graph
+from ..layer import LayerInfo
 from ..load import ModelError
 
-__all__ = ["graph_from_torch"]
+__all__ = ["analyzed_torch", "graph_from_torch"]
 
 
 class _Batch:
-    """The batch size: unknown, carried through ``x.size(0)`` and friends."""
+    """The batch size: unknown, carried through ``x.size(0)`` and arithmetic on it."""
 
     def __repr__(self) -> str:
         return "B"
+
+    def _same(self, *_: Any) -> _Batch:
+        return self
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _same
+    __floordiv__ = __rfloordiv__ = __truediv__ = __rtruediv__ = __mod__ = __neg__ = _same
 
 
 BATCH = _Batch()
 
 
 class _Ref(str):
-    """A tensor: the name of the IR node that produces it."""
+    """A tensor inside the converter: the name of the IR node that produces it."""
+
+
+class _Sym:
+    """A tensor while ``forward`` runs: stands for IR node ``ref``; every op on it goes to the converter.
+
+    Torch functions reach :meth:`__torch_function__`, tensor methods :meth:`__getattr__`, Python
+    operators the dunder methods below. Sizes are concrete (the batch size is :data:`BATCH`), so
+    Python code on shapes simply runs; branching on tensor *values* cannot be traced.
+    """
+
+    __slots__ = ("_conv", "_ref")
+
+    def __init__(self, ref: str, conv: _Converter) -> None:
+        self._ref, self._conv = ref, conv
+
+    @classmethod
+    def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+        conv = next(v._conv for v in _flat((args, kwargs or {})) if isinstance(v, _Sym))
+        return conv.call(func, tuple(args), dict(kwargs or {}))
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        conv = self._conv
+        if name == "shape":
+            return conv.full_shape(self._ref)
+        if name == "ndim":
+            return len(conv.full_shape(self._ref))
+        if name in _TENSOR_FACTS:
+            return _TENSOR_FACTS[name]()
+        if name == "data":
+            return self
+        return lambda *args, **kwargs: conv.call(name, (self, *args), kwargs)
+
+    def __repr__(self) -> str:
+        return f"<traced tensor {self._ref}>"
+
+    def __bool__(self) -> bool:
+        raise ModelError(f"{self._ref}: the forward branches on tensor values, which a static trace cannot follow")
+
+    def __len__(self) -> int:
+        raise ModelError(f"{self._ref}: len() of a tensor is its batch size, unknown to a static trace")
+
+    def __iter__(self) -> Any:
+        raise ModelError(f"{self._ref}: iterating over a tensor depends on its batch size, unknown to a static trace")
+
+
+def _operator(op: Callable[..., Any], reflected: bool = False) -> Callable[..., Any]:
+    def method(self: _Sym, *other: Any) -> Any:
+        return self._conv.call(op, (*other, self) if reflected else (self, *other), {})
+
+    return method
+
+
+for _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", "and_", "or_", "xor"):
+    _dunder = _op.rstrip("_")
+    setattr(_Sym, f"__{_dunder}__", _operator(getattr(operator, _op)))
+    setattr(_Sym, f"__r{_dunder}__", _operator(getattr(operator, _op), reflected=True))
+for _op in ("getitem", "neg", "pos", "abs", "invert", "lt", "le", "gt", "ge", "eq", "ne"):
+    setattr(_Sym, f"__{_op}__", _operator(getattr(operator, _op)))
+_Sym.__hash__ = object.__hash__  # type: ignore[method-assign]
+
+
+def _tensor_facts() -> dict[str, Callable[[], Any]]:
+    import torch
+
+    return {"dtype": torch.get_default_dtype, "device": lambda: torch.device("cpu"), "requires_grad": lambda: False,
+            "is_cuda": lambda: False, "is_sparse": lambda: False, "layout": lambda: torch.strided}
+
+
+_TENSOR_FACTS: dict[str, Callable[[], Any]] = {}
 
 
 _ACTIVATION_FNS = {
@@ -115,81 +203,67 @@ class _Converter:
 
     # -- tracing -------------------------------------------------------------------------------
     def run(self) -> Graph:
-        import torch.fx as fx
+        import torch.nn as nn
 
-        known = _module_handlers()
+        root = self.root
+        _TENSOR_FACTS.update(_TENSOR_FACTS or _tensor_facts())
+        modules = list(root.named_modules())
+        self.qualnames = {id(m): name for name, m in modules}
+        self.param_count = sum({id(p): p.numel() for _, m in modules for p in m._parameters.values()
+                                if p is not None}.values())
+        original = nn.Module.__call__
+        converter = self
 
-        class Tracer(fx.Tracer):
-            def is_leaf_module(self, m: Any, qualname: str) -> bool:
-                return isinstance(m, tuple(known)) or super().is_leaf_module(m, qualname)
+        def call(module: Any, *args: Any, **kwargs: Any) -> Any:
+            if not (args and type(args[0]) is _Sym) and not any(isinstance(a, _Sym) for a in _flat((args, kwargs))):
+                return original(module, *args, **kwargs)
+            return converter.call_module(module, args, kwargs)
 
-        if isinstance(self.root, tuple(known)):
-            from collections import OrderedDict
-
-            named: OrderedDict[str, Any] = OrderedDict([(snake_case(type(self.root).__name__), self.root)])
-            self.root = self.torch.nn.Sequential(named)
+        x = _Sym(self.b.input(self.input_shape, name=self._name("input")), self)
+        nn.Module.__call__ = call  # type: ignore[method-assign]
         try:
-            graph = Tracer().trace(self.root)
+            result = call(root, x)
+        except ModelError:
+            raise
         except Exception as exc:
-            raise ModelError(f"{type(self.root).__name__}: torch.fx cannot trace it ({type(exc).__name__}: "
+            raise ModelError(f"{type(root).__name__}: cannot trace its forward ({type(exc).__name__}: "
                              f"{str(exc).splitlines()[0] if str(exc) else ''})") from None
-        self.modules = dict(self.root.named_modules())
-        outputs: list[str] = []
-        placeholders = 0
-        for node in graph.nodes:
-            if node.op == "placeholder":
-                if placeholders:
-                    raise ModelError(f"{type(self.root).__name__}: only models with one tensor input are supported")
-                placeholders += 1
-                self.values[node.name] = _Ref(self.b.input(self.input_shape, name=self._name("input")))
-            elif node.op == "output":
-                outputs = [str(v) for v in _flat(self._eval(node.args[0])) if isinstance(v, _Ref)]
-            elif node.op == "get_attr":
-                self.values[node.name] = _fetch(self.root, str(node.target))
-            else:
-                args, kwargs = self._eval(node.args), self._eval(node.kwargs)
-                self.values[node.name] = self._convert(node, args, kwargs)
+        finally:
+            nn.Module.__call__ = original  # type: ignore[method-assign]
+        outputs = [v._ref for v in _flat(result) if isinstance(v, _Sym)]
         g = self.b.build(outputs or None)
         g.notes = self._check_params(g)
         return g
 
-    def _eval(self, value: Any) -> Any:
-        import torch.fx as fx
+    def call_module(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``module(*args)`` during the trace: a known layer becomes a node, a container is traced into."""
+        qualname = self.qualnames.get(id(module), "") or snake_case(type(module).__name__)
+        handler = _handler(type(module))
+        if handler is not None:
+            return _Sym(handler(self, module, _unwrap(args[0]), self._name(qualname)), self)
+        if _is_torch_leaf(module):
+            return self._opaque(self._name(qualname), type(module).__name__, module, _unwrap(args), _unwrap(kwargs),
+                                module)
+        return module.forward(*args, **kwargs)
 
-        if isinstance(value, fx.Node):
-            return self.values[value.name]
-        if isinstance(value, (list, tuple)):
-            return type(value)(self._eval(v) for v in value)
-        if isinstance(value, dict):
-            return {k: self._eval(v) for k, v in value.items()}
-        if isinstance(value, slice):
-            return slice(self._eval(value.start), self._eval(value.stop), self._eval(value.step))
-        return value
+    def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """A function or tensor method applied to traced tensors."""
+        fn = _fn_name(target)
+        args, kwargs = _unwrap(args), _unwrap(kwargs)
+        return _wrap(self._function(target, fn, args, kwargs), self)
 
-    def _convert(self, node: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        if node.op == "call_module":
-            module = self.modules[str(node.target)]
-            name = self._name(str(node.target))
-            for cls, handler in _module_handlers().items():
-                if isinstance(module, cls):
-                    return _Ref(handler(self, module, args[0], name))
-            return self._opaque(name, type(module).__name__, module, args, kwargs, module)
-        fn = _fn_name(node.target)
-        tensors = [a for a in _flat((args, kwargs)) if isinstance(a, _Ref)]
-        if not tensors:
-            return _python(node.target, args, kwargs)
-        name = self._name(node.name)
-        return self._function(node, fn, name, args, kwargs)
-
-    def _function(self, node: Any, fn: str, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _function(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         b = self.b
         x: Any = args[0] if args else None
-        if fn in ("size", "dim") or (fn == "getattr" and args[1] in ("shape", "ndim")):
+        if not any(isinstance(a, _Ref) for a in _flat((args, kwargs))):  # e.g. torch.Tensor.size(x, 0) already done
+            return target(*args, **kwargs) if callable(target) else getattr(x, target)(*args[1:], **kwargs)
+        if fn in ("size", "dim"):
             shape = self.full_shape(x)
-            if fn == "dim" or (fn == "getattr" and args[1] == "ndim"):
+            if fn == "dim":
                 return len(shape)
-            dim = args[1] if fn == "size" and len(args) > 1 else kwargs.get("dim")
-            return shape if fn == "getattr" or dim is None else shape[dim]
+            dim = args[1] if len(args) > 1 else kwargs.get("dim")
+            return shape if dim is None else shape[dim]
+        name = self._name(fn)
         if fn == "getitem" and isinstance(x, _Ref):
             return _Ref(self._slice(name, x, args[1]))
         if fn in _ACTIVATION_FNS:
@@ -239,7 +313,7 @@ class _Converter:
             spatial = set(range(2, rank))
             if dims is not None and {d % rank for d in _flat([dims])} == spatial:
                 return _Ref(b.global_pool(x, "avg", bool(bound.get("keepdim", False)), name=name, type="mean"))
-        return self._opaque(name, fn, node.target, args, kwargs, None)
+        return self._opaque(name, fn, target, args, kwargs, None)
 
     # -- layer helpers -----------------------------------------------------------------------------
     def _pad(self, name: str, x: str, pad: Sequence[int], mode: str, type: str) -> str:
@@ -338,13 +412,17 @@ class _Converter:
             trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
         return _Ref(self.b.opaque(refs, tuple(out.shape[1:]), params, trainable, name=name, type=type))
 
-    def _check_params(self, g: Graph) -> tuple[str, ...]:
+    def infos(self, g: Graph) -> dict[str, LayerInfo]:
+        """The propagation of the finished graph ``g``, continuing the one the trace ran."""
         from ..propagate import new_state, propagate
 
         if self.state is None:
             self.state = new_state(g)
-        counted = sum(i.params for i in propagate(g, self.state).values())
-        actual = sum(p.numel() for p in self.root.parameters())
+        return propagate(g, self.state)
+
+    def _check_params(self, g: Graph) -> tuple[str, ...]:
+        counted = sum(i.params for i in self.infos(g).values())
+        actual = self.param_count
         if counted == actual:
             return ()
         return (f"{g.name}: the model holds {actual:,} parameters, the recognised layers {counted:,}",)
@@ -361,11 +439,39 @@ def _on_meta(module: Any, args: Any, kwargs: Any) -> Any:
     return clone(*args, **kwargs)
 
 
-def _fetch(root: Any, target: str) -> Any:
-    obj = root
-    for part in target.split("."):
-        obj = getattr(obj, part)
-    return obj
+def _unwrap(value: Any) -> Any:
+    """Traced tensors → converter refs, inside lists, tuples and dicts."""
+    if isinstance(value, _Sym):
+        return _Ref(value._ref)
+    if isinstance(value, (list, tuple)):
+        return type(value)(_unwrap(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _unwrap(v) for k, v in value.items()}
+    return value
+
+
+def _wrap(value: Any, conv: _Converter) -> Any:
+    return _Sym(value, conv) if isinstance(value, _Ref) else value
+
+
+_HANDLER_OF: dict[type, Handler | None] = {}
+
+
+def _handler(cls: type) -> Handler | None:
+    """The handler of a module class (the most specific registered base), cached per class."""
+    if cls not in _HANDLER_OF:
+        known = _module_handlers()
+        _HANDLER_OF[cls] = next((known[c] for c in cls.__mro__ if c in known), None)
+    return _HANDLER_OF[cls]
+
+
+def _is_torch_leaf(module: Any) -> bool:
+    """A ``torch.nn`` layer padstride does not know: run on meta tensors, not traced into (as torch.fx does)."""
+    import torch.nn as nn
+
+    mod = type(module).__module__
+    return mod.startswith(("torch.nn", "torch.ao.nn")) and not isinstance(module, (nn.Sequential, nn.ModuleList,
+                                                                                    nn.ModuleDict))
 
 
 def _flat(value: Any) -> list[Any]:
@@ -378,17 +484,6 @@ def _flat(value: Any) -> list[Any]:
 
 def _per(value: Any, nd: int) -> tuple[Any, ...]:
     return tuple(value) if isinstance(value, (list, tuple)) else (value,) * nd
-
-
-def _python(target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-    """Plain Python on sizes; anything touching the batch size stays the batch size."""
-    if any(a is BATCH for a in _flat((args, kwargs))):
-        if target is operator.getitem:
-            return args[0][args[1]]
-        return BATCH
-    if isinstance(target, str):  # a method on a Python value
-        return getattr(args[0], target)(*args[1:], **kwargs)
-    return target(*args, **kwargs)
 
 
 # -- nn.Module handlers --------------------------------------------------------------------------
@@ -485,6 +580,7 @@ def _identity(c: _Converter, m: Any, x: str, name: str) -> str:
     return c.b.identity(x, name=name, type=type(m).__name__)
 
 
+@functools.cache
 def _module_handlers() -> dict[type, Handler]:
     import torch.nn as nn
     from torch.nn.modules import activation, dropout
@@ -523,3 +619,16 @@ def graph_from_torch(module: Any, input_shape: Sequence[int]) -> Graph:
     (2, 2, 2)
     """
     return _Converter(module, input_shape).run()
+
+
+def analyzed_torch(module: Any, input_shape: Sequence[int]) -> tuple[Graph, dict[str, LayerInfo]]:
+    """:func:`graph_from_torch` plus the propagation the trace already ran (so it is not run twice).
+
+    >>> import torch.nn as nn
+    >>> g, infos = analyzed_torch(nn.Conv2d(1, 4, 3), (1, 8, 8))
+    >>> infos["conv2d"].shape
+    (4, 6, 6)
+    """
+    converter = _Converter(module, input_shape)
+    graph = converter.run()
+    return graph, converter.infos(graph)

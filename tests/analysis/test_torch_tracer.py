@@ -1,0 +1,98 @@
+"""The torch adapter's tracer: forwards written in many styles, against real forward passes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from padstride.analysis import analyze
+from padstride.analysis.adapters.torch import graph_from_torch
+from padstride.analysis.load import ModelError
+from padstride.analysis.propagate import propagate
+from padstride.analysis.summary import Summary
+
+
+class UpBlock(nn.Module):
+    """A U-Net decoder step that pads to the skip's size: Python branches on sizes (torch.fx cannot trace it)."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        self.up = nn.ConvTranspose2d(c, c // 2, 2, stride=2)
+        self.conv = nn.Conv2d(c, c // 2, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, skip: torch.Tensor) -> torch.Tensor:
+        x = self.up(x)
+        dy, dx = skip.size(2) - x.size(2), skip.shape[3] - x.shape[3]
+        if dy or dx:
+            x = F.pad(x, [dx // 2, dx - dx // 2, dy // 2, dy - dy // 2])
+        return self.conv(torch.cat([skip, x], dim=1))
+
+
+class Styles(nn.Module):
+    """Tensor methods, torch functions, reflected operators, views on the batch size, tuple outputs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 3, stride=2, padding=1)
+        self.down = nn.Conv2d(8, 16, 3, stride=2, padding=1)
+        self.up = UpBlock(16)
+        self.head = nn.Linear(8 * 4 * 4, 5)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        s = torch.relu(self.stem(x))
+        d = self.down(s).relu()
+        u = self.up(d, s)
+        u = 0.5 * (u + s) - s / 2
+        u = torch.add(u, 1.0).contiguous()
+        if u.shape[-1] > 4:
+            u = F.adaptive_avg_pool2d(u, (4, 4))
+        pooled = F.interpolate(u, size=s.shape[2:], mode="nearest")
+        return self.head(u.view(u.size(0), -1)), torch.flatten(pooled + s, 1)
+
+
+@pytest.mark.parametrize("size", [(3, 16, 16), (3, 15, 17), (3, 9, 12)])
+def test_forward_styles_match_a_real_forward(size: tuple[int, ...]) -> None:
+    net = Styles().eval()
+    with torch.no_grad():
+        real = net(torch.zeros(1, *size))
+    s = analyze(net, size)
+    assert not s.errors, s.errors
+    got = [s.layer(name).shape for name in s.graph.outputs]
+    assert got == [tuple(t.shape[1:]) for t in real]
+    assert s.total_params == sum(p.numel() for p in net.parameters())
+    pads = [n for n in s.graph.nodes if n.type == "F.pad"]
+    assert bool(pads) == (size[1] % 4 != 0 or size[2] % 4 != 0)  # the size branch was followed
+
+
+def test_the_trace_propagation_equals_a_fresh_one() -> None:
+    import resnet
+
+    net = resnet.resnet50().eval()
+    traced = analyze(net, (3, 97, 131))
+    graph = graph_from_torch(net, (3, 97, 131))
+    fresh = Summary(graph, list(propagate(graph).values()))
+    assert traced.to_dict() == fresh.to_dict()
+
+
+def test_module_call_is_restored_after_a_failed_trace() -> None:
+    class Bad(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * 2 if x.mean() > 0 else x
+
+    original = nn.Module.__call__
+    with pytest.raises(ModelError, match="branches on tensor values"):
+        analyze(Bad(), (1, 4, 4))
+    assert nn.Module.__call__ is original
+    assert nn.Conv2d(1, 1, 1)(torch.ones(1, 1, 2, 2)).shape == (1, 1, 2, 2)
+
+
+def test_an_error_inside_forward_is_one_line() -> None:
+    class Wrong(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.zeros(x.size(0), 3)  # needs the batch size as a number
+
+    with pytest.raises(ModelError, match=r"^Wrong: cannot trace its forward \(TypeError: ") as err:
+        analyze(Wrong(), (1, 4, 4))
+    assert "\n" not in str(err.value)
