@@ -6,12 +6,15 @@ import pytest
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from hypothesis import given
+from hypothesis import strategies as st
 
 from padstride.analysis import analyze
 from padstride.analysis.adapters.torch import graph_from_torch
 from padstride.analysis.load import ModelError
 from padstride.analysis.propagate import propagate
 from padstride.analysis.summary import Summary
+from tests._helpers import oracle_settings
 
 
 class UpBlock(nn.Module):
@@ -96,3 +99,30 @@ def test_an_error_inside_forward_is_one_line() -> None:
     with pytest.raises(ModelError, match=r"^Wrong: cannot trace its forward \(TypeError: ") as err:
         analyze(Wrong(), (1, 4, 4))
     assert "\n" not in str(err.value)
+
+
+class Conv2dSame(nn.Conv2d):
+    """timm's ``Conv2dSame`` (timm/layers/conv2d_same.py), written out: TF SAME pads computed in ``forward``."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        pads = []
+        for n, k, s, d in zip(x.size()[-2:], self.kernel_size, self.stride, self.dilation):
+            total = max((-(-n // s) - 1) * s + (k - 1) * d + 1 - n, 0)
+            pads.append((total // 2, total - total // 2))
+        x = F.pad(x, [*pads[1], *pads[0]])
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+
+@oracle_settings(25)
+@given(st.integers(5, 40), st.integers(5, 40), st.integers(1, 5), st.integers(1, 3), st.integers(1, 2))
+def test_a_conv_subclass_that_pads_in_forward_is_traced_into(h: int, w: int, k: int, s: int, d: int) -> None:
+    from padstride.geometry import conv
+
+    net = nn.Sequential(Conv2dSame(2, 4, k, stride=s, dilation=d), nn.ReLU()).eval()
+    with torch.no_grad():
+        real = net(torch.zeros(1, 2, h, w))
+    summary = analyze(net, (2, h, w))
+    assert summary.layer(summary.graph.outputs[0]).shape == tuple(real.shape[1:])
+    assert summary.total_params == sum(p.numel() for p in net.parameters()) and not summary.graph.notes
+    pad = next(layer for layer in summary.layers if layer.type == "F.pad")
+    assert pad.pads == conv((h, w), k, s, "same", d).pads  # TF SAME, found by running the layer's own code

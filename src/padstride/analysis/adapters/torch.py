@@ -149,6 +149,8 @@ _ARGS: dict[str, tuple[str, ...]] = {
     "flatten": ("input", "start_dim", "end_dim"),
     "mean": ("input", "dim", "keepdim"),
     "adaptive": ("input", "output_size"),
+    "conv": ("input", "weight", "bias", "stride", "padding", "dilation", "groups"),
+    "linear": ("input", "weight", "bias"),
 }
 
 
@@ -239,6 +241,8 @@ class _Converter:
         """``module(*args)`` during the trace: a known layer becomes a node, a container is traced into."""
         qualname = self.qualnames.get(id(module), "") or snake_case(type(module).__name__)
         handler = _handler(type(module))
+        if handler is not None and _own_forward(type(module)) and _spec_of(module) is None:
+            handler = None  # e.g. a Conv2d subclass that pads in its forward: trace into it
         if handler is not None:
             return _Sym(handler(self, module, _unwrap(args[0]), self._name(qualname)), self)
         if _is_torch_leaf(module):
@@ -291,6 +295,9 @@ class _Converter:
                                bound.get("dilation", 1), bool(bound.get("ceil_mode", False)),
                                count_include_pad=bool(bound.get("count_include_pad", True)), name=name,
                                type=f"F.{fn}"))
+        if fn in ("conv1d", "conv2d", "conv3d", "linear") and not isinstance(args[1] if len(args) > 1 else
+                                                                          kwargs.get("weight"), _Ref):
+            return _Ref(self._weighted(name, x, fn, _bind("linear" if fn == "linear" else "conv", args, kwargs)))
         if fn.startswith("adaptive_") and fn[-2:] in ("1d", "2d", "3d"):
             bound = _bind("adaptive", args, kwargs)
             return _Ref(self._adaptive(name, x, fn[9:12], bound["output_size"], f"F.{fn}"))
@@ -338,6 +345,17 @@ class _Converter:
             start, stop, _ = item.indices(n)
             crops.append((start, n - stop))
         return self.b.crop(x, crops, name=name, type="slice")
+
+    def _weighted(self, name: str, x: str, fn: str, bound: dict[str, Any]) -> str:
+        """``F.conv*d`` / ``F.linear`` on weight tensors (e.g. a ``forward`` that pads, then convolves)."""
+        w, has_bias = bound["weight"], bound.get("bias") is not None
+        if fn == "linear":
+            return self.b.dense(x, int(w.shape[0]), has_bias, in_features=int(w.shape[1]), name=name, type="F.linear")
+        groups = int(bound.get("groups", 1))
+        padding = bound.get("padding", 0)
+        return self.b.conv(x, int(w.shape[0]), tuple(w.shape[2:]), bound.get("stride", 1),
+                           "torch_same" if padding == "same" else padding, bound.get("dilation", 1), groups,
+                           has_bias, in_channels=int(w.shape[1]) * groups, name=name, type=f"F.{fn}")
 
     def _adaptive(self, name: str, x: str, kind: str, size: Any, type: str) -> str:
         spatial = self.shape(x)[1:]
@@ -465,6 +483,12 @@ def _handler(cls: type) -> Handler | None:
     return _HANDLER_OF[cls]
 
 
+def _own_forward(cls: type) -> bool:
+    """Whether a subclass of a ``torch.nn`` layer overrides that layer's ``forward``."""
+    base = next(c for c in cls.__mro__ if c.__module__.startswith("torch.nn"))
+    return cls.forward is not base.forward  # type: ignore[attr-defined]
+
+
 def _is_torch_leaf(module: Any) -> bool:
     """A ``torch.nn`` layer padstride does not know: run on meta tensors, not traced into (as torch.fx does)."""
     import torch.nn as nn
@@ -491,11 +515,19 @@ def _per(value: Any, nd: int) -> tuple[Any, ...]:
 Handler = Callable[[_Converter, Any, str, str], str]
 
 
-def _padding_of(m: Any) -> object:
+def _spec_of(m: Any) -> Padding | None:
+    """A layer's own :class:`Padding` (attribute ``padding_spec`` or ``spec``), as padstride's layers have."""
     for attr in ("padding_spec", "spec"):
         spec = getattr(m, attr, None)
         if isinstance(spec, Padding):
             return spec
+    return None
+
+
+def _padding_of(m: Any) -> object:
+    spec = _spec_of(m)
+    if spec is not None:
+        return spec
     pad = m.padding
     if isinstance(pad, str):
         return "torch_same" if pad == "same" else pad
