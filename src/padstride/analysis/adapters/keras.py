@@ -132,6 +132,18 @@ _HANDLERS: dict[str, Handler] = {
 }
 
 
+#: Keras operations (``keras.ops``, or Python operators on Keras tensors) that keep or broadcast shapes.
+_ELEMENTWISE_OPS = {"Add": "add", "Subtract": "add", "Maximum": "add", "Minimum": "add", "Multiply": "mul",
+                    "Divide": "mul", "TrueDivide": "mul", "Power": "mul"}
+_UNARY_OPS = {"Sigmoid", "HardSigmoid", "Relu", "Relu6", "Tanh", "Exp", "Abs", "Negative", "Sqrt", "Square",
+              "Silu", "Swish", "HardSilu", "HardSwish", "Gelu", "Softplus", "Elu", "LeakyRelu", "Clip", "Log",
+              "Reciprocal", "Sign", "Round", "Floor", "Ceil", "Cast"}
+
+
+def _elementwise(cls: str, tensors: int) -> bool:
+    return (cls in _ELEMENTWISE_OPS and tensors >= 1) or (cls in _UNARY_OPS and tensors == 1)
+
+
 def _input_shape(layer: Config) -> list[Any]:
     c = layer.get("config", {})
     shape = c.get("batch_shape") or c.get("batch_input_shape")
@@ -163,14 +175,24 @@ def graph_from_config(config: Config, class_name: str, input_shape: Sequence[int
         if fmt == "channels_first":
             raise ModelError(f"{layer['config'].get('name')}: data_format='channels_first' is not supported yet")
 
-    def add(layer: Config, inputs: list[str], lname: str) -> str:
+    def add(layer: Config, inputs: list[str], lname: str, nested: bool = False) -> str:
         cls = str(layer["class_name"])
+        if cls == "Sequential" and len(inputs) == 1:  # a nested Sequential (ConvNeXt's stem): inlined
+            inner = [x for x in layer["config"]["layers"] if x["class_name"] != "InputLayer"]
+            x = inputs[0]
+            for i, sub in enumerate(inner):
+                x = add(sub, [x], lname if i == len(inner) - 1 else f"{lname}/{sub['config']['name']}", True)
+            return x
+        if str(layer.get("module", "")).startswith("keras.src.ops") and _elementwise(cls, len(inputs)):
+            op = _ELEMENTWISE_OPS.get(cls, "activation") if len(inputs) > 1 else "activation"
+            return b.node(op, inputs, lname, cls)  # ``x + 3.0``, ``ops.sigmoid(x)``, ``a * b``: shapes broadcast
         handler = _HANDLERS.get(cls)
         if handler is not None:
             return handler(b, layer.get("config", {}), inputs, lname, cls)
-        if cls in ("Sequential", "Functional", "Model"):
-            raise ModelError(f"{lname} ({cls}): nested models are not supported yet; analyse it on its own")
-        if fallback is None:
+        if cls in ("Functional", "Model") and fallback is None:
+            raise ModelError(f"{lname} ({cls}): a nested functional model needs the model itself (load it), "
+                             "or analyse it on its own")
+        if fallback is None or nested:
             raise ModelError(f"{lname} ({cls}): unknown layer class (load the model itself to use Keras' shapes)")
         shape, params, trainable = fallback(lname)
         from ..ir import to_canonical
