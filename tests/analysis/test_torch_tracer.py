@@ -45,7 +45,7 @@ class Styles(nn.Module):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         s = torch.relu(self.stem(x))
-        d = self.down(s).relu()
+        d = self.down(input=s).relu()
         u = self.up(d, s)
         u = 0.5 * (u + s) - s / 2
         u = torch.add(u, 1.0).contiguous()

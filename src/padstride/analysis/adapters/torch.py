@@ -244,7 +244,8 @@ class _Converter:
         if handler is not None and _own_forward(type(module)) and _spec_of(module) is None:
             handler = None  # e.g. a Conv2d subclass that pads in its forward: trace into it
         if handler is not None:
-            return _Sym(handler(self, module, _unwrap(args[0]), self._name(qualname)), self)
+            x = next(v for v in _flat((args, kwargs)) if isinstance(v, _Sym))  # ``layer(x)`` or ``layer(input=x)``
+            return _Sym(handler(self, module, _unwrap(x), self._name(qualname)), self)
         if _is_torch_leaf(module):
             return self._opaque(self._name(qualname), type(module).__name__, module, _unwrap(args), _unwrap(kwargs),
                                 module)
