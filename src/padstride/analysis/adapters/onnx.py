@@ -22,6 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..builder import GraphBuilder
 from ..ir import Graph
 from ..load import ModelError
@@ -103,7 +105,12 @@ class _Converter:
             self.consts[node.output[0]] = self.np_helper.to_array(value) if value is not None else None
             return
         tensors = [i for i in node.input if i in self.refs]
-        if not tensors:  # constant folding is not our job; keep going if nothing downstream needs it
+        if not tensors:  # a constant subgraph (exporters compute Pad's pads so): fold it where it is all constants
+            self._fold(node)
+            return
+        if op == "Shape":  # of a tensor: static here, with batch 1
+            shape = np.array([1, *self._shape(self.refs[tensors[0]])], np.int64)
+            self.consts[node.output[0]] = shape[a.get("start", 0):a.get("end", len(shape))]
             return
         name, b = self.name(node), self.b
         x = self.refs[tensors[0]]
@@ -205,6 +212,19 @@ class _Converter:
             out = b.opaque([self.refs[i] for i in tensors], [int(s) for s in found[1:] if s is not None], params,
                            name=name, type=op)
         self.refs[node.output[0]] = out
+
+    def _fold(self, node: Any) -> None:
+        """Evaluate a node whose inputs are all constants (``onnx.reference``); unknown inputs leave it unknown."""
+        names = [i for i in node.input if i]
+        if any(self.consts.get(i) is None for i in names):
+            return
+        from onnx.reference import ReferenceEvaluator
+
+        try:
+            values = ReferenceEvaluator(node).run(None, {i: self.consts[i] for i in names})
+        except Exception:  # an op the reference cannot run: its outputs stay unknown
+            return
+        self.consts.update(zip(node.output, values, strict=False))
 
     def _shape(self, ref: str) -> tuple[int, ...]:
         from ..propagate import propagate
