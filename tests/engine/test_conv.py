@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import torch
@@ -58,17 +61,43 @@ def test_conv_matches_torch(cfg: dict) -> None:
     check_conv(cfg)
 
 
+@contextmanager
+def forced(**constants: object) -> Iterator[None]:
+    """Set module constants of ``padstride.engine.convolution`` (path thresholds) for a block."""
+    old = {k: getattr(convolution, k) for k in constants}
+    for k, v in constants.items():
+        setattr(convolution, k, v)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            setattr(convolution, k, v)
+
+
 @oracle_settings(60)
 @given(conv_configs())
 def test_shifted_gemm_matches_torch(cfg: dict) -> None:
     """The 2-D stride-1 path with one GEMM per first-axis tap, forced on for small channel counts."""
     assume(cfg["nd"] == 2 and cfg["cin"] > cfg["groups"])
-    old = convolution.SHIFTED_MIN_K
-    convolution.SHIFTED_MIN_K = 1
-    try:
+    with forced(SHIFTED_MIN_K=1, CHANNELS_LAST_MIN_K=1 << 30):
         check_conv({**cfg, "stride": (1, 1)})
-    finally:
-        convolution.SHIFTED_MIN_K = old
+
+
+@oracle_settings(120)
+@given(conv_configs())
+def test_channels_last_gemm_matches_torch(cfg: dict) -> None:
+    """im2col from a channels-last padded copy, forced on for every configuration (any rank, groups, stride)."""
+    with forced(CHANNELS_LAST_MIN_K=1, CHANNELS_LAST_SHIFTED=False):
+        check_conv(cfg)
+
+
+@oracle_settings(60)
+@given(conv_configs())
+def test_channels_last_shifted_matches_torch(cfg: dict) -> None:
+    """2-D stride 1 from the channels-last copy: one GEMM per first-axis tap on row-shifted columns."""
+    assume(cfg["nd"] == 2)
+    with forced(CHANNELS_LAST_MIN_K=1):
+        check_conv({**cfg, "stride": (1, 1)})
 
 
 def check_conv(cfg: dict) -> None:

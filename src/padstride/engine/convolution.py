@@ -19,14 +19,26 @@ With all strides 1 the view is *wide*: output positions are taken as a flat rang
 buffer (the row tails past the output width are computed and dropped, a fraction (K−1)/W), so
 each column row is one contiguous run; in 2-D with enough channels (``SHIFTED_MIN_K``) only the
 last axis' taps are copied, and one GEMM per tap of the first axis reads a shifted window of those
-columns (a third of the copying for 3×3). Depthwise convolutions (one input channel per group) skip
-the GEMM: the input is padded channel-major (C, N, *spatial), and per channel a loop over the
-kernel taps multiplies one view (with stride 1: one flat run over its images) by a scalar weight
-and adds it to an accumulator.
+columns (a third of the copying for 3×3).
 
-Memory: beside the padded copy of the input and the output, one block's buffers (columns plus GEMM
-result) hold at most ``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never less than one
-output row of one image); the depthwise accumulator and its temporary hold at most
+With many input channels per group (C_in/groups · k of the last axis ≥ ``CHANNELS_LAST_MIN_K``,
+which takes precedence) the input is padded channels-last instead, (N, *spatial, C) in the same
+single pass, so one output position's taps of the last axis are one run of k · C_in values even
+with strides; the columns are (groups, positions, k… · C_in/groups) and the GEMM
+columns × weights gives (positions, C_out/groups), written through a transposed view of the
+output. In 2-D with all strides 1 (``CHANNELS_LAST_SHIFTED``), only the last axis' taps are copied,
+over a flat range of padded pixels (row tails, and the bottom rows between images, computed and
+dropped), and one GEMM per tap of the first axis reads those columns shifted by whole rows,
+accumulating.
+
+Depthwise convolutions (one input channel per group) skip the GEMM: the input is padded
+channel-major (C, N, *spatial), and per channel a loop over the kernel taps multiplies one view
+(with stride 1: one flat run over its images) by a scalar weight and adds it to an accumulator.
+
+Memory: beside the padded copy of the input (either layout) and the output, one block's buffers
+(columns plus GEMM result, plus the shifted paths' accumulator temporary) hold at most
+``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never less than one output row of one image);
+the depthwise accumulator and its temporary hold at most
 ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block
 per worker thread at a time.
 """
@@ -48,6 +60,11 @@ from .padding import pad_into, pad_mode
 __all__ = ["conv", "padded_buffer"]
 
 DEPTHWISE_TAPS = True
+#: Convolutions whose input channels per group times the last kernel axis (C_in/groups · k) reach
+#: this im2col from a channels-last padded copy, where each tap's channels are one contiguous run.
+CHANNELS_LAST_MIN_K = 128
+#: ... and in 2-D with all strides 1, copy only the last axis' taps and run one GEMM per first-axis tap.
+CHANNELS_LAST_SHIFTED = True
 #: 2-D stride-1 convolutions with at least this many GEMM rows per tap of the first axis
 #: (C_in/groups · k of the last axis) copy only the last axis' taps and run one GEMM per tap of the
 #: first axis (56² C64 k3: 7% faster; 224² C3 k3, K = 9: much slower, so it keeps one GEMM).
@@ -58,18 +75,23 @@ PARALLEL_ELEMENTS = 1 << 17
 
 
 def padded_buffer(
-    x: np.ndarray, pads: Sequence[tuple[int, int]], dtype: np.dtype, mode: str, slack: int = 0
+    x: np.ndarray, pads: Sequence[tuple[int, int]], dtype: np.dtype, mode: str, slack: int = 0,
+    channels_last: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flat buffer holding ``x`` (N, C, *spatial) padded on its spatial axes, plus its N-D view.
 
     ``slack`` zeroed elements follow the data, so wide views may run past the last row.
+    ``channels_last``: the buffer is laid out (N, *spatial, C) (the view is still (N, C, *spatial)).
     """
     nd = len(pads)
     shape = x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads, strict=True))
     size = math.prod(shape)
     buf = np.empty(size + slack, dtype)
     buf[size:] = 0
-    view = buf[:size].reshape(shape)
+    if channels_last:
+        view = np.moveaxis(buf[:size].reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
+    else:
+        view = buf[:size].reshape(shape)
     pad_into(x, pads, view, tuple(range(2, 2 + nd)), mode, 0.0)
     return buf, view
 
@@ -157,6 +179,9 @@ def _conv_into(
         buf, _ = padded_buffer(xf.swapaxes(0, 1), geo.pads, dtype, mode, slack=ps[0] if wide else 0)
         _depthwise(buf, wt, bias, og, padded, taps, steps, wide)
         return
+    if cg * ks[-1] >= CHANNELS_LAST_MIN_K:
+        _channels_last_gemm(xf, wt, bias, geo, groups, mode, og)
+        return
     buf, _ = padded_buffer(xf, geo.pads, dtype, mode, slack=ps[0] if wide else 0)
     head = (c * pt, cg * pt, pt)
     cog = co // groups
@@ -198,6 +223,102 @@ def _conv_into(
         og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, 2, 0)
 
     _blocks.run(_blocks.plan(n, outs[0], (c * kk + co) * row_cols * it), work)
+
+
+def _channels_last_gemm(
+    xf: np.ndarray,
+    wt: np.ndarray,
+    bias: np.ndarray | None,
+    geo: geometry.Geometry,
+    groups: int,
+    mode: str,
+    og: np.ndarray,
+) -> None:
+    """im2col from an (N, *spatial, C) padded copy: columns (groups, positions, k… · C_in/groups).
+
+    With one group and no dilation along the last axis, one column's taps of the last axis are one
+    run of k · C_in values, so even a strided window copies long runs; the GEMM positions × weights
+    gives (positions, C_out/groups) per group, written into ``og`` through a transposed view.
+    """
+    n, c = xf.shape[:2]
+    co, cg = wt.shape[:2]
+    ks = wt.shape[2:]
+    nd, outs = len(ks), geo.output
+    cog, kk = co // groups, math.prod(ks)
+    it = wt.dtype.itemsize
+    padded = tuple(a.padded_input for a in geo)
+    ps = tuple(math.prod(padded[i + 1:]) * c for i in range(nd))  # element strides of the padded axes
+    shifted = nd == 2 and ks[0] > 1 and all(a.stride == 1 for a in geo) and CHANNELS_LAST_SHIFTED
+    buf, _ = padded_buffer(xf, geo.pads, wt.dtype, mode, slack=ps[0] if shifted else 0, channels_last=True)
+    wt5 = wt.reshape(groups, cog, cg, *ks)
+    if shifted:
+        _channels_last_shifted(buf, wt5, bias, og, padded, tuple(a.dilation for a in geo))
+        return
+    steps = tuple(a.stride * p for a, p in zip(geo, ps, strict=True))
+    taps = tuple(a.dilation * p for a, p in zip(geo, ps, strict=True))
+    view = as_strided(buf, (groups, n, *outs, *ks, cg),
+                      tuple(v * it for v in (cg, math.prod(padded) * c, *steps, *taps, 1)), writeable=False)
+    wc = np.ascontiguousarray(np.moveaxis(wt5, (1, 2), (-1, -2))).reshape(groups, kk * cg, cog)
+    row_cols = math.prod(outs[1:])
+
+    def work(block: tuple[int, int, int, int]) -> None:
+        n0, n1, r0, r1 = block
+        nb, rows = n1 - n0, r1 - r0
+        cols = np.empty((groups, nb * rows * row_cols, kk * cg), wt.dtype)
+        np.copyto(cols.reshape(groups, nb, rows, *outs[1:], *ks, cg), view[:, n0:n1, r0:r1])
+        res = np.matmul(cols, wc)
+        if bias is not None:
+            res += bias[:, None, :]
+        res5 = res.reshape(groups, nb, rows, *outs[1:], cog)
+        og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, (1, 0, -1), (0, 1, 2))
+
+    _blocks.run(_blocks.plan(n, outs[0], (c * kk + co) * row_cols * it), work)
+
+
+def _channels_last_shifted(
+    buf: np.ndarray,
+    wt5: np.ndarray,
+    bias: np.ndarray | None,
+    og: np.ndarray,
+    padded: tuple[int, ...],
+    dilation: tuple[int, ...],
+) -> None:
+    """2-D, stride 1, channels-last: im2col of the last axis' taps only, over a flat range of padded
+    pixels (row tails and the rows between images computed and dropped), and one GEMM per tap of the
+    first axis on a window of those columns shifted by whole rows."""
+    n, groups, cog, ho, wo = og.shape
+    _, _, cg, k0, k1 = wt5.shape
+    c = groups * cg
+    hp, wp = padded
+    img = hp * wp  # pixels per padded image
+    ext = (k0 - 1) * dilation[0] * wp  # column rows beyond a block's positions, for the first axis' taps
+    it = wt5.dtype.itemsize
+    # pixel p of the buffer, group g, tap j of the last axis, channel i (the buffer has one row of slack)
+    src = as_strided(buf, (groups, n * img, k1, cg), (cg * it, c * it, dilation[1] * c * it, it), writeable=False)
+    wl = np.ascontiguousarray(wt5.transpose(3, 0, 4, 2, 1)).reshape(k0, groups, k1 * cg, cog)
+
+    def work(block: tuple[int, int, int, int]) -> None:
+        n0, n1, r0, r1 = block
+        nb, rows = n1 - n0, r1 - r0
+        start, span = n0 * img + r0 * wp, (nb - 1) * img + rows * wp
+        cols = np.empty((groups, span + ext, k1 * cg), wt5.dtype)
+        np.copyto(cols.reshape(groups, span + ext, k1, cg), src[:, start:start + span + ext])
+        grid = img if nb > 1 else rows * wp  # a whole image per image when several (then rows = ho)
+        res = np.empty((groups, nb * grid, cog), wt5.dtype)
+        tmp = np.empty((groups, span, cog), wt5.dtype)
+        acc = res[:, :span]
+        for t in range(k0):
+            shift = t * dilation[0] * wp
+            np.matmul(cols[:, shift:shift + span], wl[t], out=tmp if t else acc)
+            if t:
+                acc += tmp
+        if bias is not None:
+            acc += bias[:, None, :]
+        res5 = res.reshape(groups, nb, grid // wp, wp, cog)[:, :, :rows, :wo]
+        og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, (1, 0, -1), (0, 1, 2))
+
+    row = math.ceil((c * k1 + 2 * groups * cog) * img * it / ho)  # per output row, counting the dropped rows
+    _blocks.run(_blocks.plan(n, ho, row, max(1, _blocks.BLOCK_BYTES - ext * c * k1 * it)), work)
 
 
 def _shifted_gemm(
