@@ -11,16 +11,21 @@ sized so that its temporary buffers (im2col columns plus the GEMM result) hold a
 their accumulator once per kernel tap, use at most ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB) so it
 stays in cache. The one exception: a block is never smaller than one output row of one image
 (depthwise: one image of one channel), so a single row that needs more than the limit is done whole.
-Every worker thread holds one block at a time.
+Blocks are made even (their image counts differ by at most one, and their number is a multiple of
+the thread count), so no thread is left with one block more than the others. Every worker thread
+holds one block at a time.
 
 >>> from padstride.engine import _blocks
->>> list(_blocks.plan(n=4, rows=10, row_bytes=1 << 20, limit=4 << 20))[:2]
-[(0, 1, 0, 4), (0, 1, 4, 8)]
+>>> list(_blocks.plan(n=4, rows=10, row_bytes=1 << 20, limit=4 << 20))[:3]
+[(0, 1, 0, 3), (0, 1, 3, 6), (0, 1, 6, 10)]
+>>> list(_blocks.plan(n=32, rows=28, row_bytes=80_000, limit=8 << 20, parts=2))[:2]  # 12 blocks, not 11
+[(0, 2, 0, 28), (2, 5, 0, 28)]
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -62,19 +67,28 @@ def set_block_bytes(limit: int) -> int:
     return old
 
 
-def plan(n: int, rows: int, row_bytes: int, limit: int | None = None) -> Iterator[tuple[int, int, int, int]]:
-    """Blocks ``(n0, n1, r0, r1)`` covering ``n`` images × ``rows`` rows within ``limit`` bytes."""
+def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
+         parts: int | None = None) -> Iterator[tuple[int, int, int, int]]:
+    """Blocks ``(n0, n1, r0, r1)`` covering ``n`` images × ``rows`` rows within ``limit`` bytes.
+
+    Blocks of whole images are as even as can be and, where there are several, a multiple of
+    ``parts`` (default :func:`workers`) in number, so every thread gets the same share; an image
+    split by rows is split into even runs of rows.
+    """
     limit = BLOCK_BYTES if limit is None else limit
     image = rows * row_bytes
     if image <= limit:
         step = max(1, limit // max(image, 1))
-        for n0 in range(0, n, step):
-            yield n0, min(n, n0 + step), 0, rows
+        k = max(1, parts if parts is not None else workers())
+        count = min(n, math.ceil(math.ceil(n / step) / k) * k)  # enough blocks, a multiple of k
+        for i in range(count):
+            yield n * i // count, n * (i + 1) // count, 0, rows
         return
     per = max(1, limit // max(row_bytes, 1))
+    count = -(-rows // per)
     for n0 in range(n):
-        for r0 in range(0, rows, per):
-            yield n0, n0 + 1, r0, min(rows, r0 + per)
+        for i in range(count):
+            yield n0, n0 + 1, rows * i // count, rows * (i + 1) // count
 
 
 _WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
