@@ -74,6 +74,15 @@ def forced(**constants: object) -> Iterator[None]:
             setattr(convolution, k, v)
 
 
+@oracle_settings(60)
+@given(conv_configs())
+def test_shifted_gemm_matches_torch(cfg: dict) -> None:
+    """The 2-D stride-1 path with one GEMM per first-axis tap, forced on for small channel counts."""
+    assume(cfg["nd"] == 2 and cfg["cin"] > cfg["groups"])
+    with forced(SHIFTED_MIN_K=1, CHANNELS_LAST_MIN_K=1 << 30):
+        check_conv({**cfg, "stride": (1, 1)})
+
+
 @oracle_settings(120)
 @given(conv_configs())
 def test_channels_last_gemm_matches_torch(cfg: dict) -> None:

@@ -17,24 +17,26 @@ so it costs no extra pass):
 
 With all strides 1 the view is *wide*: output positions are taken as a flat range of the padded
 buffer (the row tails past the output width are computed and dropped, a fraction (K−1)/W), so
-each column row is one contiguous run.
+each column row is one contiguous run; in 2-D with enough channels (``SHIFTED_MIN_K``) only the
+last axis' taps are copied, and one GEMM per tap of the first axis reads a shifted window of those
+columns (a third of the copying for 3×3).
 
-With many input channels per group (C_in/groups · k of the last axis ≥ ``CHANNELS_LAST_MIN_K``)
-the input is padded channels-last instead, (N, *spatial, C) in the same
+With many input channels per group (C_in/groups · k of the last axis ≥ ``CHANNELS_LAST_MIN_K``,
+which takes precedence) the input is padded channels-last instead, (N, *spatial, C) in the same
 single pass, so one output position's taps of the last axis are one run of k · C_in values even
 with strides; the columns are (groups, positions, k… · C_in/groups) and the GEMM
 columns × weights gives (positions, C_out/groups), written through a transposed view of the
 output. In 2-D with all strides 1 (``CHANNELS_LAST_SHIFTED``), only the last axis' taps are copied,
 over a flat range of padded pixels (row tails, and the bottom rows between images, computed and
 dropped), and one GEMM per tap of the first axis reads those columns shifted by whole rows,
-accumulating (a third of the copying for 3×3).
+accumulating.
 
 Depthwise convolutions (one input channel per group) skip the GEMM: the input is padded
 channel-major (C, N, *spatial), and per channel a loop over the kernel taps multiplies one view
 (with stride 1: one flat run over its images) by a scalar weight and adds it to an accumulator.
 
 Memory: beside the padded copy of the input (either layout) and the output, one block's buffers
-(columns plus GEMM result, plus the shifted path's accumulator temporary) hold at most
+(columns plus GEMM result, plus the shifted paths' accumulator temporary) hold at most
 ``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never less than one output row of one image);
 the depthwise accumulator and its temporary hold at most
 ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block
@@ -59,12 +61,14 @@ __all__ = ["conv", "padded_buffer"]
 
 DEPTHWISE_TAPS = True
 #: Convolutions whose input channels per group times the last kernel axis (C_in/groups · k) reach
-#: this im2col from a channels-last padded copy, where each tap's channels are one contiguous run
-#: (56² C64 k3, 2 threads: stride 2 about 30% less time, stride 1 about 10% with the shifted GEMMs;
-#: 224² C3 k3, C · k = 9, keeps the channels-first wide path, which copies whole rows).
+#: this im2col from a channels-last padded copy, where each tap's channels are one contiguous run.
 CHANNELS_LAST_MIN_K = 128
 #: ... and in 2-D with all strides 1, copy only the last axis' taps and run one GEMM per first-axis tap.
 CHANNELS_LAST_SHIFTED = True
+#: 2-D stride-1 convolutions with at least this many GEMM rows per tap of the first axis
+#: (C_in/groups · k of the last axis) copy only the last axis' taps and run one GEMM per tap of the
+#: first axis (56² C64 k3: 7% faster; 224² C3 k3, K = 9: much slower, so it keeps one GEMM).
+SHIFTED_MIN_K = 128
 #: Depthwise blocks run on threads only when each NumPy call covers at least this many elements
 #: (shorter calls spend more time handing over the GIL than they gain; measured on 2 cores).
 PARALLEL_ELEMENTS = 1 << 17
@@ -192,6 +196,11 @@ def _conv_into(
         view = as_strided(buf, (n, groups, cg, *ks, *outs),
                           tuple(v * it for v in (*head, *taps, *steps)),
                           writeable=False)
+    # 2-D, stride 1: im2col of the last axis' taps only, one GEMM per tap of the first axis on a
+    # shifted window of those columns (a third of the copying for 3×3)
+    shifted = wide and nd == 2 and ks[0] > 1 and cg * ks[1] >= SHIFTED_MIN_K
+    wl = np.ascontiguousarray(np.moveaxis(wt.reshape(groups, cog, cg, ks[0], ks[1]), 3, 0)).reshape(
+        ks[0], groups, cog, cg * ks[1]) if shifted else w3
 
     def work(block: tuple[int, int, int, int]) -> None:
         n0, n1, r0, r1 = block
@@ -200,8 +209,11 @@ def _conv_into(
             part = view[n0:n1, ..., r0 * ps[0]:r1 * ps[0]]
         else:
             part = view[(slice(n0, n1), Ellipsis, slice(r0, r1)) + (slice(None),) * (nd - 1)]
-        cols = np.moveaxis(part, 0, 2 + nd).reshape(groups, cg * kk, nb * rows * row_cols)
-        res = np.matmul(w3, cols)
+        if shifted:
+            res = _shifted_gemm(buf, wl, (n0 * head[0] + r0 * ps[0], nb, rows * ps[0]), head, taps, groups, cg, it)
+        else:
+            cols = np.moveaxis(part, 0, 2 + nd).reshape(groups, cg * kk, nb * rows * row_cols)
+            res = np.matmul(w3, cols)
         if bias is not None:
             res += bias[:, :, None]
         if wide:
@@ -307,6 +319,39 @@ def _channels_last_shifted(
 
     row = math.ceil((c * k1 + 2 * groups * cog) * img * it / ho)  # per output row, counting the dropped rows
     _blocks.run(_blocks.plan(n, ho, row, max(1, _blocks.BLOCK_BYTES - ext * c * k1 * it)), work)
+
+
+def _shifted_gemm(
+    buf: np.ndarray,
+    wl: np.ndarray,
+    span: tuple[int, int, int],
+    head: tuple[int, int, int],
+    taps: tuple[int, ...],
+    groups: int,
+    cg: int,
+    it: int,
+) -> np.ndarray:
+    """Wide 2-D GEMM of ``nb`` images from ``start``: (groups, C_out/groups, nb · positions)."""
+    start, nb, size = span
+    k0, _, cog, ck1 = wl.shape
+    k1 = ck1 // cg
+    q = size + (k0 - 1) * taps[0]
+    src = as_strided(buf[start:], (groups, cg, k1, nb, q),
+                     (head[1] * it, head[2] * it, taps[1] * it, head[0] * it, it), writeable=False)
+    cols = np.empty((groups, cg * k1, nb, q), buf.dtype)
+    np.copyto(cols.reshape(src.shape), src)
+    res = np.empty((groups, cog, nb, size), buf.dtype)
+    tmp = np.empty((groups, cog, size), buf.dtype)
+    for i in range(nb):
+        out = res[:, :, i]
+        for t in range(k0):
+            x = cols[:, :, i, t * taps[0]:t * taps[0] + size]
+            if t == 0:
+                np.matmul(wl[t], x, out=out)
+            else:
+                np.matmul(wl[t], x, out=tmp)
+                out += tmp
+    return res.reshape(groups, cog, nb * size)
 
 
 def _depthwise(
