@@ -21,22 +21,19 @@ each column row is one contiguous run; in 2-D with enough channels (``SHIFTED_MI
 last axis' taps are copied, and one GEMM per tap of the first axis reads a shifted window of those
 columns (a third of the copying for 3×3).
 
-With many input channels per group (C_in/groups · k of the last axis ≥ ``CHANNELS_LAST_MIN_K``,
-which takes precedence) the input is padded channels-last instead, (N, *spatial, C) in the same
-single pass, so one output position's taps of the last axis are one run of k · C_in values even
-with strides; the columns are (groups, positions, k… · C_in/groups) and the GEMM
-columns × weights gives (positions, C_out/groups), written through a transposed view of the
-output. In 2-D with all strides 1 (``CHANNELS_LAST_SHIFTED``), only the last axis' taps are copied,
-over a flat range of padded pixels (row tails, and the bottom rows between images, computed and
-dropped), and one GEMM per tap of the first axis reads those columns shifted by whole rows,
-accumulating.
+With a stride above 1 and many input channels per group (C_in/groups · k of the last axis ≥
+``CHANNELS_LAST_MIN_K``) the input is padded channels-last instead, (N, *spatial, C), in the same
+single pass: one output position's taps of the last axis are then one run of k · C_in values,
+where channels first they are single values a stride apart. The columns are
+(groups, positions, k… · C_in/groups), and the GEMM columns × weights gives
+(positions, C_out/groups), written through a transposed view of the output.
 
 Depthwise convolutions (one input channel per group) skip the GEMM: the input is padded
 channel-major (C, N, *spatial), and per channel a loop over the kernel taps multiplies one view
 (with stride 1: one flat run over its images) by a scalar weight and adds it to an accumulator.
 
 Memory: beside the padded copy of the input (either layout) and the output, one block's buffers
-(columns plus GEMM result, plus the shifted paths' accumulator temporary) hold at most
+(columns plus GEMM result, plus the shifted path's accumulator temporary) hold at most
 ``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never less than one output row of one image);
 the depthwise accumulator and its temporary hold at most
 ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block
@@ -60,11 +57,11 @@ from .padding import pad_into, pad_mode
 __all__ = ["conv", "padded_buffer"]
 
 DEPTHWISE_TAPS = True
-#: Convolutions whose input channels per group times the last kernel axis (C_in/groups · k) reach
-#: this im2col from a channels-last padded copy, where each tap's channels are one contiguous run.
+#: Strided convolutions whose input channels per group times the last kernel axis (C_in/groups · k)
+#: reach this take their im2col from a channels-last padded copy, where each tap's channels are one
+#: contiguous run (56² C64→128 k3 s2, 2 threads: ~10% less time; with stride 1 the channels-first
+#: wide view already copies whole rows, and measured faster than channels last).
 CHANNELS_LAST_MIN_K = 128
-#: ... and in 2-D with all strides 1, copy only the last axis' taps and run one GEMM per first-axis tap.
-CHANNELS_LAST_SHIFTED = True
 #: 2-D stride-1 convolutions with at least this many GEMM rows per tap of the first axis
 #: (C_in/groups · k of the last axis) copy only the last axis' taps and run one GEMM per tap of the
 #: first axis (56² C64 k3: 7% faster; 224² C3 k3, K = 9: much slower, so it keeps one GEMM).
@@ -179,7 +176,7 @@ def _conv_into(
         buf, _ = padded_buffer(xf.swapaxes(0, 1), geo.pads, dtype, mode, slack=ps[0] if wide else 0)
         _depthwise(buf, wt, bias, og, padded, taps, steps, wide)
         return
-    if cg * ks[-1] >= CHANNELS_LAST_MIN_K:
+    if not wide and cg * ks[-1] >= CHANNELS_LAST_MIN_K:
         _channels_last_gemm(xf, wt, bias, geo, groups, mode, og)
         return
     buf, _ = padded_buffer(xf, geo.pads, dtype, mode, slack=ps[0] if wide else 0)
@@ -248,12 +245,8 @@ def _channels_last_gemm(
     it = wt.dtype.itemsize
     padded = tuple(a.padded_input for a in geo)
     ps = tuple(math.prod(padded[i + 1:]) * c for i in range(nd))  # element strides of the padded axes
-    shifted = nd == 2 and ks[0] > 1 and all(a.stride == 1 for a in geo) and CHANNELS_LAST_SHIFTED
-    buf, _ = padded_buffer(xf, geo.pads, wt.dtype, mode, slack=ps[0] if shifted else 0, channels_last=True)
+    buf, _ = padded_buffer(xf, geo.pads, wt.dtype, mode, channels_last=True)
     wt5 = wt.reshape(groups, cog, cg, *ks)
-    if shifted:
-        _channels_last_shifted(buf, wt5, bias, og, padded, tuple(a.dilation for a in geo))
-        return
     steps = tuple(a.stride * p for a, p in zip(geo, ps, strict=True))
     taps = tuple(a.dilation * p for a, p in zip(geo, ps, strict=True))
     view = as_strided(buf, (groups, n, *outs, *ks, cg),
@@ -273,52 +266,6 @@ def _channels_last_gemm(
         og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, (1, 0, -1), (0, 1, 2))
 
     _blocks.run(_blocks.plan(n, outs[0], (c * kk + co) * row_cols * it), work)
-
-
-def _channels_last_shifted(
-    buf: np.ndarray,
-    wt5: np.ndarray,
-    bias: np.ndarray | None,
-    og: np.ndarray,
-    padded: tuple[int, ...],
-    dilation: tuple[int, ...],
-) -> None:
-    """2-D, stride 1, channels-last: im2col of the last axis' taps only, over a flat range of padded
-    pixels (row tails and the rows between images computed and dropped), and one GEMM per tap of the
-    first axis on a window of those columns shifted by whole rows."""
-    n, groups, cog, ho, wo = og.shape
-    _, _, cg, k0, k1 = wt5.shape
-    c = groups * cg
-    hp, wp = padded
-    img = hp * wp  # pixels per padded image
-    ext = (k0 - 1) * dilation[0] * wp  # column rows beyond a block's positions, for the first axis' taps
-    it = wt5.dtype.itemsize
-    # pixel p of the buffer, group g, tap j of the last axis, channel i (the buffer has one row of slack)
-    src = as_strided(buf, (groups, n * img, k1, cg), (cg * it, c * it, dilation[1] * c * it, it), writeable=False)
-    wl = np.ascontiguousarray(wt5.transpose(3, 0, 4, 2, 1)).reshape(k0, groups, k1 * cg, cog)
-
-    def work(block: tuple[int, int, int, int]) -> None:
-        n0, n1, r0, r1 = block
-        nb, rows = n1 - n0, r1 - r0
-        start, span = n0 * img + r0 * wp, (nb - 1) * img + rows * wp
-        cols = np.empty((groups, span + ext, k1 * cg), wt5.dtype)
-        np.copyto(cols.reshape(groups, span + ext, k1, cg), src[:, start:start + span + ext])
-        grid = img if nb > 1 else rows * wp  # a whole image per image when several (then rows = ho)
-        res = np.empty((groups, nb * grid, cog), wt5.dtype)
-        tmp = np.empty((groups, span, cog), wt5.dtype)
-        acc = res[:, :span]
-        for t in range(k0):
-            shift = t * dilation[0] * wp
-            np.matmul(cols[:, shift:shift + span], wl[t], out=tmp if t else acc)
-            if t:
-                acc += tmp
-        if bias is not None:
-            acc += bias[:, None, :]
-        res5 = res.reshape(groups, nb, grid // wp, wp, cog)[:, :, :rows, :wo]
-        og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, (1, 0, -1), (0, 1, 2))
-
-    row = math.ceil((c * k1 + 2 * groups * cog) * img * it / ho)  # per output row, counting the dropped rows
-    _blocks.run(_blocks.plan(n, ho, row, max(1, _blocks.BLOCK_BYTES - ext * c * k1 * it)), work)
 
 
 def _shifted_gemm(
