@@ -26,14 +26,17 @@ With a stride above 1 and many input channels per group (C_in/groups · k of the
 single pass: one output position's taps of the last axis are then one run of k · C_in values,
 where channels first they are single values a stride apart. The columns are
 (groups, positions, k… · C_in/groups), and the GEMM columns × weights gives
-(positions, C_out/groups), written through a transposed view of the output.
+(positions, C_out/groups), written through a transposed view of the output. Where its blocks hold
+whole images, each block pads its own images into a block buffer (one pass less over memory, and
+the copies of one thread overlap the GEMMs of the others).
 
 Depthwise convolutions (one input channel per group) skip the GEMM: the input is padded
 channel-major (C, N, *spatial), and per channel a loop over the kernel taps multiplies one view
 (with stride 1: one flat run over its images) by a scalar weight and adds it to an accumulator.
 
 Memory: beside the padded copy of the input (either layout) and the output, one block's buffers
-(columns plus GEMM result, plus the shifted path's accumulator temporary) hold at most
+(columns plus GEMM result, plus the shifted path's accumulator temporary, plus the padded images
+of a block that pads its own) hold at most
 ``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never less than one output row of one image);
 the depthwise accumulator and its temporary hold at most
 ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block
@@ -245,27 +248,45 @@ def _channels_last_gemm(
     it = wt.dtype.itemsize
     padded = tuple(a.padded_input for a in geo)
     ps = tuple(math.prod(padded[i + 1:]) * c for i in range(nd))  # element strides of the padded axes
-    buf, _ = padded_buffer(xf, geo.pads, wt.dtype, mode, channels_last=True)
+    pt = math.prod(padded)
     wt5 = wt.reshape(groups, cog, cg, *ks)
     steps = tuple(a.stride * p for a, p in zip(geo, ps, strict=True))
     taps = tuple(a.dilation * p for a, p in zip(geo, ps, strict=True))
-    view = as_strided(buf, (groups, n, *outs, *ks, cg),
-                      tuple(v * it for v in (cg, math.prod(padded) * c, *steps, *taps, 1)), writeable=False)
     wc = np.ascontiguousarray(np.moveaxis(wt5, (1, 2), (-1, -2))).reshape(groups, kk * cg, cog)
     row_cols = math.prod(outs[1:])
+    row = (c * kk + co) * row_cols * it
+
+    def windows(buf: np.ndarray, images: int) -> np.ndarray:
+        return as_strided(buf, (groups, images, *outs, *ks, cg),
+                          tuple(v * it for v in (cg, pt * c, *steps, *taps, 1)), writeable=False)
+
+    # whole images per block: each block pads its own images (in cache, beside the other threads' GEMMs)
+    blocks = list(_blocks.plan(n, outs[0], row + math.ceil(pt * c * it / outs[0])))
+    own_pad = all(r0 == 0 and r1 == outs[0] for _, _, r0, r1 in blocks)
+    if not own_pad:
+        blocks = list(_blocks.plan(n, outs[0], row))
+        view = windows(padded_buffer(xf, geo.pads, wt.dtype, mode, channels_last=True)[0], n)
+    axes = tuple(range(2, 2 + nd))
 
     def work(block: tuple[int, int, int, int]) -> None:
         n0, n1, r0, r1 = block
         nb, rows = n1 - n0, r1 - r0
+        if own_pad:
+            local = np.empty((nb, *padded, c), wt.dtype)
+            for i in range(nb):  # one image at a time: pad_into splits larger copies over the threads
+                pad_into(xf[n0 + i:n0 + i + 1], geo.pads, np.moveaxis(local[i:i + 1], -1, 1), axes, mode, 0.0)
+            src = windows(local, nb)
+        else:
+            src = view[:, n0:n1, r0:r1]
         cols = np.empty((groups, nb * rows * row_cols, kk * cg), wt.dtype)
-        np.copyto(cols.reshape(groups, nb, rows, *outs[1:], *ks, cg), view[:, n0:n1, r0:r1])
+        np.copyto(cols.reshape(groups, nb, rows, *outs[1:], *ks, cg), src)
         res = np.matmul(cols, wc)
         if bias is not None:
             res += bias[:, None, :]
         res5 = res.reshape(groups, nb, rows, *outs[1:], cog)
         og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, (1, 0, -1), (0, 1, 2))
 
-    _blocks.run(_blocks.plan(n, outs[0], (c * kk + co) * row_cols * it), work)
+    _blocks.run(blocks, work)
 
 
 def _shifted_gemm(
