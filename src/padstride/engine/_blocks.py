@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -93,6 +94,7 @@ def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
 
 _WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
 _POOL: ThreadPoolExecutor | None = None
+_PREFIX = "padstride-engine"
 _CONTROLLER: Any = None
 
 
@@ -137,10 +139,12 @@ def run(blocks: Iterable[tuple[int, int, int, int]], work: Callable[[tuple[int, 
     """Call ``work`` on every block, in parallel where :func:`workers` > 1 and threadpoolctl is present.
 
     ``parallel=False`` runs them in turn: for work made of many short NumPy calls (a few µs each),
-    threads spend more time handing the GIL over than they gain.
+    threads spend more time handing the GIL over than they gain. Called from a worker thread (a
+    block's own padding, say), it runs them in turn too, rather than wait on its own pool.
     """
     todo = list(blocks)
-    k = min(workers(), len(todo)) if parallel else 1
+    nested = threading.current_thread().name.startswith(_PREFIX)
+    k = min(workers(), len(todo)) if parallel and not nested else 1
     ctl = _controller()
     if k <= 1 or not ctl:
         for block in todo:
@@ -148,7 +152,7 @@ def run(blocks: Iterable[tuple[int, int, int, int]], work: Callable[[tuple[int, 
         return
     global _POOL
     if _POOL is None or _POOL._max_workers < k:
-        _POOL = ThreadPoolExecutor(k, thread_name_prefix="padstride-engine")
+        _POOL = ThreadPoolExecutor(k, thread_name_prefix=_PREFIX)
     with ctl.limit(limits=1, user_api="blas") if ctl else contextlib.nullcontext():
         for _ in _POOL.map(work, todo):
             pass
