@@ -155,6 +155,18 @@ def test_blocks_stay_within_the_limit() -> None:
         assert covered == n * rows
 
 
+def test_nested_block_runs_do_not_wait_on_their_own_pool() -> None:
+    """A block that pads its own images may split a copy over the threads: from a worker that runs inline."""
+    seen: list[tuple[int, int, int, int]] = []
+    pair = [(0, 1, 0, 0), (1, 2, 0, 0)]
+    old = set_workers(2)
+    try:
+        _blocks.run(pair, lambda block: _blocks.run(pair, seen.append))
+    finally:
+        set_workers(old)
+    assert sorted(seen) == sorted(pair * 2)
+
+
 def test_blocks_are_even_and_shared_by_the_threads() -> None:
     for n, parts in [(32, 2), (33, 2), (7, 3), (3, 4)]:
         blocks = list(_blocks.plan(n, 28, 80_000, 8 << 20, parts))
