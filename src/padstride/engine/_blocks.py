@@ -17,7 +17,7 @@ holds one block at a time.
 
 >>> from padstride.engine import _blocks
 >>> list(_blocks.plan(n=4, rows=10, row_bytes=1 << 20, limit=4 << 20))[:3]
-[(0, 1, 0, 3), (0, 1, 3, 6), (0, 1, 6, 10)]
+[(0, 1, 0, 4), (0, 1, 4, 8), (0, 1, 8, 10)]
 >>> list(_blocks.plan(n=32, rows=28, row_bytes=80_000, limit=8 << 20, parts=2))[:2]  # 12 blocks, not 11
 [(0, 2, 0, 28), (2, 5, 0, 28)]
 """
@@ -73,8 +73,7 @@ def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
     """Blocks ``(n0, n1, r0, r1)`` covering ``n`` images × ``rows`` rows within ``limit`` bytes.
 
     Blocks of whole images are as even as can be and, where there are several, a multiple of
-    ``parts`` (default :func:`workers`) in number, so every thread gets the same share; an image
-    split by rows is split into even runs of rows.
+    ``parts`` (default :func:`workers`) in number, so every thread gets the same share.
     """
     limit = BLOCK_BYTES if limit is None else limit
     image = rows * row_bytes
@@ -86,10 +85,9 @@ def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
             yield n * i // count, n * (i + 1) // count, 0, rows
         return
     per = max(1, limit // max(row_bytes, 1))
-    count = -(-rows // per)
     for n0 in range(n):
-        for i in range(count):
-            yield n0, n0 + 1, rows * i // count, rows * (i + 1) // count
+        for r0 in range(0, rows, per):
+            yield n0, n0 + 1, r0, min(rows, r0 + per)
 
 
 _WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
