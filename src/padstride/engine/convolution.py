@@ -10,10 +10,10 @@ How it is computed (channels first; channels last is read and written through tr
 so it costs no extra pass):
 
 1. the work is split into blocks of images × output rows (:mod:`padstride.engine._blocks`);
-2. the input is padded into a flat buffer (pads from :func:`padstride.geometry.conv`): on the GEMM
-   paths, where the blocks hold whole images, each block pads its own images when it starts (on its thread, and in
-   cache for the next step: 56² C64 s1 ~13% less CPU time than one padded copy up front);
-   otherwise the whole input is padded once;
+2. the input is padded into a flat buffer (pads from :func:`padstride.geometry.conv`): on the
+   GEMM paths, where the blocks hold whole images, each block pads its own images when it starts
+   (on its thread, and in cache for the next step: 56² C64 s1, one thread, ~13% less time than
+   one padded copy up front); otherwise the whole input is padded once;
 3. a strided view (``as_strided``, no copy) exposes, for every output position, the input
    cells under every kernel tap;
 4. per block, that view is copied into im2col columns ``(groups, C_in/groups · k…, positions)``
@@ -27,9 +27,9 @@ columns (a third of the copying for 3×3).
 
 With a stride above 1 and many input channels per group (C_in/groups · k of the last axis ≥
 ``CHANNELS_LAST_MIN_K``) the input is padded channels-last instead, (N, *spatial, C), the
-transpose riding on the padding copy: one output position's taps of the last axis are then one run of k · C_in values,
-where channels first they are single values a stride apart. The columns are
-(groups, positions, k… · C_in/groups), and the GEMM columns × weights gives
+transpose riding on the padding copy: one output position's taps of the last axis are then one
+run of k · C_in values, where channels first they are single values a stride apart. The columns
+are (groups, positions, k… · C_in/groups), and the GEMM columns × weights gives
 (positions, C_out/groups), written through a transposed view of the output.
 
 Depthwise convolutions (one input channel per group) skip the GEMM: the input is padded
@@ -38,11 +38,10 @@ channel-major (C, N, *spatial), and per channel a loop over the kernel taps mult
 
 Memory: beside the output (and the padded copy of the input, where blocks do not pad their own
 images), one block's buffers (its padded images, columns, GEMM result and, on the shifted path,
-the accumulator temporary) hold at most
-``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never less than one output row of one image);
-the depthwise accumulator and its temporary hold at most
-``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block
-per worker thread at a time.
+the accumulator temporary) hold at most ``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never
+less than one output row of one image); the depthwise accumulator and its temporary hold at most
+``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block per
+worker thread at a time.
 """
 
 from __future__ import annotations
@@ -64,8 +63,9 @@ __all__ = ["conv", "padded_buffer"]
 DEPTHWISE_TAPS = True
 #: Strided convolutions whose input channels per group times the last kernel axis (C_in/groups · k)
 #: reach this take their im2col from a channels-last padded copy, where each tap's channels are one
-#: contiguous run (56² C64→128 k3 s2, 2 threads: ~5% less time; with stride 1 the channels-first
-#: wide view already copies whole rows, and its shifted GEMM measured ~10% faster than channels last).
+#: contiguous run (56² C64→128 k3 s2, 2 threads: 37 → 28 ms in the engine benchmark with malloc kept
+#: from returning memory, ~6% alone; with stride 1 the channels-first wide view already copies whole
+#: rows, and its shifted GEMM measured ~10% faster than a channels-last one).
 CHANNELS_LAST_MIN_K = 128
 #: 2-D stride-1 convolutions with at least this many GEMM rows per tap of the first axis
 #: (C_in/groups · k of the last axis) copy only the last axis' taps and run one GEMM per tap of the
