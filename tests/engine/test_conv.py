@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import numpy as np
 import pytest
 import torch
@@ -58,17 +61,35 @@ def test_conv_matches_torch(cfg: dict) -> None:
     check_conv(cfg)
 
 
+@contextmanager
+def forced(**constants: object) -> Iterator[None]:
+    """Set module constants of ``padstride.engine.convolution`` (path thresholds) for a block."""
+    old = {k: getattr(convolution, k) for k in constants}
+    for k, v in constants.items():
+        setattr(convolution, k, v)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            setattr(convolution, k, v)
+
+
 @oracle_settings(60)
 @given(conv_configs())
 def test_shifted_gemm_matches_torch(cfg: dict) -> None:
     """The 2-D stride-1 path with one GEMM per first-axis tap, forced on for small channel counts."""
     assume(cfg["nd"] == 2 and cfg["cin"] > cfg["groups"])
-    old = convolution.SHIFTED_MIN_K
-    convolution.SHIFTED_MIN_K = 1
-    try:
+    with forced(SHIFTED_MIN_K=1):
         check_conv({**cfg, "stride": (1, 1)})
-    finally:
-        convolution.SHIFTED_MIN_K = old
+
+
+@oracle_settings(120)
+@given(conv_configs())
+def test_channels_last_gemm_matches_torch(cfg: dict) -> None:
+    """im2col from a channels-last padded copy, forced on for every strided configuration (any rank, groups)."""
+    assume(max(cfg["stride"]) > 1)
+    with forced(CHANNELS_LAST_MIN_K=1):
+        check_conv(cfg)
 
 
 def check_conv(cfg: dict) -> None:
@@ -132,6 +153,26 @@ def test_blocks_stay_within_the_limit() -> None:
             assert (n1 - n0) * (r1 - r0) * row <= max(limit, row)
         covered = sum((n1 - n0) * (r1 - r0) for n0, n1, r0, r1 in _blocks.plan(n, rows, row, limit))
         assert covered == n * rows
+
+
+def test_nested_block_runs_do_not_wait_on_their_own_pool() -> None:
+    """A block that pads its own images may split a copy over the threads: from a worker that runs inline."""
+    seen: list[tuple[int, int, int, int]] = []
+    pair = [(0, 1, 0, 0), (1, 2, 0, 0)]
+    old = set_workers(2)
+    try:
+        _blocks.run(pair, lambda block: _blocks.run(pair, seen.append))
+    finally:
+        set_workers(old)
+    assert sorted(seen) == sorted(pair * 2)
+
+
+def test_blocks_are_even_and_shared_by_the_threads() -> None:
+    for n, parts in [(32, 2), (33, 2), (7, 3), (3, 4)]:
+        blocks = list(_blocks.plan(n, 28, 80_000, 8 << 20, parts))
+        sizes = [n1 - n0 for n0, n1, _, _ in blocks]
+        assert sum(sizes) == n and max(sizes) - min(sizes) <= 1 and max(sizes) <= (8 << 20) // (28 * 80_000)
+        assert len(blocks) % parts == 0 or len(blocks) == n
 
 
 @pytest.mark.parametrize(

@@ -11,16 +11,22 @@ sized so that its temporary buffers (im2col columns plus the GEMM result) hold a
 their accumulator once per kernel tap, use at most ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB) so it
 stays in cache. The one exception: a block is never smaller than one output row of one image
 (depthwise: one image of one channel), so a single row that needs more than the limit is done whole.
-Every worker thread holds one block at a time.
+Blocks are made even (their image counts differ by at most one, and their number is a multiple of
+the thread count), so no thread is left with one block more than the others. Every worker thread
+holds one block at a time.
 
 >>> from padstride.engine import _blocks
->>> list(_blocks.plan(n=4, rows=10, row_bytes=1 << 20, limit=4 << 20))[:2]
-[(0, 1, 0, 4), (0, 1, 4, 8)]
+>>> list(_blocks.plan(n=4, rows=10, row_bytes=1 << 20, limit=4 << 20))[:3]
+[(0, 1, 0, 4), (0, 1, 4, 8), (0, 1, 8, 10)]
+>>> list(_blocks.plan(n=32, rows=28, row_bytes=80_000, limit=8 << 20, parts=2))[:2]  # 12 blocks, not 11
+[(0, 2, 0, 28), (2, 5, 0, 28)]
 """
 
 from __future__ import annotations
 
 import contextlib
+import math
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -62,14 +68,21 @@ def set_block_bytes(limit: int) -> int:
     return old
 
 
-def plan(n: int, rows: int, row_bytes: int, limit: int | None = None) -> Iterator[tuple[int, int, int, int]]:
-    """Blocks ``(n0, n1, r0, r1)`` covering ``n`` images × ``rows`` rows within ``limit`` bytes."""
+def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
+         parts: int | None = None) -> Iterator[tuple[int, int, int, int]]:
+    """Blocks ``(n0, n1, r0, r1)`` covering ``n`` images × ``rows`` rows within ``limit`` bytes.
+
+    Blocks of whole images are as even as can be and, where there are several, a multiple of
+    ``parts`` (default :func:`workers`) in number, so every thread gets the same share.
+    """
     limit = BLOCK_BYTES if limit is None else limit
     image = rows * row_bytes
     if image <= limit:
         step = max(1, limit // max(image, 1))
-        for n0 in range(0, n, step):
-            yield n0, min(n, n0 + step), 0, rows
+        k = max(1, parts if parts is not None else workers())
+        count = min(n, math.ceil(math.ceil(n / step) / k) * k)  # enough blocks, a multiple of k
+        for i in range(count):
+            yield n * i // count, n * (i + 1) // count, 0, rows
         return
     per = max(1, limit // max(row_bytes, 1))
     for n0 in range(n):
@@ -79,6 +92,7 @@ def plan(n: int, rows: int, row_bytes: int, limit: int | None = None) -> Iterato
 
 _WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
 _POOL: ThreadPoolExecutor | None = None
+_PREFIX = "padstride-engine"
 _CONTROLLER: Any = None
 
 
@@ -123,10 +137,12 @@ def run(blocks: Iterable[tuple[int, int, int, int]], work: Callable[[tuple[int, 
     """Call ``work`` on every block, in parallel where :func:`workers` > 1 and threadpoolctl is present.
 
     ``parallel=False`` runs them in turn: for work made of many short NumPy calls (a few µs each),
-    threads spend more time handing the GIL over than they gain.
+    threads spend more time handing the GIL over than they gain. Called from a worker thread (a
+    block's own padding, say), it runs them in turn too, rather than wait on its own pool.
     """
     todo = list(blocks)
-    k = min(workers(), len(todo)) if parallel else 1
+    nested = threading.current_thread().name.startswith(_PREFIX)
+    k = min(workers(), len(todo)) if parallel and not nested else 1
     ctl = _controller()
     if k <= 1 or not ctl:
         for block in todo:
@@ -134,7 +150,7 @@ def run(blocks: Iterable[tuple[int, int, int, int]], work: Callable[[tuple[int, 
         return
     global _POOL
     if _POOL is None or _POOL._max_workers < k:
-        _POOL = ThreadPoolExecutor(k, thread_name_prefix="padstride-engine")
+        _POOL = ThreadPoolExecutor(k, thread_name_prefix=_PREFIX)
     with ctl.limit(limits=1, user_api="blas") if ctl else contextlib.nullcontext():
         for _ in _POOL.map(work, todo):
             pass

@@ -9,26 +9,39 @@ array([[45., 39.],
 How it is computed (channels first; channels last is read and written through transposed views,
 so it costs no extra pass):
 
-1. the input is padded once into a flat buffer (pads from :func:`padstride.geometry.conv`);
-2. a strided view (``as_strided``, no copy) exposes, for every output position, the input
+1. the work is split into blocks of images × output rows (:mod:`padstride.engine._blocks`);
+2. the input is padded into a flat buffer (pads from :func:`padstride.geometry.conv`): on the
+   GEMM paths, where the blocks hold whole images, each block pads its own images when it starts
+   (on its thread, and in cache for the next step: 56² C64 s1, one thread, ~13% less time than
+   one padded copy up front); otherwise the whole input is padded once;
+3. a strided view (``as_strided``, no copy) exposes, for every output position, the input
    cells under every kernel tap;
-3. per block of images × output rows, that view is copied into im2col columns
-   ``(groups, C_in/groups · k…, positions)`` and multiplied by the weights in one batched GEMM.
+4. per block, that view is copied into im2col columns ``(groups, C_in/groups · k…, positions)``
+   and multiplied by the weights in one batched GEMM.
 
 With all strides 1 the view is *wide*: output positions are taken as a flat range of the padded
 buffer (the row tails past the output width are computed and dropped, a fraction (K−1)/W), so
 each column row is one contiguous run; in 2-D with enough channels (``SHIFTED_MIN_K``) only the
 last axis' taps are copied, and one GEMM per tap of the first axis reads a shifted window of those
-columns (a third of the copying for 3×3). Depthwise convolutions (one input channel per group) skip
-the GEMM: the input is padded channel-major (C, N, *spatial), and per channel a loop over the
-kernel taps multiplies one view (with stride 1: one flat run over its images) by a scalar weight
-and adds it to an accumulator.
+columns (a third of the copying for 3×3).
 
-Memory: beside the padded copy of the input and the output, one block's buffers (columns plus GEMM
-result) hold at most ``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never less than one
-output row of one image); the depthwise accumulator and its temporary hold at most
-``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block
-per worker thread at a time.
+With a stride above 1 and many input channels per group (C_in/groups · k of the last axis ≥
+``CHANNELS_LAST_MIN_K``) the input is padded channels-last instead, (N, *spatial, C), the
+transpose riding on the padding copy: one output position's taps of the last axis are then one
+run of k · C_in values, where channels first they are single values a stride apart. The columns
+are (groups, positions, k… · C_in/groups), and the GEMM columns × weights gives
+(positions, C_out/groups), written through a transposed view of the output.
+
+Depthwise convolutions (one input channel per group) skip the GEMM: the input is padded
+channel-major (C, N, *spatial), and per channel a loop over the kernel taps multiplies one view
+(with stride 1: one flat run over its images) by a scalar weight and adds it to an accumulator.
+
+Memory: beside the output (and the padded copy of the input, where blocks do not pad their own
+images), one block's buffers (its padded images, columns, GEMM result and, on the shifted path,
+the accumulator temporary) hold at most ``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never
+less than one output row of one image); the depthwise accumulator and its temporary hold at most
+``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block per
+worker thread at a time.
 """
 
 from __future__ import annotations
@@ -48,6 +61,12 @@ from .padding import pad_into, pad_mode
 __all__ = ["conv", "padded_buffer"]
 
 DEPTHWISE_TAPS = True
+#: Strided convolutions whose input channels per group times the last kernel axis (C_in/groups · k)
+#: reach this take their im2col from a channels-last padded copy, where each tap's channels are one
+#: contiguous run (56² C64→128 k3 s2, 2 threads: 37 → 28 ms in the engine benchmark with malloc kept
+#: from returning memory, ~6% alone; with stride 1 the channels-first wide view already copies whole
+#: rows, and its shifted GEMM measured ~10% faster than a channels-last one).
+CHANNELS_LAST_MIN_K = 128
 #: 2-D stride-1 convolutions with at least this many GEMM rows per tap of the first axis
 #: (C_in/groups · k of the last axis) copy only the last axis' taps and run one GEMM per tap of the
 #: first axis (56² C64 k3: 7% faster; 224² C3 k3, K = 9: much slower, so it keeps one GEMM).
@@ -58,18 +77,23 @@ PARALLEL_ELEMENTS = 1 << 17
 
 
 def padded_buffer(
-    x: np.ndarray, pads: Sequence[tuple[int, int]], dtype: np.dtype, mode: str, slack: int = 0
+    x: np.ndarray, pads: Sequence[tuple[int, int]], dtype: np.dtype, mode: str, slack: int = 0,
+    channels_last: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flat buffer holding ``x`` (N, C, *spatial) padded on its spatial axes, plus its N-D view.
 
     ``slack`` zeroed elements follow the data, so wide views may run past the last row.
+    ``channels_last``: the buffer is laid out (N, *spatial, C) (the view is still (N, C, *spatial)).
     """
     nd = len(pads)
     shape = x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads, strict=True))
     size = math.prod(shape)
     buf = np.empty(size + slack, dtype)
     buf[size:] = 0
-    view = buf[:size].reshape(shape)
+    if channels_last:
+        view = np.moveaxis(buf[:size].reshape(shape[:1] + shape[2:] + shape[1:2]), -1, 1)
+    else:
+        view = buf[:size].reshape(shape)
     pad_into(x, pads, view, tuple(range(2, 2 + nd)), mode, 0.0)
     return buf, view
 
@@ -157,36 +181,48 @@ def _conv_into(
         buf, _ = padded_buffer(xf.swapaxes(0, 1), geo.pads, dtype, mode, slack=ps[0] if wide else 0)
         _depthwise(buf, wt, bias, og, padded, taps, steps, wide)
         return
-    buf, _ = padded_buffer(xf, geo.pads, dtype, mode, slack=ps[0] if wide else 0)
+    if not wide and cg * ks[-1] >= CHANNELS_LAST_MIN_K:
+        _channels_last_gemm(xf, wt, bias, geo, groups, mode, og)
+        return
     head = (c * pt, cg * pt, pt)
     cog = co // groups
     kk = math.prod(ks)
     w3 = wt.reshape(groups, cog, cg * kk)
-    if wide:
-        row_cols = ps[0]
-        view = as_strided(buf, (n, groups, cg, *ks, outs[0] * ps[0]),
-                          tuple(v * it for v in (*head, *taps, 1)), writeable=False)
-    else:
-        row_cols = math.prod(outs[1:])
-        view = as_strided(buf, (n, groups, cg, *ks, *outs),
-                          tuple(v * it for v in (*head, *taps, *steps)),
+    slack = ps[0] if wide else 0
+    row_cols = ps[0] if wide else math.prod(outs[1:])
+
+    def windows(buf: np.ndarray, images: int) -> np.ndarray:
+        if wide:
+            return as_strided(buf, (images, groups, cg, *ks, outs[0] * ps[0]),
+                              tuple(v * it for v in (*head, *taps, 1)), writeable=False)
+        return as_strided(buf, (images, groups, cg, *ks, *outs), tuple(v * it for v in (*head, *taps, *steps)),
                           writeable=False)
+
     # 2-D, stride 1: im2col of the last axis' taps only, one GEMM per tap of the first axis on a
     # shifted window of those columns (a third of the copying for 3×3)
     shifted = wide and nd == 2 and ks[0] > 1 and cg * ks[1] >= SHIFTED_MIN_K
     wl = np.ascontiguousarray(np.moveaxis(wt.reshape(groups, cog, cg, ks[0], ks[1]), 3, 0)).reshape(
         ks[0], groups, cog, cg * ks[1]) if shifted else w3
+    if shifted:  # columns of the last axis' taps (plus the first axis' extra rows), result, temporary
+        extra = (ks[0] - 1) * taps[0] * c * ks[1] * it
+        blocks, own_pad = _pad_plan(n, outs[0], (c * ks[1] + 2 * co) * ps[0] * it, (c * pt + slack) * it, extra)
+    else:
+        blocks, own_pad = _pad_plan(n, outs[0], (c * kk + co) * row_cols * it, (c * pt + slack) * it)
+    if not own_pad:
+        whole = padded_buffer(xf, geo.pads, dtype, mode, slack=slack)[0]
 
     def work(block: tuple[int, int, int, int]) -> None:
         n0, n1, r0, r1 = block
         nb, rows = n1 - n0, r1 - r0
-        if wide:
-            part = view[n0:n1, ..., r0 * ps[0]:r1 * ps[0]]
-        else:
-            part = view[(slice(n0, n1), Ellipsis, slice(r0, r1)) + (slice(None),) * (nd - 1)]
+        buf, first = (padded_buffer(xf[n0:n1], geo.pads, dtype, mode, slack=slack)[0], 0) if own_pad else (whole, n0)
         if shifted:
-            res = _shifted_gemm(buf, wl, (n0 * head[0] + r0 * ps[0], nb, rows * ps[0]), head, taps, groups, cg, it)
+            res = _shifted_gemm(buf, wl, (first * head[0] + r0 * ps[0], nb, rows * ps[0]), head, taps, groups, cg, it)
         else:
+            view = windows(buf, first + nb)
+            if wide:
+                part = view[first:, ..., r0 * ps[0]:r1 * ps[0]]
+            else:
+                part = view[(slice(first, None), Ellipsis, slice(r0, r1)) + (slice(None),) * (nd - 1)]
             cols = np.moveaxis(part, 0, 2 + nd).reshape(groups, cg * kk, nb * rows * row_cols)
             res = np.matmul(w3, cols)
         if bias is not None:
@@ -197,7 +233,78 @@ def _conv_into(
             res5 = res.reshape(groups, cog, nb, rows, *outs[1:])
         og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, 2, 0)
 
-    _blocks.run(_blocks.plan(n, outs[0], (c * kk + co) * row_cols * it), work)
+    _blocks.run(blocks, work)
+
+
+def _pad_plan(
+    n: int, rows: int, row_bytes: int, image_bytes: int, extra: int = 0
+) -> tuple[list[tuple[int, int, int, int]], bool]:
+    """Blocks, and whether each pads its own images: yes where blocks that also hold their padded
+    images (``image_bytes`` each) still hold whole images (one pass less over memory, and one
+    thread's copies overlap the others' GEMMs); else blocks for one padded copy of the input.
+    ``extra``: bytes a block needs beside its rows."""
+    limit = max(1, _blocks.BLOCK_BYTES - extra)
+    blocks = list(_blocks.plan(n, rows, row_bytes + math.ceil(image_bytes / rows), limit))
+    if all(r0 == 0 and r1 == rows for _, _, r0, r1 in blocks):
+        return blocks, True
+    return list(_blocks.plan(n, rows, row_bytes, limit)), False
+
+
+def _channels_last_gemm(
+    xf: np.ndarray,
+    wt: np.ndarray,
+    bias: np.ndarray | None,
+    geo: geometry.Geometry,
+    groups: int,
+    mode: str,
+    og: np.ndarray,
+) -> None:
+    """im2col from an (N, *spatial, C) padded copy: columns (groups, positions, k… · C_in/groups).
+
+    With one group and no dilation along the last axis, one column's taps of the last axis are one
+    run of k · C_in values, so even a strided window copies long runs; the GEMM positions × weights
+    gives (positions, C_out/groups) per group, written into ``og`` through a transposed view.
+    """
+    n, c = xf.shape[:2]
+    co, cg = wt.shape[:2]
+    ks = wt.shape[2:]
+    nd, outs = len(ks), geo.output
+    cog, kk = co // groups, math.prod(ks)
+    it = wt.dtype.itemsize
+    padded = tuple(a.padded_input for a in geo)
+    ps = tuple(math.prod(padded[i + 1:]) * c for i in range(nd))  # element strides of the padded axes
+    pt = math.prod(padded)
+    wt5 = wt.reshape(groups, cog, cg, *ks)
+    steps = tuple(a.stride * p for a, p in zip(geo, ps, strict=True))
+    taps = tuple(a.dilation * p for a, p in zip(geo, ps, strict=True))
+    wc = np.ascontiguousarray(np.moveaxis(wt5, (1, 2), (-1, -2))).reshape(groups, kk * cg, cog)
+    row_cols = math.prod(outs[1:])
+    row = (c * kk + co) * row_cols * it
+
+    def windows(buf: np.ndarray, images: int) -> np.ndarray:
+        return as_strided(buf, (groups, images, *outs, *ks, cg),
+                          tuple(v * it for v in (cg, pt * c, *steps, *taps, 1)), writeable=False)
+
+    blocks, own_pad = _pad_plan(n, outs[0], row, pt * c * it)
+    if not own_pad:
+        view = windows(padded_buffer(xf, geo.pads, wt.dtype, mode, channels_last=True)[0], n)
+
+    def work(block: tuple[int, int, int, int]) -> None:
+        n0, n1, r0, r1 = block
+        nb, rows = n1 - n0, r1 - r0
+        if own_pad:
+            src = windows(padded_buffer(xf[n0:n1], geo.pads, wt.dtype, mode, channels_last=True)[0], nb)
+        else:
+            src = view[:, n0:n1, r0:r1]
+        cols = np.empty((groups, nb * rows * row_cols, kk * cg), wt.dtype)
+        np.copyto(cols.reshape(groups, nb, rows, *outs[1:], *ks, cg), src)
+        res = np.matmul(cols, wc)
+        if bias is not None:
+            res += bias[:, None, :]
+        res5 = res.reshape(groups, nb, rows, *outs[1:], cog)
+        og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, (1, 0, -1), (0, 1, 2))
+
+    _blocks.run(blocks, work)
 
 
 def _shifted_gemm(
