@@ -2,7 +2,12 @@
 
 Run: ``python -m benchmarks engine``. Every ratio is padstride time / peer time, both measured in
 the same run, alternating, one pair per repetition (the median pair ratio is reported, which
-keeps a noisy shared machine from favouring either side).
+keeps a noisy shared machine from favouring either side). Each side runs in its own worker
+process: in a shared process, whichever side allocates decides whether the other reuses memory or
+faults in fresh pages (glibc returns large freed blocks to the system), which moved torch's times
+by up to 70% either way. The conv cases run twice: with glibc's defaults, and with glibc keeping
+freed memory (``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``) so that neither side pays
+page faults — that is where the 224² case's outputs (205 MB per call) stop dominating.
 """
 
 from __future__ import annotations
@@ -70,43 +75,49 @@ CONV_CASES = [
 ]
 
 
-def conv_cases(peak: float) -> list[dict[str, Any]]:
+def conv_case(name: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """``(ours, peer)`` for one conv case: padstride, and torch padded the same way (native pads if symmetric)."""
     import torch
     import torch.nn.functional as F
 
     from padstride import engine, geometry
 
-    rows = []
-    for name, xs, ws, stride, groups in CONV_CASES:
-        rng = np.random.default_rng(0)
-        x, w = rng.standard_normal(xs, np.float32), rng.standard_normal(ws, np.float32)
-        nd = len(xs) - 2
-        geo = geometry.conv(xs[2:], ws[2:], stride, "same")
-        xt, wt = torch.from_numpy(x), torch.from_numpy(w)
-        op = F.conv3d if nd == 3 else F.conv2d
+    xs, ws, stride, groups = next(c[1:] for c in CONV_CASES if c[0] == name)
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(xs, np.float32), rng.standard_normal(ws, np.float32)
+    geo = geometry.conv(xs[2:], ws[2:], stride, "same")
+    xt, wt = torch.from_numpy(x), torch.from_numpy(w)
+    op = F.conv3d if len(xs) == 5 else F.conv2d
+    pads = [a.pad_before for a in geo]
+    fpad = [p for a in reversed(geo.axes) for p in a.pads]
+
+    def peer() -> Any:
         if geo.symmetric:
-            pads = [a.pad_before for a in geo]
+            return op(xt, wt, stride=stride, padding=pads, groups=groups)
+        return op(F.pad(xt, fpad), wt, stride=stride, groups=groups)
 
-            def peer(xt=xt, wt=wt, op=op, pads=pads, stride=stride, groups=groups):  # type: ignore[no-untyped-def]
-                return op(xt, wt, stride=stride, padding=pads, groups=groups)
-        else:
-            fpad = [p for a in reversed(geo.axes) for p in a.pads]
+    def ours() -> Any:
+        return engine.conv(x, w, stride=stride, padding="same", groups=groups)
 
-            def peer(xt=xt, wt=wt, op=op, fpad=fpad, stride=stride, groups=groups):  # type: ignore[no-untyped-def]
-                return op(F.pad(xt, fpad), wt, stride=stride, groups=groups)
+    return ours, peer
 
-        def ours(x=x, w=w, stride=stride, groups=groups):  # type: ignore[no-untyped-def]
-            return engine.conv(x, w, stride=stride, padding="same", groups=groups)
 
-        got, want = ours(), peer().numpy()
-        err = float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
-        r = paired(ours, peer, REPS if nd == 2 else max(3, REPS // 2))
-        flops = 2 * got.size * ws[1] * int(np.prod(ws[2:]))
-        gf = flops / (r["ours_ms"] / 1e3) / 1e9
-        rows.append({"case": name, **r, "gflops": gf, "roofline_fraction": gf / peak,
-                     "torch_gflops": flops / (r["peer_ms"] / 1e3) / 1e9, "rel_err": err, "ndim": nd})
-        print(f"  {name:32s} ours {r['ours_ms']:8.1f} ms  torch {r['peer_ms']:8.1f} ms  ratio {r['ratio']:.2f}"
-              f"  {gf:6.1f} GFLOP/s ({gf / peak:.0%} of matmul)", flush=True)
+def conv_cases(peak: float, env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    rows = []
+    with Workers(env) as workers:
+        for name, xs, ws, _, _ in CONV_CASES:
+            nd = len(xs) - 2
+            ours, peer = conv_case(name)
+            got, want = ours(), peer().numpy()
+            err = float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
+            del ours, peer, want
+            r = workers.paired("conv", name, REPS if nd == 2 else max(3, REPS // 2))
+            flops = 2 * got.size * ws[1] * int(np.prod(ws[2:]))
+            gf = flops / (r["ours_ms"] / 1e3) / 1e9
+            rows.append({"case": name, **r, "gflops": gf, "roofline_fraction": gf / peak,
+                         "torch_gflops": flops / (r["peer_ms"] / 1e3) / 1e9, "rel_err": err, "ndim": nd})
+            print(f"  {name:32s} ours {r['ours_ms']:8.1f} ms  torch {r['peer_ms']:8.1f} ms  ratio {r['ratio']:.2f}"
+                  f"  {gf:6.1f} GFLOP/s ({gf / peak:.0%} of matmul)", flush=True)
     return rows
 
 
@@ -135,34 +146,51 @@ def seed_case() -> dict[str, Any]:
     return r
 
 
-def pool_cases() -> list[dict[str, Any]]:
+POOL_CASES = ["max 112² k3 s2 pad 1", "avg 112² k2 s2", "avg 56² k3 s2 TF same (pads excluded)",
+              "max 56² k3 s1 ceil_mode pad 1"]
+
+
+def pool_case(name: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
     import torch
     import torch.nn.functional as F
 
     from padstride import engine
 
     x = np.random.default_rng(0).standard_normal((32, 64, 112, 112), np.float32)
-    y = np.ascontiguousarray(x[:, :, :56, :56])
-    xt, yt = torch.from_numpy(x), torch.from_numpy(y)
-    cases = [
-        ("max 112² k3 s2 pad 1", lambda: engine.pool(x, 3, 2, 1, "max"), lambda: F.max_pool2d(xt, 3, 2, 1)),
-        ("avg 112² k2 s2", lambda: engine.pool(x, 2, 2, 0, "avg"), lambda: F.avg_pool2d(xt, 2, 2)),
-        ("avg 56² k3 s2 TF same (pads excluded)", lambda: engine.pool(y, 3, 2, "same", "avg"),
-         lambda: F.avg_pool2d(yt, 3, 2, 0, ceil_mode=True, count_include_pad=False)),
-        ("max 56² k3 s1 ceil_mode pad 1", lambda: engine.pool(y, 3, 1, 1, "max", ceil_mode=True),
-         lambda: F.max_pool2d(yt, 3, 1, 1, ceil_mode=True)),
-    ]
+    if "56²" in name:
+        x = np.ascontiguousarray(x[:, :, :56, :56])
+    xt = torch.from_numpy(x)
+    cases: dict[str, tuple[Callable[[], Any], Callable[[], Any]]] = {
+        POOL_CASES[0]: (lambda: engine.pool(x, 3, 2, 1, "max"), lambda: F.max_pool2d(xt, 3, 2, 1)),
+        POOL_CASES[1]: (lambda: engine.pool(x, 2, 2, 0, "avg"), lambda: F.avg_pool2d(xt, 2, 2)),
+        POOL_CASES[2]: (lambda: engine.pool(x, 3, 2, "same", "avg"),
+                        lambda: F.avg_pool2d(xt, 3, 2, 0, ceil_mode=True, count_include_pad=False)),
+        POOL_CASES[3]: (lambda: engine.pool(x, 3, 1, 1, "max", ceil_mode=True),
+                        lambda: F.max_pool2d(xt, 3, 1, 1, ceil_mode=True)),
+    }
+    return cases[name]
+
+
+def pool_cases(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     rows = []
-    for name, ours, peer in cases:
-        assert np.allclose(ours(), peer().numpy(), atol=1e-5), name
-        r = paired(ours, peer)
-        rows.append({"case": name, **r})
-        print(f"  pool {name:38s} ours {r['ours_ms']:7.1f} ms  torch {r['peer_ms']:7.1f} ms  ratio {r['ratio']:.2f}",
-              flush=True)
+    with Workers(env) as workers:
+        for name in POOL_CASES:
+            ours, peer = pool_case(name)
+            assert np.allclose(ours(), peer().numpy(), atol=1e-5), name
+            del ours, peer
+            r = workers.paired("pool", name)
+            rows.append({"case": name, **r})
+            print(f"  pool {name:38s} ours {r['ours_ms']:7.1f} ms  torch {r['peer_ms']:7.1f} ms  "
+                  f"ratio {r['ratio']:.2f}", flush=True)
     return rows
 
 
-def pad_cases() -> list[dict[str, Any]]:
+PAD_MODES = [("constant", "constant"), ("reflect", "reflect"), ("edge", "replicate"), ("circular", "circular"),
+             ("symmetric", None)]
+
+
+def pad_case(mode: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
+    """``(ours, peer)``: PyTorch's ``F.pad`` where it has the mode, else ``np.pad``."""
     import torch
     import torch.nn.functional as F
 
@@ -170,29 +198,111 @@ def pad_cases() -> list[dict[str, Any]]:
 
     x = np.random.default_rng(0).standard_normal((32, 64, 56, 56), np.float32)
     xt = torch.from_numpy(x)
+    tmode = dict(PAD_MODES)[mode]
+    if tmode is None:  # PyTorch has no symmetric mode
+        return (lambda: engine.pad(x, [(3, 3), (3, 3)], mode),
+                lambda: np.pad(x, [(0, 0), (0, 0), (3, 3), (3, 3)], mode="symmetric"))
+    return lambda: engine.pad(x, [(3, 3), (3, 3)], mode), lambda: F.pad(xt, (3, 3, 3, 3), mode=tmode)
+
+
+def pad_cases(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
     rows = []
-    for mode, tmode in [("constant", "constant"), ("reflect", "reflect"), ("edge", "replicate"),
-                        ("circular", "circular"), ("symmetric", None)]:
-        pads = [(3, 3), (3, 3)]
-
-        def ours(mode=mode, pads=pads):  # type: ignore[no-untyped-def]
-            return engine.pad(x, pads, mode)
-
-        if tmode is None:  # PyTorch has no symmetric mode: NumPy's np.pad is the peer
-            def peer():  # type: ignore[no-untyped-def]
-                return np.pad(x, [(0, 0), (0, 0), (3, 3), (3, 3)], mode="symmetric")
-            peer_name = "np.pad"
-        else:
-            def peer(tmode=tmode):  # type: ignore[no-untyped-def]
-                return F.pad(xt, (3, 3, 3, 3), mode=tmode)
-            peer_name = "F.pad"
-        want = peer()
-        assert np.array_equal(ours(), want if isinstance(want, np.ndarray) else want.numpy()), mode
-        r = paired(ours, peer)
-        rows.append({"case": f"pad {mode} 3", "peer": peer_name, **r})
-        print(f"  pad {mode:10s} ours {r['ours_ms']:7.1f} ms  {peer_name} {r['peer_ms']:7.1f} ms"
-              f"  ratio {r['ratio']:.2f}", flush=True)
+    with Workers(env) as workers:
+        for mode, tmode in PAD_MODES:
+            ours, peer = pad_case(mode)
+            want = peer()
+            assert np.array_equal(ours(), want if isinstance(want, np.ndarray) else want.numpy()), mode
+            del ours, peer, want
+            peer_name = "F.pad" if tmode else "np.pad"
+            r = workers.paired("pad", mode)
+            rows.append({"case": f"pad {mode} 3", "peer": peer_name, **r})
+            print(f"  pad {mode:10s} ours {r['ours_ms']:7.1f} ms  {peer_name} {r['peer_ms']:7.1f} ms"
+                  f"  ratio {r['ratio']:.2f}", flush=True)
     return rows
+
+
+CASES: dict[str, Callable[[str], tuple[Callable[[], Any], Callable[[], Any]]]] = {
+    "conv": conv_case, "pool": pool_case, "pad": pad_case}
+
+#: glibc told to keep freed memory (no page faults on reuse), for the second conv table.
+KEPT_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 32)}
+
+
+def _worker(conn: Any, side: int, env: dict[str, str]) -> None:
+    """One side (0 ours, 1 peer) of the paired timings, alone in its process: its memory allocator's
+    state is its own (in one process, one side's allocations decide whether the other's reuse
+    memory or fault fresh pages, which moved torch's times by up to 70%)."""
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    threads = int(env["threads"])
+    torch.set_num_threads(threads)
+    threadpool_limits(threads, user_api="blas")
+    fn: Callable[[], Any] = lambda: None  # noqa: E731
+    while True:
+        msg = conn.recv()
+        if msg[0] == "setup":
+            fn = CASES[msg[1]](msg[2])[side]
+            fn()  # warm-up
+            conn.send(None)
+        elif msg[0] == "time":
+            t0 = time.perf_counter()
+            fn()
+            conn.send(time.perf_counter() - t0)
+        else:
+            return
+
+
+class Workers:
+    """Two worker processes, padstride's and the peer's, timed in turn: one pair per repetition."""
+
+    def __init__(self, env: dict[str, str] | None = None) -> None:
+        import multiprocessing as mp
+
+        import torch
+
+        ctx = mp.get_context("spawn")
+        extra = env or {}
+        saved = {k: os.environ.get(k) for k in extra}
+        os.environ.update(extra)  # glibc reads its tunables when a process starts
+        try:
+            self.pipes, self.procs = [], []
+            for side in (0, 1):
+                here, there = ctx.Pipe()
+                proc = ctx.Process(target=_worker, args=(there, side, {"threads": str(torch.get_num_threads())}))
+                proc.start()
+                self.pipes.append(here)
+                self.procs.append(proc)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for pipe, proc in zip(self.pipes, self.procs, strict=True):
+            pipe.send(("stop",))
+            proc.join()
+
+    def _call(self, side: int, msg: tuple[str, ...]) -> Any:
+        self.pipes[side].send(msg)
+        return self.pipes[side].recv()
+
+    def paired(self, group: str, name: str, reps: int = REPS) -> dict[str, float]:
+        """As :func:`paired`, each side in its own process."""
+        for side in (0, 1):
+            self._call(side, ("setup", group, name))
+        a, b = [], []
+        for _ in range(reps):
+            a.append(self._call(0, ("time",)))
+            b.append(self._call(1, ("time",)))
+        ratios = [x / y for x, y in zip(a, b, strict=True)]
+        return {"ours_ms": statistics.median(a) * 1e3, "peer_ms": statistics.median(b) * 1e3,
+                "ratio": statistics.median(ratios)}
 
 
 def markdown(payload: dict[str, Any]) -> str:
@@ -200,7 +310,8 @@ def markdown(payload: dict[str, Any]) -> str:
     lines = [
         f"Float32, {t['torch_threads']} threads for both (NumPy BLAS: {', '.join(t['blas'])}); "
         f"machine GEMM roofline (np.matmul 2048³): **{payload['roofline_gflops']:.0f} GFLOP/s**. "
-        f"Ratio = padstride time / torch time in the same run (median of {REPS} alternating pairs); "
+        f"Ratio = padstride time / torch time in the same run (median of {REPS} alternating pairs, each side "
+        "in its own process); "
         "below 1 means padstride is faster. "
         f"Load average when the run started: {payload['load_average_at_start']:.1f} on "
         f"{os.cpu_count()} cores (a shared machine: absolute times and the roofline are depressed, "
@@ -213,6 +324,16 @@ def markdown(payload: dict[str, Any]) -> str:
         lines.append(f"| {r['case']} | {r['ours_ms']:.1f} | {r['peer_ms']:.1f} | {r['ratio']:.2f} | "
                      f"{r['gflops']:.1f} | {r['roofline_fraction']:.0%} |")
     lines += ["", f"Median ratio over the 2-D cases: **{payload['median_ratio_2d']:.2f}** (target ≤ 1.5).", ""]
+    if "conv_kept_malloc" in payload:
+        lines += ["The same with glibc keeping freed memory for both sides (`MALLOC_MMAP_THRESHOLD_=2^30`, "
+                  "`MALLOC_TRIM_THRESHOLD_=2^32`: no page faults when a buffer is allocated again):", "",
+                  "| conv case, kept malloc | padstride ms | torch ms | ratio | padstride GFLOP/s | of roofline |",
+                  "|---|---:|---:|---:|---:|---:|"]
+        for r in payload["conv_kept_malloc"]:
+            lines.append(f"| {r['case']} | {r['ours_ms']:.1f} | {r['peer_ms']:.1f} | {r['ratio']:.2f} | "
+                         f"{r['gflops']:.1f} | {r['roofline_fraction']:.0%} |")
+        lines += ["", f"Median ratio over the 2-D cases, kept malloc: "
+                  f"**{payload['median_ratio_2d_kept_malloc']:.2f}**.", ""]
     s = payload["seed"]
     lines += [f"Seed 001's double-loop `convolution2d`, 256×256 image, 3×3 kernel: {s['peer_ms']:.0f} ms; "
               f"padstride {s['ours_ms']:.2f} ms: **{s['speedup']:.0f}× faster** (target ≥ 100×).", "",
@@ -237,6 +358,11 @@ def main() -> None:
     payload["conv"] = conv_cases(peak)
     payload["median_ratio_2d"] = statistics.median(r["ratio"] for r in payload["conv"] if r["ndim"] == 2)
     print(f"  median ratio over 2-D cases: {payload['median_ratio_2d']:.2f}", flush=True)
+    print("  again, glibc keeping freed memory (both sides):", flush=True)
+    payload["conv_kept_malloc"] = conv_cases(peak, KEPT_MALLOC)
+    payload["median_ratio_2d_kept_malloc"] = statistics.median(
+        r["ratio"] for r in payload["conv_kept_malloc"] if r["ndim"] == 2)
+    print(f"  median ratio over 2-D cases, kept malloc: {payload['median_ratio_2d_kept_malloc']:.2f}", flush=True)
     payload["seed"] = seed_case()
     payload["pool"] = pool_cases()
     payload["pad"] = pad_cases()
