@@ -83,6 +83,14 @@ def test_shifted_gemm_matches_torch(cfg: dict) -> None:
         check_conv({**cfg, "stride": (1, 1)})
 
 
+@oracle_settings(60)
+@given(conv_configs())
+def test_without_direct_output_matches_torch(cfg: dict) -> None:
+    """The batched GEMM with a copy of the result, which the direct-output path otherwise takes over."""
+    with forced(DIRECT_OUTPUT=False):
+        check_conv(cfg)
+
+
 @oracle_settings(120)
 @given(conv_configs())
 def test_channels_last_gemm_matches_torch(cfg: dict) -> None:
