@@ -23,7 +23,9 @@ With all strides 1 the view is *wide*: output positions are taken as a flat rang
 buffer (the row tails past the output width are computed and dropped, a fraction (K−1)/W), so
 each column row is one contiguous run; in 2-D with enough channels (``SHIFTED_MIN_K``) only the
 last axis' taps are copied, and one GEMM per tap of the first axis reads a shifted window of those
-columns (a third of the copying for 3×3).
+columns (a third of the copying for 3×3); where a block holds whole images and the output is
+channels first, those columns keep only the output's columns and the GEMMs write straight into
+the output (no row tails, no copy of the result).
 
 With few GEMM rows (C_in/groups · k… < ``SHIFTED_MIN_K``: the GEMM is bound by writing its
 result) and a channels-first output, the columns hold exact positions instead, one image at a
@@ -197,8 +199,9 @@ def _conv_into(
     kk = math.prod(ks)
     w3 = wt.reshape(groups, cog, cg * kk)
     shifted = wide and nd == 2 and ks[0] > 1 and cg * ks[1] >= SHIFTED_MIN_K
-    direct = DIRECT_OUTPUT and not shifted and cg * kk < SHIFTED_MIN_K and og.strides[-1] == it and all(
-        og.strides[i] == og.strides[i + 1] * og.shape[i + 1] for i in range(3, og.ndim - 1))
+    flat_out = og.strides[-1] == it and all(og.strides[i] == og.strides[i + 1] * og.shape[i + 1]
+                                            for i in range(3, og.ndim - 1))  # channels first
+    direct = DIRECT_OUTPUT and not shifted and cg * kk < SHIFTED_MIN_K and flat_out
     wide = wide and not direct  # the GEMM writes exact positions straight into the output
     slack = ps[0] if wide else 0
     row_cols = ps[0] if wide else math.prod(outs[1:])
@@ -226,6 +229,9 @@ def _conv_into(
         n0, n1, r0, r1 = block
         nb, rows = n1 - n0, r1 - r0
         buf, first = (padded_buffer(xf[n0:n1], geo.pads, dtype, mode, slack=slack)[0], 0) if own_pad else (whole, n0)
+        if shifted and DIRECT_OUTPUT and flat_out and r0 == 0 and r1 == outs[0]:
+            _shifted_into(buf, wl, first * head[0], og[n0:n1], head, padded, ds, bias)
+            return
         if shifted:
             res = _shifted_gemm(buf, wl, (first * head[0] + r0 * ps[0], nb, rows * ps[0]), head, taps, groups, cg, it)
         else:
@@ -359,6 +365,44 @@ def _shifted_gemm(
                 np.matmul(wl[t], x, out=tmp)
                 out += tmp
     return res.reshape(groups, cog, nb * size)
+
+
+def _shifted_into(
+    buf: np.ndarray,
+    wl: np.ndarray,
+    start: int,
+    og: np.ndarray,
+    head: tuple[int, int, int],
+    padded: tuple[int, ...],
+    dilation: tuple[int, ...],
+    bias: np.ndarray | None,
+) -> None:
+    """:func:`_shifted_gemm` on exact columns, written straight into ``og`` (nb, groups, C_out/groups, H, W).
+
+    Per image, the last axis' taps are copied for every padded row but only the output's columns,
+    so the GEMM of first-axis tap ``t`` reads the flat range of rows ``t·d … t·d + H − 1`` and its
+    result is the output itself: no row tails and no copy of the result.
+    """
+    nb, groups, cog, ho, wo = og.shape
+    k0, _, _, ck1 = wl.shape
+    cg, it = head[1] // head[2], buf.dtype.itemsize
+    k1, rows = ck1 // cg, padded[0]
+    cols = np.empty((groups, ck1, rows * wo), buf.dtype)
+    tmp = np.empty((groups, cog, ho * wo), buf.dtype)
+    for i in range(nb):
+        src = as_strided(buf[start + i * head[0]:], (groups, cg, k1, rows, wo),
+                         tuple(v * it for v in (head[1], head[2], dilation[1], padded[1], 1)), writeable=False)
+        np.copyto(cols.reshape(src.shape), src)
+        out = og[i].reshape(groups, cog, ho * wo)
+        for t in range(k0):
+            x = cols[:, :, t * dilation[0] * wo:t * dilation[0] * wo + ho * wo]
+            if t == 0:
+                np.matmul(wl[t], x, out=out)
+            else:
+                np.matmul(wl[t], x, out=tmp)
+                out += tmp
+        if bias is not None:
+            out += bias[:, :, None]
 
 
 def _depthwise(
