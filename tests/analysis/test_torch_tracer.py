@@ -126,3 +126,33 @@ def test_a_conv_subclass_that_pads_in_forward_is_traced_into(h: int, w: int, k: 
     assert summary.total_params == sum(p.numel() for p in net.parameters()) and not summary.graph.notes
     pad = next(layer for layer in summary.layers if layer.type == "F.pad")
     assert pad.pads == conv((h, w), k, s, "same", d).pads  # TF SAME, found by running the layer's own code
+
+
+class ShuffleBlock(nn.Module):
+    """ShuffleNetV2's stride-1 unit (torchvision's InvertedResidual, written out): chunk, branch, cat, shuffle."""
+
+    def __init__(self, c: int) -> None:
+        super().__init__()
+        half = c // 2
+        self.branch = nn.Sequential(nn.Conv2d(half, half, 1), nn.BatchNorm2d(half), nn.ReLU(),
+                                    nn.Conv2d(half, half, 3, padding=1, groups=half), nn.BatchNorm2d(half),
+                                    nn.Conv2d(half, half, 1), nn.ReLU())
+        self.shuffle = nn.ChannelShuffle(2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x1, x2 = x.chunk(2, dim=1)
+        out = torch.cat((x1, self.branch(x2)), dim=1)
+        b, c, h, w = out.size()
+        out = out.view(b, 2, c // 2, h, w).transpose(1, 2).contiguous().view(b, -1, h, w)
+        return self.shuffle(out)
+
+
+def test_multi_output_ops_and_unknown_torch_layers() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 8, 3, stride=2), ShuffleBlock(8), nn.MaxPool2d(2)).eval()
+    with torch.no_grad():
+        real = net(torch.zeros(1, 3, 17, 19))
+    s = analyze(net, (3, 17, 19))
+    assert not s.errors, s.errors
+    assert s.layer(s.graph.outputs[0]).shape == tuple(real.shape[1:])
+    assert s.total_params == sum(p.numel() for p in net.parameters())
+    assert [layer.shape for layer in s.layers if layer.type == "chunk"] == [(4, 8, 9)] * 2

@@ -247,8 +247,8 @@ class _Converter:
             x = next(v for v in _flat((args, kwargs)) if isinstance(v, _Sym))  # ``layer(x)`` or ``layer(input=x)``
             return _Sym(handler(self, module, _unwrap(x), self._name(qualname)), self)
         if _is_torch_leaf(module):
-            return self._opaque(self._name(qualname), type(module).__name__, module, _unwrap(args), _unwrap(kwargs),
-                                module)
+            return _wrap(self._opaque(self._name(qualname), type(module).__name__, module, _unwrap(args),
+                                      _unwrap(kwargs), module), self)
         return module.forward(*args, **kwargs)
 
     def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
@@ -394,8 +394,8 @@ class _Converter:
         return self.b.reshape(x, [int(t) for t in target[1:]], name=name, type=type)
 
     def _opaque(self, name: str, type: str, fn: Any, args: tuple[Any, ...], kwargs: dict[str, Any],
-                module: Any) -> _Ref:
-        """Run one op on meta tensors (shapes only) and keep it as an opaque node."""
+                module: Any) -> Any:
+        """Run one op on meta tensors (shapes only) and keep it as an opaque node (one per output tensor)."""
         torch = self.torch
         refs: list[str] = []
 
@@ -423,12 +423,17 @@ class _Converter:
         except Exception as exc:
             raise ModelError(f"{name} ({type}): not understood and fails on meta tensors "
                              f"({type_name(exc)}: {str(exc).splitlines()[0] if str(exc) else ''})") from None
-        if not isinstance(out, torch.Tensor):
-            raise ModelError(f"{name} ({type}): not understood (returns {type_name(out)}, not one tensor)")
         params = trainable = 0
         if module is not None:
             params = sum(p.numel() for p in module.parameters())
             trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+        if isinstance(out, (tuple, list)) and out and all(isinstance(o, torch.Tensor) for o in out):
+            # chunk, split, unbind, max over an axis: one opaque node per output (the first holds the params)
+            return type_(out)(_Ref(self.b.opaque(refs, tuple(o.shape[1:]), params if i == 0 else 0,
+                                                 trainable if i == 0 else 0, name=name if i == 0 else
+                                                 self._name(f"{name}_{i}"), type=type)) for i, o in enumerate(out))
+        if not isinstance(out, torch.Tensor):
+            raise ModelError(f"{name} ({type}): not understood (returns {type_name(out)}, not tensors)")
         return _Ref(self.b.opaque(refs, tuple(out.shape[1:]), params, trainable, name=name, type=type))
 
     def infos(self, g: Graph) -> dict[str, LayerInfo]:
@@ -470,6 +475,8 @@ def _unwrap(value: Any) -> Any:
 
 
 def _wrap(value: Any, conv: _Converter) -> Any:
+    if isinstance(value, (tuple, list)) and any(isinstance(v, _Ref) for v in value):
+        return type(value)(_wrap(v, conv) for v in value)
     return _Sym(value, conv) if isinstance(value, _Ref) else value
 
 
