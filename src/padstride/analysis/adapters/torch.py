@@ -340,7 +340,7 @@ class _Converter:
         items += [slice(None)] * (len(shape) - len(items))
         if len(items) != len(shape) or not all(isinstance(i, slice) and i.step in (None, 1) for i in items) or \
                 items[0] != slice(None) or items[1] != slice(None):
-            return self._opaque(name, "getitem", operator.getitem, (x, index), {}, None)
+            return str(self._opaque(name, "getitem", operator.getitem, (x, index), {}, None))
         crops = []
         for n, item in zip(shape[2:], items[2:], strict=True):
             start, stop, _ = item.indices(n)
