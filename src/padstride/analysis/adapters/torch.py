@@ -97,13 +97,18 @@ class _Sym:
         return f"<traced tensor {self._ref}>"
 
     def __bool__(self) -> bool:
-        raise ModelError(f"{self._ref}: the forward branches on tensor values, which a static trace cannot follow")
+        raise _Untraceable(f"the forward branches on tensor values ({self._ref}), which a static trace cannot follow")
 
     def __len__(self) -> int:
-        raise ModelError(f"{self._ref}: len() of a tensor is its batch size, unknown to a static trace")
+        raise _Untraceable(f"len() of a tensor ({self._ref}) is its batch size, unknown to a static trace")
 
     def __iter__(self) -> Any:
-        raise ModelError(f"{self._ref}: iterating over a tensor depends on its batch size, unknown to a static trace")
+        raise _Untraceable(f"iterating over a tensor ({self._ref}) depends on its batch size, unknown to a static "
+                           "trace")
+
+
+class _Untraceable(ModelError):
+    """A ``forward`` that needs tensor values or the batch size; reported with the model's name."""
 
 
 def _operator(op: Callable[..., Any], reflected: bool = False) -> Callable[..., Any]:
@@ -225,6 +230,8 @@ class _Converter:
         nn.Module.__call__ = call  # type: ignore[method-assign]
         try:
             result = call(root, x)
+        except _Untraceable as exc:
+            raise ModelError(f"{type(root).__name__}: {exc}") from None
         except ModelError:
             raise
         except Exception as exc:
