@@ -85,7 +85,7 @@ def test_module_call_is_restored_after_a_failed_trace() -> None:
             return x * 2 if x.mean() > 0 else x
 
     original = nn.Module.__call__
-    with pytest.raises(ModelError, match="^Bad: the forward branches on tensor values"):
+    with pytest.raises(ModelError, match=r"^Bad: the forward branches on tensor values"):
         analyze(Bad(), (1, 4, 4))
     assert nn.Module.__call__ is original
     assert nn.Conv2d(1, 1, 1)(torch.ones(1, 1, 2, 2)).shape == (1, 1, 2, 2)

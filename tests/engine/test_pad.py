@@ -36,12 +36,30 @@ def test_pad_matches_numpy_for_any_size(data: st.DataObject) -> None:
 @oracle_settings(120)
 @given(st.data())
 def test_pad_matches_torch_with_crops(data: st.DataObject) -> None:
+    check_torch(data)
+
+
+@oracle_settings(60)
+@given(st.data())
+def test_pad_in_blocks_of_the_first_axis_matches_torch(data: st.DataObject) -> None:
+    """Large arrays are padded in blocks of their first axis on threads: forced here with tiny blocks."""
+    from padstride.engine import padding
+
+    old = padding.SPLIT_BYTES
+    padding.SPLIT_BYTES = data.draw(st.sampled_from([1, 40, 200]), "split bytes")
+    try:
+        check_torch(data, batch=5)
+    finally:
+        padding.SPLIT_BYTES = old
+
+
+def check_torch(data: st.DataObject, batch: int = 1) -> None:
     nd = data.draw(st.integers(1, 3), "nd")
     shape = data.draw(st.lists(st.integers(1, 6), min_size=nd, max_size=nd), "shape")
     pads = data.draw(st.lists(st.tuples(st.integers(-3, 5), st.integers(-3, 5)), min_size=nd, max_size=nd),
                      "pads")
     mode = data.draw(st.sampled_from(sorted(TORCH_MODES)), "mode")
-    x = np.random.default_rng(7).standard_normal((1, 2, *shape))
+    x = np.random.default_rng(7).standard_normal((batch, 2, *shape))
     emptied = any(n + min(b, 0) + min(a, 0) < 1 and max(b, a) > 0 for n, (b, a) in zip(shape, pads, strict=True))
     if mode == "circular" and emptied and all(n + b + a > 0 for n, (b, a) in zip(shape, pads, strict=True)):
         # nothing left to pad from: padstride raises; F.pad returns uninitialized memory here

@@ -24,7 +24,11 @@ import numpy as np
 
 from ..geometry import PaddingError
 
-__all__ = ["PAD_MODES", "pad", "pad_mode", "source_index"]
+__all__ = ["PAD_MODES", "SPLIT_BYTES", "pad", "pad_mode", "source_index"]
+
+#: Output bytes per block when a large array is padded in blocks of its first axis, so that each
+#: block's copy and border fills stay in cache (2 MiB: reflect 32×64×62² ~15% faster than one pass).
+SPLIT_BYTES = 2 << 20
 
 #: Canonical mode names (aliases: ``zeros``→constant, ``replicate``→edge, ``wrap``→circular).
 PAD_MODES: tuple[str, ...] = ("constant", "reflect", "symmetric", "edge", "circular")
@@ -106,7 +110,33 @@ def pad_into(
 
     One copy of the kept input, then each axis' borders filled in turn from the array being
     built (so corners come out right). ``x`` may be any strided view, e.g. a transposed one.
+    A large array whose first axis is not padded is done in blocks of that axis (about
+    :data:`SPLIT_BYTES` of output each) on the engine's threads, each block's copy and border
+    fills together while it is in cache.
     """
+    if 0 not in axes and x.ndim > 1 and x.shape[0] > 1 and out.nbytes >= 2 * SPLIT_BYTES:
+        from . import _blocks
+
+        n = x.shape[0]
+        step = max(1, n * SPLIT_BYTES // out.nbytes)
+
+        def work(block: tuple[int, int, int, int]) -> None:
+            _pad_block(x[block[0]:block[1]], pads, out[block[0]:block[1]], axes, mode, value)
+
+        _blocks.run([(a, min(n, a + step), 0, 0) for a in range(0, n, step)], work)
+        return out
+    return _pad_block(x, pads, out, axes, mode, value)
+
+
+def _pad_block(
+    x: np.ndarray,
+    pads: Sequence[tuple[int, int]],
+    out: np.ndarray,
+    axes: Sequence[int],
+    mode: str,
+    value: float,
+) -> np.ndarray:
+    """:func:`pad_into` on one block, in this thread."""
     src: list[slice] = [slice(None)] * x.ndim
     dst: list[slice] = [slice(None)] * x.ndim
     for ax, (b, a) in zip(axes, pads, strict=True):
@@ -115,8 +145,8 @@ def pad_into(
         src[ax] = slice(lo, max(lo, hi))
         dst[ax] = slice(max(b, 0), max(b, 0) + max(hi - lo, 0))
     if mode == "circular" and any(min(p) < 0 for p in pads):  # PyTorch: crop, then wrap what is left
-        return pad_into(x[tuple(src)], [(max(b, 0), max(a, 0)) for b, a in pads], out, axes, mode)
-    _copy(out, tuple(dst), x, tuple(src), 0 not in axes)
+        return _pad_block(x[tuple(src)], [(max(b, 0), max(a, 0)) for b, a in pads], out, axes, mode, value)
+    out[tuple(dst)] = x[tuple(src)]
     if mode == "constant":
         for ax in axes:
             d = dst[ax]
@@ -145,24 +175,6 @@ def pad_into(
             out[tuple(target)] = out[tuple(source)]
         done[ax] = slice(None)
     return out
-
-
-def _copy(out: np.ndarray, dst: tuple[slice, ...], x: np.ndarray, src: tuple[slice, ...], split: bool) -> None:
-    """``out[dst] = x[src]``, split over axis 0 across the engine's threads when large."""
-    from . import _blocks
-
-    n = x.shape[0] if x.ndim else 0
-    if not split or n < 2 or out.nbytes < (4 << 20):
-        out[dst] = x[src]
-        return
-    parts = min(_blocks.workers(), n)
-    bounds = [n * i // parts for i in range(parts + 1)]
-
-    def work(block: tuple[int, int, int, int]) -> None:
-        a, b = block[0], block[1]
-        out[(slice(a, b), *dst[1:])] = x[(slice(a, b), *src[1:])]
-
-    _blocks.run([(bounds[i], bounds[i + 1], 0, 0) for i in range(parts)], work)
 
 
 def _as_slice(index: np.ndarray) -> slice | np.ndarray:
