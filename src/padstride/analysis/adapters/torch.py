@@ -179,7 +179,6 @@ class _Converter:
         self.root = module
         self.b = GraphBuilder(type(module).__name__, layout="channels_first", framework="torch")
         self.input_shape = tuple(int(s) for s in input_shape)
-        self.values: dict[str, Any] = {}
         self.used: set[str] = set()
         self.state: Any = None
 
