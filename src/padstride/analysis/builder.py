@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .ir import Graph, GraphError, Node, to_canonical
+from .layer import LayerInfo
 
 __all__ = ["GraphBuilder", "snake_case"]
 
@@ -49,6 +50,7 @@ class GraphBuilder:
         self.nodes: list[Node] = []
         self._names: set[str] = set()
         self._last: str | None = None
+        self._state: Any = None  # incremental propagation of the nodes built so far
 
     # -- plumbing ---------------------------------------------------------------------------
     def _unique(self, base: str) -> str:
@@ -85,6 +87,22 @@ class GraphBuilder:
         """The graph; outputs default to the last node added."""
         outs = (outputs,) if isinstance(outputs, str) else tuple(outputs or ())
         return Graph(self.name, list(self.nodes), outs, self.layout, self.framework)
+
+    def propagated(self, graph: Graph | None = None) -> dict[str, LayerInfo]:
+        """:func:`~padstride.analysis.propagate.propagate` of ``graph`` (default: what is built so far),
+        incremental: nodes a previous call saw are not computed again (adapters ask for shapes while
+        they build). ``graph`` must hold this builder's nodes.
+
+        >>> b = GraphBuilder(); x = b.input((3, 8, 8)); _ = b.conv(x, 4, 3)
+        >>> b.propagated()["conv"].shape
+        (4, 6, 6)
+        """
+        from .propagate import new_state, propagate
+
+        graph = self.build() if graph is None else graph
+        if self._state is None:
+            self._state = new_state(graph)
+        return propagate(graph, self._state)
 
     # -- layers -----------------------------------------------------------------------------
     def input(self, shape: Sequence[int], name: str | None = None) -> Ref:

@@ -227,9 +227,7 @@ class _Converter:
         self.consts.update(zip(node.output, values, strict=False))
 
     def _shape(self, ref: str) -> tuple[int, ...]:
-        from ..propagate import propagate
-
-        info = propagate(self.b.build(ref))[ref]
+        info = self.b.propagated()[ref]
         if info.shape is None:
             raise ModelError(f"{ref}: shape unknown after an earlier error: {'; '.join(info.errors)}")
         return info.shape
@@ -254,9 +252,8 @@ class _Converter:
 
     def _check_ceil(self, ref: str, k: list[int], strides: list[int], pad: object) -> None:
         from ...geometry import pool
-        from ..propagate import propagate
 
-        infos = propagate(self.b.build(ref))
+        infos = self.b.propagated()
         node = self.b.nodes[-1]
         src = infos[node.inputs[0]]
         if src.shape is None:

@@ -180,16 +180,10 @@ class _Converter:
         self.b = GraphBuilder(type(module).__name__, layout="channels_first", framework="torch")
         self.input_shape = tuple(int(s) for s in input_shape)
         self.used: set[str] = set()
-        self.state: Any = None
 
     # -- shapes of what is built so far ------------------------------------------------------
     def shape(self, ref: str) -> tuple[int, ...]:
-        from ..propagate import new_state, propagate
-
-        graph = self.b.build(ref)
-        if self.state is None:
-            self.state = new_state(graph)
-        info = propagate(graph, self.state)[ref]
+        info = self.b.propagated()[ref]
         if info.shape is None:
             raise ModelError(f"{ref}: shape unknown after an earlier error: {'; '.join(info.errors)}")
         return info.shape
@@ -442,16 +436,8 @@ class _Converter:
             raise ModelError(f"{name} ({type}): not understood (returns {type_name(out)}, not tensors)")
         return _Ref(self.b.opaque(refs, tuple(out.shape[1:]), params, trainable, name=name, type=type))
 
-    def infos(self, g: Graph) -> dict[str, LayerInfo]:
-        """The propagation of the finished graph ``g``, continuing the one the trace ran."""
-        from ..propagate import new_state, propagate
-
-        if self.state is None:
-            self.state = new_state(g)
-        return propagate(g, self.state)
-
     def _check_params(self, g: Graph) -> tuple[str, ...]:
-        counted = sum(i.params for i in self.infos(g).values())
+        counted = sum(i.params for i in self.b.propagated(g).values())
         actual = self.param_count
         if counted == actual:
             return ()
@@ -677,4 +663,4 @@ def analyzed_torch(module: Any, input_shape: Sequence[int]) -> tuple[Graph, dict
     """
     converter = _Converter(module, input_shape)
     graph = converter.run()
-    return graph, converter.infos(graph)
+    return graph, converter.b.propagated(graph)
