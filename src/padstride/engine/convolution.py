@@ -53,7 +53,7 @@ worker thread at a time.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -240,15 +240,14 @@ def _conv_into(
                 part = view[first:, ..., r0 * ps[0]:r1 * ps[0]]
             else:
                 part = view[(slice(first, None), Ellipsis, slice(r0, r1)) + (slice(None),) * (nd - 1)]
-            if direct:  # one GEMM per image and group, written into the output
+            if direct:  # one GEMM per image (batched over groups), written into the output
                 cols = np.empty((groups, cg * kk, rows * row_cols), dtype)
                 for i in range(nb):
                     np.copyto(cols.reshape(part.shape[1:]), part[i])
-                    for g in range(groups):
-                        target = og[n0 + i, g, :, r0:r1].reshape(cog, rows * row_cols)
-                        np.matmul(w3[g], cols[g], out=target)
-                        if bias is not None:
-                            target += bias[g][:, None]
+                    target = og[n0 + i, :, :, r0:r1].reshape(groups, cog, rows * row_cols)
+                    np.matmul(w3, cols, out=target)
+                    if bias is not None:
+                        target += bias[:, :, None]
                 return
             cols = np.moveaxis(part, 0, 2 + nd).reshape(groups, cg * kk, nb * rows * row_cols)
             res = np.matmul(w3, cols)
@@ -356,15 +355,19 @@ def _shifted_gemm(
     res = np.empty((groups, cog, nb, size), buf.dtype)
     tmp = np.empty((groups, cog, size), buf.dtype)
     for i in range(nb):
-        out = res[:, :, i]
-        for t in range(k0):
-            x = cols[:, :, i, t * taps[0]:t * taps[0] + size]
-            if t == 0:
-                np.matmul(wl[t], x, out=out)
-            else:
-                np.matmul(wl[t], x, out=tmp)
-                out += tmp
+        _sum_tap_gemms(wl, lambda t, i=i: cols[:, :, i, t * taps[0]:t * taps[0] + size], res[:, :, i], tmp)
     return res.reshape(groups, cog, nb * size)
+
+
+def _sum_tap_gemms(wl: np.ndarray, columns: Callable[[int], np.ndarray], out: np.ndarray, tmp: np.ndarray) -> None:
+    """``out = Σ_t wl[t] @ columns(t)`` over the first axis' taps: the first GEMM writes ``out``, the
+    others go through ``tmp`` and are added (NumPy's matmul cannot accumulate)."""
+    for t in range(wl.shape[0]):
+        if t == 0:
+            np.matmul(wl[0], columns(0), out=out)
+        else:
+            np.matmul(wl[t], columns(t), out=tmp)
+            out += tmp
 
 
 def _shifted_into(
@@ -384,7 +387,7 @@ def _shifted_into(
     result is the output itself: no row tails and no copy of the result.
     """
     nb, groups, cog, ho, wo = og.shape
-    k0, _, _, ck1 = wl.shape
+    ck1 = wl.shape[-1]
     cg, it = head[1] // head[2], buf.dtype.itemsize
     k1, rows = ck1 // cg, padded[0]
     cols = np.empty((groups, ck1, rows * wo), buf.dtype)
@@ -394,13 +397,7 @@ def _shifted_into(
                          tuple(v * it for v in (head[1], head[2], dilation[1], padded[1], 1)), writeable=False)
         np.copyto(cols.reshape(src.shape), src)
         out = og[i].reshape(groups, cog, ho * wo)
-        for t in range(k0):
-            x = cols[:, :, t * dilation[0] * wo:t * dilation[0] * wo + ho * wo]
-            if t == 0:
-                np.matmul(wl[t], x, out=out)
-            else:
-                np.matmul(wl[t], x, out=tmp)
-                out += tmp
+        _sum_tap_gemms(wl, lambda t: cols[:, :, t * dilation[0] * wo:t * dilation[0] * wo + ho * wo], out, tmp)
         if bias is not None:
             out += bias[:, :, None]
 
