@@ -38,6 +38,11 @@ def paired(ours: Callable[[], object], peer: Callable[[], object], reps: int = R
     for _ in range(reps):
         a.append(_time(lambda: [ours() for _ in range(inner)]) / inner)
         b.append(_time(peer))
+    return _pair_stats(a, b)
+
+
+def _pair_stats(a: list[float], b: list[float]) -> dict[str, float]:
+    """Median times (ms) of both sides and the median of the per-repetition ratios ours/peer."""
     ratios = [x / y for x, y in zip(a, b, strict=True)]
     return {"ours_ms": statistics.median(a) * 1e3, "peer_ms": statistics.median(b) * 1e3,
             "ratio": statistics.median(ratios)}
@@ -171,9 +176,9 @@ def pool_case(name: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
     return cases[name]
 
 
-def pool_cases(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def pool_cases() -> list[dict[str, Any]]:
     rows = []
-    with Workers(env) as workers:
+    with Workers() as workers:
         for name in POOL_CASES:
             ours, peer = pool_case(name)
             assert np.allclose(ours(), peer().numpy(), atol=1e-5), name
@@ -205,9 +210,9 @@ def pad_case(mode: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
     return lambda: engine.pad(x, [(3, 3), (3, 3)], mode), lambda: F.pad(xt, (3, 3, 3, 3), mode=tmode)
 
 
-def pad_cases(env: dict[str, str] | None = None) -> list[dict[str, Any]]:
+def pad_cases() -> list[dict[str, Any]]:
     rows = []
-    with Workers(env) as workers:
+    with Workers() as workers:
         for mode, tmode in PAD_MODES:
             ours, peer = pad_case(mode)
             want = peer()
@@ -300,9 +305,7 @@ class Workers:
         for _ in range(reps):
             a.append(self._call(0, ("time",)))
             b.append(self._call(1, ("time",)))
-        ratios = [x / y for x, y in zip(a, b, strict=True)]
-        return {"ours_ms": statistics.median(a) * 1e3, "peer_ms": statistics.median(b) * 1e3,
-                "ratio": statistics.median(ratios)}
+        return _pair_stats(a, b)
 
 
 def markdown(payload: dict[str, Any]) -> str:
