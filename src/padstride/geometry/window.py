@@ -169,12 +169,8 @@ class AxisWindow(AxisBase):
 
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
-        out.update(
-            span=self.span,
-            dropped=list(self.dropped),
-            dropped_before=self.dropped_before,
-            dropped_after=self.dropped_after,
-        )
+        before, after, _ = self.never_read()
+        out.update(span=self.span, dropped=list(self.dropped), dropped_before=before, dropped_after=after)
         return out
 
 
