@@ -87,8 +87,9 @@ class _Sym:
             return conv.full_shape(self._ref)
         if name == "ndim":
             return len(conv.full_shape(self._ref))
-        if name in _TENSOR_FACTS:
-            return _TENSOR_FACTS[name]()
+        facts = _tensor_facts()
+        if name in facts:
+            return facts[name]()
         if name == "data":
             return self
         return lambda *args, **kwargs: conv.call(name, (self, *args), kwargs)
@@ -127,14 +128,13 @@ for _op in ("getitem", "neg", "pos", "abs", "invert", "lt", "le", "gt", "ge", "e
 _Sym.__hash__ = object.__hash__  # type: ignore[method-assign]
 
 
+@functools.cache
 def _tensor_facts() -> dict[str, Callable[[], Any]]:
+    """What a stand-in answers for a tensor's plain attributes."""
     import torch
 
     return {"dtype": torch.get_default_dtype, "device": lambda: torch.device("cpu"), "requires_grad": lambda: False,
             "is_cuda": lambda: False, "is_sparse": lambda: False, "layout": lambda: torch.strided}
-
-
-_TENSOR_FACTS: dict[str, Callable[[], Any]] = {}
 
 
 _ACTIVATION_FNS = {
@@ -206,7 +206,6 @@ class _Converter:
         import torch.nn as nn
 
         root = self.root
-        _TENSOR_FACTS.update(_TENSOR_FACTS or _tensor_facts())
         modules = list(root.named_modules())
         self.qualnames = {id(m): name for name, m in modules}
         self.param_count = sum({id(p): p.numel() for _, m in modules for p in m._parameters.values()
