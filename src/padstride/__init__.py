@@ -9,6 +9,7 @@ Subpackages: ``geometry`` (pure-Python arithmetic), ``engine`` (NumPy reference 
 ``studies``, ``viz``. Frameworks are imported lazily, so ``import padstride`` needs no torch.
 """
 
+from .errors import Error
 from .geometry import (
     Padding,
     PaddingError,
@@ -19,4 +20,4 @@ from .geometry import (
 
 __version__ = "0.1.0"
 
-__all__ = ["Padding", "PaddingError", "__version__", "conv", "conv_transpose", "pool"]
+__all__ = ["Error", "Padding", "PaddingError", "__version__", "conv", "conv_transpose", "pool"]

@@ -18,6 +18,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..errors import Error
+
 __all__ = ["LAYOUTS", "OPS", "Graph", "GraphError", "Node", "to_canonical", "to_layout"]
 
 #: Every op the propagation pass understands.
@@ -30,7 +32,7 @@ OPS: tuple[str, ...] = (
 LAYOUTS: tuple[str, ...] = ("channels_first", "channels_last")
 
 
-class GraphError(ValueError):
+class GraphError(Error, ValueError):
     """A graph that cannot be built: unknown op, unknown input name, bad attribute.
 
     >>> Node("x", "spin")

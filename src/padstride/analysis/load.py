@@ -21,6 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import Error
 from .ir import Graph, GraphError
 from .layer import LayerInfo
 from .propagate import propagate
@@ -29,7 +30,7 @@ from .summary import Summary
 __all__ = ["ModelError", "analyze", "load_model", "load_object", "resolve_object"]
 
 
-class ModelError(ValueError):
+class ModelError(Error, ValueError):
     """A model reference that cannot be loaded (missing file, attribute, unsupported object).
 
     >>> load_model("nowhere.yaml")

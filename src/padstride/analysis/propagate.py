@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
 
+from ..errors import Error
 from ..geometry import Padding, PaddingError, conv, conv_transpose, per_axis, pool
 from .ir import Graph, Node
 from .layer import LayerInfo, axis_names
@@ -28,7 +29,7 @@ from .rf import AxisMap, AxisRF, union
 __all__ = ["ShapeError", "new_state", "propagate"]
 
 
-class ShapeError(ValueError):
+class ShapeError(Error, ValueError):
     """A layer whose input does not fit it; caught per layer and reported with its name."""
 
 

@@ -32,6 +32,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..errors import Error
 from .builder import GraphBuilder
 from .ir import LAYOUTS, Graph, GraphError
 
@@ -50,7 +51,7 @@ _LAYER = ("name", "from", "type")
 _SKIP = {"self", "x", "xs", "name", "type", "kw"}
 
 
-class SpecError(ValueError):
+class SpecError(Error, ValueError):
     """A spec that does not validate; the message starts with the path of the offending key."""
 
 

@@ -11,8 +11,7 @@ import importlib
 import sys
 from collections.abc import Sequence
 
-from ..geometry.errors import PaddingError
-from ._common import CliError
+from ..errors import Error
 
 __all__ = ["COMMANDS", "main"]
 
@@ -60,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         return int(args._run(args) or 0)
-    except (CliError, PaddingError) as exc:
+    except Error as exc:
         sys.stderr.write(f"padstride {args.command}: error: {exc}\n")
         return 2
     except KeyboardInterrupt:

@@ -7,10 +7,12 @@ import re
 import sys
 from typing import Any
 
+from ..errors import Error
+
 __all__ = ["CliError", "emit_json", "parse_ints"]
 
 
-class CliError(Exception):
+class CliError(Error):
     """Bad command-line input: printed as one line, exit code 2."""
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from ..errors import Error
+
 __all__ = ["PaddingError"]
 
 
-class PaddingError(ValueError):
+class PaddingError(Error, ValueError):
     """Bad geometry: the message names the axis and the values that do not fit.
 
     >>> from padstride.geometry import conv

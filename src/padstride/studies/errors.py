@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from ..errors import Error
+
 __all__ = ["StudyError"]
 
 
-class StudyError(ValueError):
+class StudyError(Error, ValueError):
     """A bad study file, data path or option; the message is one line naming what was wrong.
 
     >>> str(StudyError("study.yaml: unknown key 'train.epoch'"))

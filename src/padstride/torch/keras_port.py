@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import Error
 from . import conv as _conv
 from . import pool as _pool
 from . import transpose as _transpose
@@ -37,7 +38,7 @@ from ._runtime import flat_pad
 __all__ = ["KerasPortError", "PortedModel", "from_keras"]
 
 
-class KerasPortError(ValueError):
+class KerasPortError(Error, ValueError):
     """A Keras model that :func:`from_keras` cannot port: the message names the first layer at fault."""
 
 
