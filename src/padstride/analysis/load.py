@@ -2,7 +2,8 @@
 
 Accepted: a :class:`Graph`; a spec file (``.yaml``/``.yml``/``.json``); a ``.keras`` file; an
 ``.onnx`` file; ``path.py:attr`` or ``package.module:attr`` naming a model, a module class or a
-zero-argument factory; a live ``torch.nn.Module``, Keras model or ``onnx.ModelProto``.
+zero-argument factory (that code is imported and run: only name code you trust); a live
+``torch.nn.Module``, Keras model or ``onnx.ModelProto``.
 
 >>> s = analyze("examples/specs/seed003_valid.yaml")   # doctest: +SKIP
 >>> from padstride.analysis import GraphBuilder
@@ -105,10 +106,17 @@ def _instantiate(obj: Any, ref: str) -> Any:
 def load_object(ref: str) -> Any:
     """The live model named by ``path.py:attr`` or ``module:attr``: a model class or factory is called.
 
+    This imports and runs code: the file's top level, then the factory. An exception raised there
+    is reported as the model's (a :class:`~padstride.analysis.usercode.UserCodeError` naming the
+    file and line).
+
     >>> load_object("fractions:Fraction")
     Fraction(0, 1)
     """
-    return _instantiate(resolve_object(ref), ref)
+    from .usercode import user_code
+
+    with user_code(ref):
+        return _instantiate(resolve_object(ref), ref)
 
 
 def load_model(model: Any, input_shape: Sequence[int] | None = None) -> Graph:
@@ -128,6 +136,8 @@ def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[st
         suffix = Path(text).suffix.lower()
         if ":" in text and not Path(text).exists() and suffix not in (".yaml", ".yml", ".json", ".keras", ".onnx"):
             return _load(load_object(text), input_shape)
+        if Path(text).is_dir():
+            raise ModelError(f"{text}: is a directory; expected a model file")
         if not Path(text).is_file():
             raise ModelError(f"{text}: no such file")
         if suffix in (".yaml", ".yml", ".json"):
@@ -137,7 +147,12 @@ def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[st
         if suffix == ".keras":
             from .adapters.keras import graph_from_keras_file
 
-            return graph_from_keras_file(text, input_shape), None
+            try:
+                return graph_from_keras_file(text, input_shape), None
+            except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
+                if isinstance(exc, Error):
+                    raise
+                raise ModelError(f"{text}: malformed .keras config ({type(exc).__name__}: {str(exc)[:200]})") from None
         if suffix == ".onnx":
             from .adapters.onnx import graph_from_onnx
 
@@ -147,10 +162,12 @@ def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[st
     kind = _framework(model)
     if kind == "torch":
         from .adapters.torch import analyzed_torch
+        from .usercode import user_code
 
         if input_shape is None:
             raise ModelError("a torch model needs an input shape per sample, e.g. --input 1,28,28")
-        return analyzed_torch(model, input_shape)
+        with user_code(type(model).__name__):  # the model's forward runs (on the meta device)
+            return analyzed_torch(model, input_shape)
     if kind == "keras":
         from .adapters.keras import graph_from_keras
 
@@ -165,11 +182,18 @@ def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[st
 def _reshape_input(graph: Graph, input_shape: Sequence[int]) -> Graph:
     from dataclasses import replace
 
-    from .ir import to_canonical
+    from .ir import to_canonical, to_layout
 
     inputs = graph.inputs
     if len(inputs) != 1:
         raise GraphError(f"graph {graph.name!r} has {len(inputs)} inputs; --input sets one")
+    old = graph.node(inputs[0]).attrs.get("shape")
+    if old is not None and len(old) != len(input_shape):
+        dims = {"channels_last": "H,W,C", "channels_first": "C,H,W"}.get(graph.layout, "")
+        was = ",".join(map(str, to_layout(old, graph.layout)))
+        raise GraphError(f"the model's input has rank {len(old)} ({was}, {graph.layout}); --input gives "
+                         f"{len(input_shape)} value(s) {','.join(map(str, input_shape))}: give {len(old)} "
+                         f"{'(' + dims + ')' if dims and len(old) == 3 else ''}".rstrip())
     nodes = [replace(n, attrs={**n.attrs, "shape": to_canonical(input_shape, graph.layout)})
              if n.name == inputs[0] else n for n in graph.nodes]
     return Graph(graph.name, nodes, graph.outputs, graph.layout, graph.framework, graph.dtype_bytes, graph.notes)

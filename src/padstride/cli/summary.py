@@ -13,13 +13,15 @@ from ._common import CliError, emit_json, parse_ints
 
 __all__ = ["HELP", "add_arguments", "run"]
 
-HELP = "Shapes, pads, params, MACs and receptive fields of a whole model, without running it."
+HELP = ("Shapes, pads, params, MACs and receptive fields of a whole model, without running it "
+        "(FILE.py:ATTR and MODULE:ATTR import and run that Python code)")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", metavar="MODEL",
-                        help="spec file (.yaml/.json), .keras or .onnx file, FILE.py:ATTR or MODULE:ATTR "
-                             "(a model, a model class or a zero-argument factory)")
+                        help="spec file (.yaml/.json), .keras or .onnx file (read, nothing run), or FILE.py:ATTR / "
+                             "MODULE:ATTR (a model, a model class or a zero-argument factory: this IMPORTS AND "
+                             "RUNS that code, and the model's forward; only name code you trust)")
     parser.add_argument("-i", "--input", metavar="SHAPE",
                         help="input shape per sample in the model's layout, e.g. 1,28,28 (torch) or 28,28,1")
     out = parser.add_mutually_exclusive_group()
