@@ -30,7 +30,10 @@ def _yaml(tmp_path: Path, raw: dict, name: str = "study.yaml") -> str:
 
 
 def _one_line_error(capsys, argv: list[str], expected: str) -> None:
-    code = main(argv)
+    try:
+        code = main(argv)
+    except SystemExit as exc:  # refused by argparse while parsing
+        code = exc.code
     err = capsys.readouterr().err
     assert code == 2, f"{argv}: exit {code}, stderr {err!r}"
     assert err.count("\n") == 1 and "Traceback" not in err, err
@@ -86,7 +89,7 @@ def test_study_bad_input_one_line_exit_2(tmp_path, capsys, case):
         "bad_yaml": (["study", str(tmp_path / "b.yaml")], "invalid YAML"),
         "out_is_dir": (["study", good, "-o", str(tmp_path)], "is a directory"),
         "bad_data": (["study", good, "--data", str(tmp_path / "none")], "does not exist"),
-        "seeds0": (["study", good, "--seeds", "0"], "--seeds must be >= 1"),
+        "seeds0": (["study", good, "--seeds", "0"], "--seeds: must be between 1 and 100000, got 0"),
         "data_for_segmentation": (["study", "segmentation", "--data", str(tmp_path)], "segmentation study"),
         "bad_variant": (["study", _yaml(tmp_path, tiny("classification", variants={"x": {"stride": [1, 2]}}), "v.yaml"),
                          "-o", str(tmp_path / "r.jsonl")], "variant 'x': stride lists 2 values"),
@@ -141,3 +144,18 @@ def test_killed_run_leaves_no_partial_record_and_resumes(tmp_path):
     assert summary.skipped == len(lines) and summary.ran == 9 - len(lines)
     keys = [(r["variant"], r["seed"]) for r in ResultsStore(out).records()]
     assert len(keys) == len(set(keys)) == 9
+
+
+def test_two_concurrent_runs_share_the_work(tmp_path):
+    raw = tiny("classification", seeds=2, train={"epochs": 2, "batch_size": 16})
+    study_file = _yaml(tmp_path, raw)
+    out = tmp_path / "r.jsonl"
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    argv = [sys.executable, "-m", "padstride", "study", study_file, "-o", str(out), "--no-progress", "--json"]
+    procs = [subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0, 0], [o[1].decode()[-500:] for o in outputs]
+    keys = [(r["variant"], r["seed"]) for r in ResultsStore(out).records()]
+    assert len(keys) == len(set(keys)) == 6, f"duplicated work: {sorted(keys)}"
+    ran = [json.loads(o[0])["ran"] for o in outputs]
+    assert sum(ran) == 6, ran

@@ -34,7 +34,7 @@ def test_plan_order_and_resume_keys(tiny_study):
     ({"train": {"epoch": 2}}, "unknown key 'train.epoch'"),
     ({"train": {"epochs": "three"}}, "'train.epochs' must be an integer"),
     ({"train": {"lr": "fast"}}, "'train.lr' must be a number"),
-    ({"seeds": 0}, "'seeds' must be >= 1"),
+    ({"seeds": 0}, "'seeds' must be between 1 and"),
     ({"type": "regression"}, "'type' must be one of"),
     ({"variants": {}}, "'variants' must be a non-empty mapping"),
     ({"variants": {"v": {"padding": "same", "strides": 2}}}, "unknown key 'variants.v.strides'"),

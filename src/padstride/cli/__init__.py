@@ -85,6 +85,8 @@ def _silence_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 a check failed, 2 bad input, 130 interrupted).
 
+    A bad option is refused by argparse while parsing: one line, then ``SystemExit(2)``.
+
     >>> main(["explain", "--input", "7", "--kernel", "3", "--json"])  # doctest: +ELLIPSIS
     {...}
     0

@@ -7,9 +7,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ._args import check_output, finite_float, int_range, threads
 from ._common import CliError, emit_json
 
 __all__ = ["HELP", "add_arguments", "run"]
+
+MAX_SEEDS = 100_000  # the seeds one study may ask for (studies.spec.MAX_SEEDS)
 
 HELP = "run a padding study (built-in name or STUDY.yaml); results append to a JSONL file, reruns resume"
 
@@ -18,15 +21,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("study", nargs="?", help="built-in study name or path to a STUDY.yaml (see --list)")
     parser.add_argument("-q", "--quick", action="store_true", help="use the study's small 'quick' budget")
     parser.add_argument("-o", "--out", default="results.jsonl", help="JSONL results file (default: results.jsonl)")
-    parser.add_argument("-s", "--seeds", type=int, help="number of seeds (overrides the study)")
+    parser.add_argument("-s", "--seeds", type=int_range(1, MAX_SEEDS),
+                        help=f"number of seeds, 1 to {MAX_SEEDS:,} (overrides the study)")
     parser.add_argument("-V", "--variants", metavar="A,B", help="run only these variants (comma-separated)")
-    parser.add_argument("-t", "--max-time", type=float, metavar="S",
+    parser.add_argument("-t", "--max-time", type=finite_float(0.0, strict=True), metavar="S",
                         help="stop after S seconds; unfinished records are not written (rerun to resume)")
     parser.add_argument("-e", "--executor", choices=("local", "ray"), default="local", help="where records run")
     parser.add_argument("-a", "--address", help="Ray cluster address (default: start a local cluster)")
     parser.add_argument("-d", "--data", metavar="PATH",
                         help="MNIST/Fashion-MNIST: folder of IDX files (.gz or not) or .npz, used instead of digits")
-    parser.add_argument("--threads", type=int, help="torch threads per record (default: all cores; Ray: 1)")
+    parser.add_argument("--threads", type=threads,
+                        help="torch threads per record, 1 to 4 x the CPU count (default or 0: all cores; Ray: 1)")
     parser.add_argument("--report", metavar="HTML", help="also write the HTML report (and .md) from --out")
     parser.add_argument("--list", action="store_true", help="list the built-in studies and exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -36,10 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _load(args: argparse.Namespace) -> Any:
     from ..studies import StudyError, load_study
 
-    if args.seeds is not None and args.seeds < 1:
-        raise CliError(f"--seeds must be >= 1, got {args.seeds}")
-    if args.max_time is not None and args.max_time <= 0:
-        raise CliError(f"--max-time must be > 0 seconds, got {args.max_time}")
     if args.address and args.executor != "ray":
         raise CliError("--address needs --executor ray")
     try:
@@ -68,17 +69,21 @@ def _load(args: argparse.Namespace) -> Any:
 
 
 def _check_out(path: str) -> None:
-    """Fail early, with one line, when the results file could not be written (creates nothing)."""
-    import os
+    """Fail early, with one line, when the results file could not be written or is not one (creates nothing)."""
+    from ..studies import StudyError
+    from ..studies.store import ResultsStore
 
-    p = Path(path)
-    if p.is_dir():
-        raise CliError(f"--out {path}: is a directory")
-    folder = next((q for q in (p.parent, *p.parent.parents) if q.exists()), Path("."))
-    if not folder.is_dir():
-        raise CliError(f"--out {path}: {folder} is not a directory")
-    if not os.access(p if p.exists() else folder, os.W_OK):
-        raise CliError(f"--out {path}: not writable")
+    check_output(path, "--out")
+    try:
+        ResultsStore(path).check()
+    except StudyError as exc:
+        raise CliError(f"--out {exc}") from None
+
+
+def _check_report(path: str, out: str) -> None:
+    from .report import check_report_paths
+
+    check_report_paths(path, None, [out], False, "--report")
 
 
 def _print_tables(records: list[dict[str, Any]], study_name: str, order: list[str]) -> list[dict[str, Any]]:
@@ -122,6 +127,8 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("name a study (built-in name or STUDY.yaml); --list shows the built-ins")
     study = _load(args)
     _check_out(args.out)
+    if args.report:
+        _check_report(args.report, args.out)
     try:
         result = run_study(study, args.out, executor=args.executor, address=args.address, max_time=args.max_time,
                            progress=not args.no_progress and not args.json, threads=args.threads)
@@ -131,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
     _print_tables.quiet = args.json  # type: ignore[attr-defined]
     tables = _print_tables(records, study.name, study.extra.get("order", list(study.variants)))
     status = (f"{result.ran} record(s) run, {result.skipped} already done, {result.left} left"
-              f"{' (time budget; rerun to resume)' if result.left else ''} → {args.out}")
+              f"{' (time budget; rerun to resume)' if result.left else ''}"
+              f"{f', {result.busy} being run by another process' if result.busy else ''} → {args.out}")
     if args.report:
         from ..studies.report import write_report
 
@@ -139,7 +147,8 @@ def run(args: argparse.Namespace) -> int:
         status += f"; report {html} and {md}"
     if args.json:
         emit_json({"study": study.name, "budget": study.budget, "ran": result.ran, "skipped": result.skipped,
-                   "left": result.left, "out": args.out, "wall_s": result.wall_s, "tables": tables})
+                   "left": result.left, "busy": result.busy, "out": args.out, "wall_s": result.wall_s,
+                   "tables": tables})
     else:
         sys.stderr.write(status + "\n")
     return 0

@@ -13,3 +13,6 @@ class StudyError(Error, ValueError):
     >>> str(StudyError("study.yaml: unknown key 'train.epoch'"))
     "study.yaml: unknown key 'train.epoch'"
     """
+
+    def __init__(self, message: str) -> None:  # a study file's values are quoted: keep the line sane
+        super().__init__(message if len(message) <= 500 else message[:499] + "…")

@@ -18,7 +18,7 @@ from typing import Any
 from .aggregate import Table, aggregate, summary
 from .errors import StudyError
 
-__all__ = ["context_lines", "render_html", "render_markdown", "write_report"]
+__all__ = ["context_lines", "is_report", "markdown_twin", "render_html", "render_markdown", "write_report"]
 
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222}
@@ -104,12 +104,12 @@ def render_html(tables: list[Table], source: str = "") -> str:
     if not tables:
         parts.append("<p>No results yet.</p>")
     for table in tables:
-        parts.append(f"<section class='study' id='{_html.escape(table.study)}-{table.budget}'>"
-                     f"<h2>{_html.escape(table.study)} <span class='muted'>({table.type}, {table.budget} budget)"
-                     f"</span></h2>")
+        study, kind, budget = (_html.escape(str(v)) for v in (table.study, table.type, table.budget))
+        parts.append(f"<section class='study' id='{study}-{budget}'>"
+                     f"<h2>{study} <span class='muted'>({kind}, {budget} budget)</span></h2>")
         desc = table.records[0].get("description") if table.records else ""
         if desc:
-            parts.append(f"<p>{_html.escape(desc)}</p>")
+            parts.append(f"<p>{_html.escape(str(desc))}</p>")
         caption = context_lines(table)
         if table.stale:
             caption.append(f"{table.stale} record(s) from older configurations of this study are not shown")
@@ -132,37 +132,121 @@ def render_markdown(tables: list[Table], html_name: str = "") -> str:
     >>> render_markdown([]).splitlines()[0]
     '# padstride study report'
     """
-    lines = ["# padstride study report", ""]
+    from urllib.parse import quote
+
+    lines = [_MD_TITLE, ""]
     if html_name:
-        lines += [f"Plots: [{html_name}]({html_name}).", ""]
+        lines += [f"Plots: [{_md(html_name)}]({quote(html_name)}).", ""]
     for table in tables:
         rows = summary(table)
-        lines += [f"## {table.study} ({table.type}, {table.budget} budget)", ""]
-        lines.append("| " + " | ".join(rows[0]) + " |")
+        lines += [f"## {_md(table.study)} ({_md(table.type)}, {_md(table.budget)} budget)", ""]
+        lines.append("| " + " | ".join(_md(c) for c in rows[0]) + " |")
         lines.append("|" + "|".join("---" if i == 0 else "---:" for i in range(len(rows[0]))) + "|")
-        lines += ["| " + " | ".join(r.values()) + " |" for r in rows]
+        lines += ["| " + " | ".join(_md(v) for v in r.values()) + " |" for r in rows]
         lines.append("")
-        lines += [f"- {c}" for c in context_lines(table)]
+        lines += [f"- {_md(c)}" for c in context_lines(table)]
         lines.append("")
     return "\n".join(lines)
 
 
+def _md(value: object) -> str:
+    """Text for a markdown line or table cell: raw HTML shown as text, ``|`` escaped, one line.
+
+    >>> print(_md("<script>x</script> | y"))
+    &lt;script&gt;x&lt;/script&gt; \\| y
+    """
+    text = " ".join(str(value).split())
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
+
+
+_MD_TITLE = "# padstride study report"
+_HTML_MARK = "<title>padstride report</title>"
+
+
+def markdown_twin(html_path: str | Path) -> Path:
+    """The markdown summary written next to an HTML report when none is named.
+
+    >>> markdown_twin("out/report.html").as_posix()
+    'out/report.md'
+    """
+    return Path(html_path).with_suffix(".md")
+
+
+def is_report(path: str | Path) -> bool:
+    """True when ``path`` is a report padstride wrote (HTML or markdown), so rewriting it loses nothing.
+
+    >>> is_report("no-such-file.md")
+    False
+    """
+    try:
+        with open(path, encoding="utf-8") as fh:
+            head = fh.read(4096)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return head.startswith(_MD_TITLE) or _HTML_MARK in head
+
+
+def check_targets(html_path: str | Path, md_path: str | Path | None = None, force: bool = False) -> tuple[Path, Path]:
+    """The two files a report writes; refuses (:class:`StudyError`) to overwrite a file not named.
+
+    The markdown twin (``report.md`` for ``report.html``) is only replaced when it is a padstride
+    report already, or with ``force``; the HTML and markdown paths must differ.
+
+    >>> import tempfile, os
+    >>> d = tempfile.mkdtemp(); _ = open(os.path.join(d, "README.md"), "w").write("# My project")
+    >>> check_targets(os.path.join(d, "README.html"))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    padstride.studies.errors.StudyError: .../README.md exists and is not a padstride report; ...
+    """
+    html = Path(html_path)
+    md = Path(md_path) if md_path else markdown_twin(html)
+    if html.resolve() == md.resolve():
+        raise StudyError(f"{html}: the HTML report and its markdown summary would be the same file")
+    if md_path is None and md.exists() and not force and not is_report(md):
+        raise StudyError(f"{md} exists and is not a padstride report; the markdown summary would overwrite it "
+                         "(name another with --markdown, or --force)")
+    return html, md
+
+
+def _write_atomically(files: dict[Path, str]) -> None:
+    """Write every file to a temporary sibling first, then rename them all: none or all appear."""
+    import os
+    import tempfile
+
+    temps: list[tuple[str, Path]] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+            temps.append((tmp, path))
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(text)
+        for tmp, path in temps:
+            os.replace(tmp, path)
+    finally:
+        for tmp, _ in temps:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+
+
 def write_report(records: list[dict[str, Any]], html_path: str | Path, md_path: str | Path | None = None,
-                 source: str = "") -> tuple[Path, Path]:
+                 source: str = "", force: bool = False) -> tuple[Path, Path]:
     """Write the HTML report and its markdown summary (``.md`` next to it unless given).
 
-    >>> write_report.__name__
-    'write_report'
+    Both are rendered, written to temporary files and renamed at the end (a failure leaves
+    neither); an existing markdown twin that padstride did not write is refused unless ``force``.
+
+    >>> import tempfile, os
+    >>> rec = {"study": "s", "variant": "same", "seed": 0, "test_acc": 0.9, "type": "<i>classification</i>"}
+    >>> html, md = write_report([rec], os.path.join(tempfile.mkdtemp(), "r.html"))
+    >>> "<i>" in html.read_text(), md.read_text().splitlines()[4]
+    (False, '## s (&lt;i&gt;classification&lt;/i&gt;, full budget)')
     """
-    html_path = Path(html_path)
-    md = Path(md_path) if md_path else html_path.with_suffix(".md")
+    html, md = check_targets(html_path, md_path, force)
     tables = aggregate(records)
     try:
-        html_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = html_path.with_name(html_path.name + ".tmp")
-        tmp.write_text(render_html(tables, source), encoding="utf-8")
-        tmp.replace(html_path)  # never a half-written report
-        md.write_text(render_markdown(tables, html_path.name), encoding="utf-8")
+        _write_atomically({html: render_html(tables, source), md: render_markdown(tables, html.name)})
     except OSError as exc:
-        raise StudyError(f"cannot write the report: {exc}") from None
-    return html_path, md
+        raise StudyError(f"cannot write the report: {exc.strerror or exc}: {exc.filename or html}") from None
+    return html, md

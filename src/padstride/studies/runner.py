@@ -21,7 +21,7 @@ from typing import Any
 from .context import Context
 from .errors import StudyError
 from .spec import Study
-from .store import ResultsStore, record_key
+from .store import Claims, ResultsStore, record_key
 from .train import Interrupted, set_threads
 
 __all__ = ["Job", "RunSummary", "check_study", "execute", "plan", "run_study"]
@@ -66,13 +66,14 @@ class RunSummary:
     ran: int = 0
     skipped: int = 0
     left: int = 0
+    busy: int = 0  #: records another run on the same file was running (left to it)
     out: str = ""
     wall_s: float = 0.0
     records: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
-        return self.left == 0
+        return self.left == 0 and self.busy == 0
 
 
 def plan(study: Study, done: set[tuple[str, str, int, str]] | None = None) -> tuple[list[Job], int]:
@@ -197,33 +198,62 @@ def run_study(
     if jobs:
         check_study(study)
     threads = study.threads if threads is None else threads
-    with _Bars(len(jobs), f"{study.name} ({study.budget})", progress and bool(jobs)) as bars:
+    if executor not in ("local", "ray"):
+        raise StudyError(f"unknown executor {executor!r}; expected local or ray")
+    with Claims(store.path) as claims, _Bars(len(jobs), f"{study.name} ({study.budget})",
+                                              progress and bool(jobs)) as bars:
         if executor == "ray":
             from .ray_executor import run_on_ray
 
-            records = run_on_ray(study, jobs, store, address, deadline, threads or 1, bars)
-        elif executor == "local":
-            records = _run_local(study, jobs, store, deadline, threads, bars)
+            mine, busy, done_meanwhile = _claim_all(jobs, store, claims)
+            records = run_on_ray(study, mine, store, address, deadline, threads or 1, bars)
         else:
-            raise StudyError(f"unknown executor {executor!r}; expected local or ray")
-    summary.ran, summary.left, summary.records = len(records), len(jobs) - len(records), records
+            records, busy, done_meanwhile = _run_local(study, jobs, store, deadline, threads, bars, claims)
+    summary.skipped += done_meanwhile
+    summary.ran, summary.busy, summary.records = len(records), busy, records
+    summary.left = len(jobs) - len(records) - busy - done_meanwhile
     summary.wall_s = time.time() - t0
     return summary
 
 
+def _claim_all(jobs: list[Job], store: ResultsStore, claims: Claims) -> tuple[list[Job], int, int]:
+    """Claim every job not claimed by another run; those finished meanwhile are dropped."""
+    mine, busy = [], 0
+    for job in jobs:
+        if claims.claim(job.key):
+            mine.append(job)
+        else:
+            busy += 1
+    done = store.done()
+    return [j for j in mine if j.key not in done], busy, sum(j.key in done for j in mine)
+
+
 def _run_local(study: Study, jobs: list[Job], store: ResultsStore, deadline: float | None, threads: int,
-               bars: _Bars) -> list[dict[str, Any]]:
+               bars: _Bars, claims: Claims) -> tuple[list[dict[str, Any]], int, int]:
+    """Run the jobs here; returns the records, the jobs another run was running and those it had finished."""
     payload = study.to_dict()
-    done = []
+    done: list[dict[str, Any]] = []
+    busy = done_meanwhile = 0
     for job in jobs:
         if deadline is not None and time.time() > deadline:
             break
-        bars.start(f"{job.variant} seed {job.seed}")
-        record = execute(payload, job.variant, job.seed, deadline, threads, bars.step)
-        if record is None:
-            break
-        assert record_key(record) == job.key
-        store.append(record)
+        if not claims.claim(job.key):  # another run on this file is running it
+            busy += 1
+            bars.finish()
+            continue
+        try:
+            if job.key in store.done():  # another run finished it since this one planned
+                done_meanwhile += 1
+                bars.finish()
+                continue
+            bars.start(f"{job.variant} seed {job.seed}")
+            record = execute(payload, job.variant, job.seed, deadline, threads, bars.step)
+            if record is None:
+                break
+            assert record_key(record) == job.key
+            store.append(record)
+        finally:
+            claims.release(job.key)
         done.append(record)
         bars.finish()
-    return done
+    return done, busy, done_meanwhile

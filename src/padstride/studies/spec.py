@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Any
 
 from .errors import StudyError
 
-__all__ = ["DEFAULTS", "TYPES", "Study", "builtin_studies", "load_study", "parse_study"]
+__all__ = ["DEFAULTS", "MAX_SEEDS", "TYPES", "Study", "builtin_studies", "load_study", "parse_study"]
 
 #: Study types and the variant keys each understands.
 TYPES: dict[str, tuple[str, ...]] = {
@@ -47,6 +48,11 @@ DEFAULTS: dict[str, Any] = {
     "eval": {"latency_batch": 32, "latency_size": 224, "latency_channels": 3, "latency_repeats": 10,
              "latency_warmup": 3, "samples": 8, "grad_batch": 256},
 }
+#: The seeds one study may ask for (planning is linear in seeds × variants).
+MAX_SEEDS = 100_000
+#: Integer settings and their largest value (at least 1; threads: 0 … 4 × the CPU count).
+_BOUNDS = {"seeds": MAX_SEEDS, "threads": 0, "train.epochs": 100_000, "train.batch_size": 1_000_000,
+           "data.n_train": 10_000_000, "data.n_test": 10_000_000}
 _VARIANT = {"padding": _ANY, "stride": _ANY, "pool": True, "pad_mode": "none", "max_pad": 4, "description": ""}
 _DATA_NAMES = ("digits", "shapes", "volumes", "mnist", "fashion_mnist")
 _PAD_MODES = ("none", "constant", "reflect", "replicate", "circular")
@@ -183,11 +189,13 @@ def parse_study(raw: Any, source: str = "<study>", quick: bool = False) -> Study
     if top["data"]["name"] in ("mnist", "fashion_mnist") and not top["data"]["path"]:
         raise StudyError(f"{source}: data {top['data']['name']!r} needs 'data.path' (or --data PATH); "
                          "nothing is downloaded")
-    for key in ("seeds", "train.epochs", "train.batch_size", "data.n_train", "data.n_test"):
+    for key, high in _BOUNDS.items():
         section, _, leaf = key.rpartition(".")
         value = top[section][leaf] if section else top[leaf]
-        if value < 1:
-            raise StudyError(f"{source}: '{key}' must be >= 1, got {value}")
+        low = 0 if key == "threads" else 1
+        high = 4 * (os.cpu_count() or 1) if key == "threads" else high
+        if not low <= value <= high:
+            raise StudyError(f"{source}: '{key}' must be between {low} and {high:,}, got {value:,}")
     top["data"] = {k: top["data"][k] for k in _DATA_KEYS[top["data"]["name"]]}
     name = top["name"] or Path(source).stem
     return Study(name, study_type, top["description"], top["seeds"], top["threads"], top["data"], top["model"],
@@ -218,8 +226,12 @@ def load_study(ref: str, quick: bool = False) -> Study:
         text = (resources.files(__package__) / "builtin" / f"{ref}.yaml").read_text(encoding="utf-8")
         source = f"builtin:{ref}"
     elif path.is_file():
+        from .._yaml import YAMLBudgetError, read_text
+
         try:
-            text = path.read_text(encoding="utf-8")
+            text = read_text(path)
+        except YAMLBudgetError as exc:
+            raise StudyError(f"{ref}: {exc.problem}") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise StudyError(f"{ref}: cannot read study file ({exc})") from None
         source = str(path)
@@ -227,8 +239,10 @@ def load_study(ref: str, quick: bool = False) -> Study:
         raise StudyError(f"{ref}: is not a file")
     else:
         raise StudyError(f"no built-in study {ref!r} and no such file (built-ins: {', '.join(builtin_studies())})")
+    from .._yaml import safe_load
+
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
