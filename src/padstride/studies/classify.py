@@ -81,8 +81,14 @@ def check_classification(study: Study, variant: str) -> None:
 def run_classification(study: Study, variant: str, seed: int, ctx: Context | None = None) -> dict[str, Any]:
     """Train and measure one (variant, seed) of a classification-type study; returns the metrics.
 
-    >>> run_classification.__name__
-    'run_classification'
+    >>> from padstride.studies.spec import load_study
+    >>> study = load_study("classification", quick=True)
+    >>> study.data.update(n_train=32, n_test=16); study.train.update(epochs=1, batch_size=8)
+    >>> study.eval.update(latency_batch=1, latency_repeats=1, latency_warmup=0, latency_size=28, grad_batch=2,
+    ...                   samples=2)
+    >>> metrics = run_classification(study, "same", seed=0)
+    >>> 0.0 <= metrics["test_acc"] <= 1.0
+    True
     """
     import torch
 

@@ -24,8 +24,10 @@ class Dataset:
     ``mask_*`` hold per-pixel targets (segmentation); ``border_*`` each sample's object-to-edge
     distance in pixels; ``info`` describes the data for reports.
 
-    >>> Dataset.__name__
-    'Dataset'
+    >>> x = np.zeros((4, 1, 8, 8), np.float32)
+    >>> d = Dataset("blank", x, np.zeros(4, np.int64), x[:2], np.zeros(2, np.int64), ("a", "b"), {})
+    >>> d.input_shape, d.num_classes
+    ((1, 8, 8), 2)
     """
 
     name: str

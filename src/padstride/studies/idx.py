@@ -34,8 +34,11 @@ def _open(path: Path) -> bytes:
 def read_idx(path: str | Path) -> np.ndarray:
     """Read one IDX file (``.gz`` or plain, detected from the bytes).
 
-    >>> read_idx.__name__
-    'read_idx'
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "x-idx3-ubyte.gz")
+    >>> write_idx(path, np.arange(6, dtype=np.uint8).reshape(1, 2, 3))
+    >>> read_idx(path).tolist()
+    [[[0, 1, 2], [3, 4, 5]]]
     """
     path = Path(path)
     data = _open(path)
@@ -54,8 +57,11 @@ def read_idx(path: str | Path) -> np.ndarray:
 def write_idx(path: str | Path, array: np.ndarray, compress: bool | None = None) -> None:
     """Write ``array`` as IDX (gzipped when ``compress`` or the name ends in ``.gz``).
 
-    >>> write_idx.__name__
-    'write_idx'
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "labels-idx1-ubyte")
+    >>> write_idx(path, np.array([7, 2, 1], np.uint8))
+    >>> open(path, "rb").read()[:4], read_idx(path).tolist()   # magic: unsigned bytes, one dimension
+    (b'\\x00\\x00\\x08\\x01', [7, 2, 1])
     """
     path = Path(path)
     arr = np.asarray(array)

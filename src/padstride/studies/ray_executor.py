@@ -3,8 +3,10 @@
 The driver appends each record to the JSONL store as its task finishes, so the resume rules are
 those of a local run. Ray is an optional extra: ``pip install 'padstride[ray]'``.
 
->>> run_on_ray.__name__
-'run_on_ray'
+Example (needs Ray)::
+
+    from padstride.studies import load_study, run_study
+    run_study(load_study("classification", quick=True), "results.jsonl", executor="ray")
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import StudyError
+from .record import execute
 from .spec import Study
 from .store import ResultsStore
 
@@ -37,12 +40,7 @@ def run_on_ray(study: Study, jobs: list[Any], store: ResultsStore, address: str 
 
     Uses the running Ray session if there is one; otherwise starts a local cluster (or connects to
     ``address``) and shuts it down afterwards. Workers import padstride from this checkout.
-
-    >>> run_on_ray.__doc__.split()[0]
-    'Submit'
     """
-    from .runner import execute
-
     ray = _ray()
     started = False
     env = {"PYTHONPATH": os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH", "")) if p)}

@@ -12,29 +12,16 @@
 
 from __future__ import annotations
 
-import datetime as _dt
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .context import Context
 from .errors import StudyError
+from .record import execute, task
 from .spec import Study
 from .store import Claims, ResultsStore, record_key
-from .train import Interrupted, set_threads
 
-__all__ = ["Job", "RunSummary", "check_study", "execute", "plan", "run_study"]
-
-
-def _task(study_type: str) -> tuple[Callable[..., dict[str, Any]], Callable[[Study, str], None]]:
-    if study_type == "segmentation":
-        from .segment import check_segmentation, run_segmentation
-
-        return run_segmentation, check_segmentation
-    from .classify import check_classification, run_classification
-
-    return run_classification, check_classification
+__all__ = ["Job", "RunSummary", "check_study", "execute", "plan", "run_study"]  # execute: from .record
 
 
 @dataclass(frozen=True)
@@ -97,42 +84,12 @@ def check_study(study: Study) -> None:
     >>> from padstride.studies.spec import load_study
     >>> check_study(load_study("volumes", quick=True))
     """
-    _, check = _task(study.type)
+    _, check = task(study.type)
     for variant in study.variants:
         try:
             check(study, variant)
         except StudyError as exc:
             raise StudyError(f"{study.source}: variant {variant!r}: {exc}") from None
-
-
-def execute(study_dict: dict[str, Any], variant: str, seed: int, deadline: float | None = None, threads: int = 0,
-            on_step: Callable[[int, int], None] | None = None) -> dict[str, Any] | None:
-    """Run one record in this process and return it (None when the deadline interrupted it).
-
-    Plain data in, plain data out: this is what a Ray worker runs.
-
-    >>> execute.__name__
-    'execute'
-    """
-    from .env import environment
-
-    study = Study.from_dict(study_dict)
-    threads = set_threads(threads)
-    run, _ = _task(study.type)
-    started = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    t0 = time.perf_counter()
-    try:
-        metrics = run(study, variant, seed, Context(deadline, on_step, threads))
-    except Interrupted:
-        return None
-    return {
-        "study": study.name, "variant": variant, "seed": seed, "fingerprint": study.fingerprint(variant),
-        "type": study.type, "budget": study.budget, "source": study.source, "description": study.description,
-        "variant_config": study.variants[variant], "variant_order": study.extra.get("order", list(study.variants)),
-        "data": study.data, "model": study.model, "train": study.train,
-        "eval": study.eval, "env": environment(), "started": started, "wall_s": time.perf_counter() - t0,
-        **metrics,
-    }
 
 
 class _Bars:
@@ -185,10 +142,9 @@ def run_study(
 
     ``max_time`` (seconds): records still running at the limit are dropped (no partial record)
     and the rest are left for the next run. ``executor``: ``local`` or ``ray`` (``address`` = an
-    existing cluster; default a local one).
-
-    >>> run_study.__name__
-    'run_study'
+    existing cluster; default a local one). Another run on the same ``out`` shares the work: a
+    record it is running is left to it (:class:`~padstride.studies.store.Claims`). The module
+    docstring has a runnable example.
     """
     t0 = time.time()
     deadline = t0 + max_time if max_time else None

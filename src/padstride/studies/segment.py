@@ -93,8 +93,14 @@ def check_segmentation(study: Study, variant: str) -> None:
 def run_segmentation(study: Study, variant: str, seed: int, ctx: Context | None = None) -> dict[str, Any]:
     """Train and measure one (variant, seed) of a segmentation study; returns the metrics.
 
-    >>> run_segmentation.__name__
-    'run_segmentation'
+    >>> from padstride.studies.spec import load_study
+    >>> study = load_study("segmentation", quick=True)
+    >>> study.data.update(n_train=4, n_test=2); study.train.update(epochs=1, batch_size=8)
+    >>> study.eval.update(latency_batch=1, latency_repeats=1, latency_warmup=0, latency_size=48, grad_batch=2,
+    ...                   samples=2)
+    >>> metrics = run_segmentation(study, "same", seed=0)
+    >>> 0.0 <= metrics["test_iou"] <= 1.0
+    True
     """
     import torch
     import torch.nn.functional as F

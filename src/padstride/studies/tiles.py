@@ -27,8 +27,11 @@ def overlap_tile(model: Any, image: Any, in_tile: int) -> dict[str, Any]:
     ``margin`` of context per side and ``max_diff`` = max |stitched − whole-image| (0 up to float
     rounding means no seams).
 
-    >>> overlap_tile.__name__
-    'overlap_tile'
+    >>> import torch
+    >>> valid = torch.nn.Conv2d(1, 1, 3)              # a VALID conv: each output needs a 1-pixel margin
+    >>> result = overlap_tile(valid, torch.rand(1, 1, 10, 10), in_tile=6)
+    >>> result["tiles"], result["out_tile"], result["margin"], result["max_diff"] < 1e-5
+    (9, 4, 1, True)
     """
     import torch
     import torch.nn.functional as F

@@ -81,8 +81,11 @@ def fit(
     ``loss``: ``ce`` (labels) or ``bce`` (masks, logits). ``deadline`` (``time.time()``) raises
     :class:`Interrupted` when passed. ``on_step(done, total)`` reports progress in steps.
 
-    >>> fit.__name__
-    'fit'
+    >>> import torch
+    >>> x, y = torch.rand(16, 1, 4, 4), torch.randint(0, 2, (16,))
+    >>> model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(16, 2))
+    >>> fit(model, x, y, epochs=2, batch_size=8)["samples"]
+    32
     """
     import torch
     import torch.nn.functional as F
