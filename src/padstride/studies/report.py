@@ -244,9 +244,14 @@ def write_report(records: list[dict[str, Any]], html_path: str | Path, md_path: 
     (False, '## s (&lt;i&gt;classification&lt;/i&gt;, full budget)')
     """
     html, md = check_targets(html_path, md_path, force)
-    tables = aggregate(records)
     try:
-        _write_atomically({html: render_html(tables, source), md: render_markdown(tables, html.name)})
+        tables = aggregate(records)
+        pages = {html: render_html(tables, source), md: render_markdown(tables, html.name)}
+    except (TypeError, ValueError, KeyError, AttributeError, IndexError) as exc:  # records are untrusted input
+        raise StudyError(f"the results hold values a report cannot show ({type(exc).__name__}: "
+                         f"{str(exc)[:200]}); were they written by `padstride study`?") from None
+    try:
+        _write_atomically(pages)
     except OSError as exc:
         raise StudyError(f"cannot write the report: {exc.strerror or exc}: {exc.filename or html}") from None
     return html, md

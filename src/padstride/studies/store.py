@@ -36,6 +36,29 @@ def record_key(record: dict[str, Any]) -> tuple[str, str, int, str]:
     return (record["study"], record["variant"], int(record["seed"]), record.get("fingerprint", ""))
 
 
+#: Top-level record fields that hold numbers (a results file is untrusted input: other types are skipped).
+_NUMBERS = ("test_acc", "test_iou", "test_iou_mean_image", "params", "macs", "train_time_s", "samples_per_s",
+            "wall_s")
+
+
+def _valid(record: object) -> bool:
+    """A record padstride can aggregate: identity fields of the right types, numbers where numbers go.
+
+    >>> _valid({"study": "s", "variant": "v", "seed": 0, "test_acc": 0.5}), _valid({"study": "s", "variant": "v",
+    ...                                                                             "seed": "0"})
+    (True, False)
+    """
+    if not isinstance(record, dict) or not {"study", "variant", "seed"} <= record.keys():
+        return False
+    if not (isinstance(record["study"], str) and isinstance(record["variant"], str)
+            and isinstance(record["seed"], int) and not isinstance(record["seed"], bool)):
+        return False
+    if any(not isinstance(record.get(k, ""), str) for k in ("budget", "type", "fingerprint", "description")):
+        return False
+    return all(k not in record or (isinstance(record[k], (int, float)) and not isinstance(record[k], bool))
+               for k in _NUMBERS)
+
+
 @contextlib.contextmanager
 def _locked(fd: int) -> Iterator[None]:
     try:
@@ -76,7 +99,7 @@ class ResultsStore:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if isinstance(record, dict) and {"study", "variant", "seed"} <= record.keys():
+            if _valid(record):
                 out.append(record)
         return out
 
