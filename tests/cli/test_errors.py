@@ -169,3 +169,10 @@ def test_input_of_the_wrong_rank_is_refused(capsys):
     finally:
         os.chdir(cwd)
     assert json.loads(capsys.readouterr().out)["layers"][0]["output_shape"][-3:] == [32, 32, 1]
+
+
+def test_forward_that_raises_names_the_users_line(tmp_path, capsys):
+    code = tmp_path / "net.py"
+    code.write_text("import torch\n\n\nclass Net(torch.nn.Module):\n    def forward(self, x):\n"
+                    "        return x * {}['missing']\n")
+    _one_line(capsys, ["summary", f"{code}:Net", "-i", "1,8,8"], "net.py:6, in forward")

@@ -80,8 +80,15 @@ def user_code(ref: str, frames: Callable[[str], bool] = is_user_file) -> Iterato
     """
     try:
         yield
-    except Error:
-        raise
+    except Error as exc:  # padstride's message; add where the user's code was when it failed
+        where = _user_frame(exc.__context__, frames) if not isinstance(exc.__context__, Error) else None
+        if where is None or where in str(exc):
+            raise
+        try:
+            located = type(exc)(f"{exc} (at {where})")
+        except TypeError:  # pragma: no cover - an error class with another signature
+            raise exc from None
+        raise located from exc
     except SyntaxError as exc:  # the user's file does not parse (IndentationError included)
         if exc.filename and not frames(exc.filename):
             raise
@@ -93,12 +100,21 @@ def user_code(ref: str, frames: Callable[[str], bool] = is_user_file) -> Iterato
             raise
         if _ours(stack[-1].filename):
             raise  # raised in padstride itself: a bug, keep the traceback
-        mine = [f for f in stack if frames(f.filename)]
-        if not mine:
+        where = _user_frame(exc, frames)
+        if where is None:
             raise
-        last = mine[-1]
-        raise UserCodeError(f"error in the model's code ({Path(last.filename).name}:{last.lineno}, in {last.name}): "
-                            f"{_describe(exc)}") from exc
+        raise UserCodeError(f"error in the model's code ({where}): {_describe(exc)}") from exc
+
+
+def _user_frame(exc: BaseException | None, frames: Callable[[str], bool]) -> str | None:
+    """``file.py:12, in forward`` for the innermost frame of the user's code in ``exc``'s traceback."""
+    if exc is None or exc.__traceback__ is None:
+        return None
+    mine = [f for f in traceback.extract_tb(exc.__traceback__) if frames(f.filename)]
+    if not mine:
+        return None
+    last = mine[-1]
+    return f"{Path(last.filename).name}:{last.lineno}, in {last.name}"
 
 
 def _ours(filename: str) -> bool:
