@@ -176,3 +176,13 @@ def test_forward_that_raises_names_the_users_line(tmp_path, capsys):
     code.write_text("import torch\n\n\nclass Net(torch.nn.Module):\n    def forward(self, x):\n"
                     "        return x * {}['missing']\n")
     _one_line(capsys, ["summary", f"{code}:Net", "-i", "1,8,8"], "net.py:6, in forward")
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    (["summary", ""], "no model given"),
+    (["summary", "/dev/null"], "is not a regular file"),
+    (["report", "/dev/null"], "is not a regular file"),
+    (["summary", "fractions:Fraction"], "cannot analyse an object of type Fraction"),
+])
+def test_odd_model_and_results_paths(capsys, argv, expected):
+    _one_line(capsys, argv, expected)

@@ -136,10 +136,14 @@ def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[st
         suffix = Path(text).suffix.lower()
         if ":" in text and not Path(text).exists() and suffix not in (".yaml", ".yml", ".json", ".keras", ".onnx"):
             return _load(load_object(text), input_shape)
+        if not text.strip():
+            raise ModelError("no model given; expected a model file, FILE.py:ATTR or MODULE:ATTR")
         if Path(text).is_dir():
             raise ModelError(f"{text}: is a directory; expected a model file")
-        if not Path(text).is_file():
+        if not Path(text).exists():
             raise ModelError(f"{text}: no such file")
+        if not Path(text).is_file():
+            raise ModelError(f"{text}: is not a regular file; expected a model file")
         if suffix in (".yaml", ".yml", ".json"):
             from .spec import load_spec
 
@@ -176,7 +180,8 @@ def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[st
         from .adapters.onnx import graph_from_onnx
 
         return graph_from_onnx(model, input_shape), None
-    raise ModelError(f"cannot analyse a {type(model).__name__}: expected a spec, a torch, Keras or ONNX model")
+    raise ModelError(f"cannot analyse an object of type {type(model).__name__}: expected a spec, a torch, Keras or "
+                     "ONNX model")
 
 
 def _reshape_input(graph: Graph, input_shape: Sequence[int]) -> Graph:

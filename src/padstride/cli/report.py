@@ -49,8 +49,10 @@ def run(args: argparse.Namespace) -> int:
         p = Path(path)
         if p.is_dir():
             raise CliError(f"{path}: is a directory; expected a results JSONL file")
-        if not p.is_file():
+        if not p.exists():
             raise CliError(f"{path}: no such results file")
+        if not p.is_file():
+            raise CliError(f"{path}: is not a regular file; expected a results JSONL file")
     check_report_paths(args.output, args.markdown, list(args.results), args.force)
     records = []
     for path in args.results:
