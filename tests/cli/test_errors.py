@@ -32,7 +32,7 @@ def _one_line(capsys, argv: list[str], expected: str, code: int = 2) -> str:
 @pytest.mark.parametrize(("exc", "expected"), [
     (MemoryError(), "out of memory"),
     (PermissionError(13, "Permission denied", "/proc/r.jsonl"), "/proc/r.jsonl: Permission denied"),
-    (FileExistsError(17, "File exists", "afile"), "afile: File exists"),
+    (FileExistsError(17, "File exists", "no-such-afile"), "no-such-afile: File exists"),
     (OSError(28, "No space left on device"), "No space left on device"),
 ])
 def test_os_and_memory_errors_are_one_line(monkeypatch, capsys, exc, expected):
@@ -186,3 +186,15 @@ def test_forward_that_raises_names_the_users_line(tmp_path, capsys):
 ])
 def test_odd_model_and_results_paths(capsys, argv, expected):
     _one_line(capsys, argv, expected)
+
+
+@pytest.mark.parametrize("exc", [FileExistsError, NotADirectoryError])
+def test_a_file_where_a_folder_is_expected(monkeypatch, capsys, tmp_path, exc):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+
+    def boom(args):
+        raise exc(17, "File exists", str(afile / "sub" if exc is NotADirectoryError else afile))
+
+    monkeypatch.setattr(summary_cli, "run", boom)
+    _one_line(capsys, ["summary", "x.yaml"], "afile: is a file, not a folder")

@@ -68,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _os_message(exc: OSError) -> str:
+    """``afile: File exists`` (from ``mkdir`` on a file) says it better as ``afile: is a file, not a folder``."""
+    if isinstance(exc, (FileExistsError, NotADirectoryError)) and exc.filename:
+        path = str(exc.filename)
+        while path and not os.path.exists(path):
+            path = os.path.dirname(path)
+        if path and os.path.isfile(path):
+            return f"{path}: is a file, not a folder"
     if exc.strerror and exc.filename:
         return f"{exc.filename}: {exc.strerror}"
     return exc.strerror or str(exc) or type(exc).__name__
