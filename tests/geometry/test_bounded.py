@@ -174,3 +174,18 @@ def test_huge_known_answers() -> None:
         gaps.dropped  # noqa: B018 - 6.7e11 indices are refused, not allocated
     with pytest.raises(PaddingError, match="limit"):
         gaps.read_counts()
+
+
+@oracle_settings(200)
+@given(st.integers(1, 30), st.integers(1, 4), st.integers(1, 4), st.integers(-3, 40), st.integers(-3, 40),
+       st.integers(1, 6))
+def test_transposed_dropped_sample(n: int, k: int, s: int, before: int, after: int, limit: int) -> None:
+    try:
+        ax = conv_transpose_axis(n, k, s, (before, after), output_padding=0)
+    except PaddingError:
+        return
+    dropped = list(ax.dropped)
+    sample = ax.dropped_sample(limit)
+    assert sample.count == len(dropped) and list(sample.head) == dropped[:limit]
+    rest = dropped[len(sample.head):]
+    assert list(sample.tail) == (rest[-limit:] if rest else [])

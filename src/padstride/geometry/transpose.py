@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .axes import infer_ndim, per_axis
-from .coverage import LIST_LIMIT, SAMPLE
+from .coverage import LIST_LIMIT, SAMPLE, IndexSample
 from .errors import PaddingError
 from .padding import Padding, check_window_args, effective_kernel, resolve_axis
 from .window import AxisBase, Geometry, _check_list, _padding_len
@@ -120,6 +120,27 @@ class AxisTranspose(AxisBase):
             i for i in range(self.input)
             if not any(0 <= o < self.output for o in self.targets(i))
         )
+
+    def dropped_sample(self, limit: int = SAMPLE) -> IndexSample:
+        """The dropped inputs as a count plus the first and last ``limit`` of them.
+
+        >>> str(conv_transpose_axis(10**12, 1, 1, padding=(5, 10**6)).dropped_sample(2))
+        '1,000,005 pixels: 0, 1, …, 999999999998, 999999999999'
+        """
+        n = self.input
+        kept = self._coverage(n).sources_with_hits(0, self.output - 1)
+        if not isinstance(kept, tuple):
+            dropped = self.dropped
+            count = len(dropped)
+            head = dropped[:limit]
+            return IndexSample(count, head, dropped[len(head):][-limit:] if count > len(head) else ())
+        runs = (range(min(kept[0], n)), range(kept[1], n))
+        count = len(runs[0]) + len(runs[1])
+        head = (*runs[0][:limit], *runs[1][:max(limit - len(runs[0]), 0)])
+        rest = min(limit, count - len(head))
+        tail = (*runs[0], *runs[1])[len(head):] if count <= 2 * limit else (
+            *runs[0][len(runs[0]) - max(rest - len(runs[1]), 0):], *runs[1][max(len(runs[1]) - rest, 0):])
+        return IndexSample(count, head, tuple(tail[-rest:]) if rest else ())
 
     @property
     def dropped_count(self) -> int:
