@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
-from ..geometry import PaddingError
+from ..geometry import PaddingError, effective_kernel
 
 __all__ = ["KINDS", "LIST_CELLS", "AxisScene", "Scene", "as_2d", "axis_scene", "scene"]
 
@@ -122,7 +122,7 @@ class AxisScene:
 
     def last_tap(self, j: int) -> int:
         """Source index under the last tap of window ``j``."""
-        return self.first_tap(j) + (self.kernel - 1) * self.dilation
+        return self.first_tap(j) + effective_kernel(self.kernel, self.dilation) - 1
 
     def reads(self, j: int, i: int) -> bool:
         """Whether window ``j`` has a tap on source index ``i`` (O(1)).
@@ -178,7 +178,7 @@ def axis_scene(axis: Any) -> AxisScene:
         step = axis.stride
     k, d, out = axis.kernel, axis.dilation, axis.output
     first_tap = -before
-    last_tap = (out - 1) * step - before + (k - 1) * d
+    last_tap = (out - 1) * step - before + axis.span - 1
     lo = min(0, -before, first_tap)
     hi = max(size, size + after, last_tap + 1)
 
