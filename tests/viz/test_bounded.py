@@ -165,3 +165,39 @@ def test_no_retyped_pad_formulas_in_viz_explain_and_plot_cli() -> None:
     found = [f"{f.name}:{i}" for f in files for i, line in enumerate(f.read_text().splitlines(), 1)
              if pattern.search(line)]
     assert not found
+
+
+@pytest.mark.parametrize("command", [
+    ["plot", "size", "-o", "{file}/a.png"],
+    ["plot", "size", "-o", "/proc/a.png"],
+    ["plot", "size", "-o", "{dir}.png"],
+    ["animate", "-i", "5,5", "-o", "{file}/a.gif"],
+    ["animate", "-i", "5,5", "-o", "/proc/a.gif"],
+    ["animate", "--gallery", "{file}/g", "--case", "dilation"],
+    ["animate", "--gallery", "/proc/g", "--case", "dilation"],
+])
+def test_unwritable_outputs_are_one_line(tmp_path: Path, command: list[str],
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    afile = tmp_path / "afile"
+    afile.write_text("keep")
+    (tmp_path / "adir.png").mkdir()
+    argv = [a.format(file=afile, dir=tmp_path / "adir") for a in command]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert (err.count("\n") == 1 and "Traceback" not in err and "cannot write" in err) or "directory" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["adir.png", "afile"] and afile.read_text() == "keep"
+
+
+def test_failed_save_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails half-way (here: the GIF encoder after the file is opened) leaves no file."""
+    from PIL import GifImagePlugin
+
+    from padstride.viz.animation import save_frames
+
+    def broken(*args: object, **kw: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(GifImagePlugin, "_write_frame_data", broken)
+    with pytest.raises(OSError, match="disk full"):
+        save_frames(frames(conv((4, 4), 3), cell=4), tmp_path / "a.gif")
+    assert not list(tmp_path.iterdir())

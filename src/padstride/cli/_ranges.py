@@ -18,9 +18,13 @@ from __future__ import annotations
 
 import argparse
 import math
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 
-__all__ = ["float_range", "int_range", "span"]
+from ._common import CliError
+
+__all__ = ["float_range", "int_range", "span", "writable_dir", "writable_output"]
 
 
 def _bounds(low: float | None, high: float | None, value: object) -> str:
@@ -105,3 +109,39 @@ def span(low: int = 1, high: int | None = None, max_count: int = 10_000) -> Call
         return range(lo, hi + 1)
 
     return parse
+
+
+def writable_dir(directory: str, name: str) -> Path:
+    """Create ``directory`` if needed and prove it writable (a probe file), before any work.
+
+    >>> writable_dir("/proc/x", "--out")
+    Traceback (most recent call last):
+    ...
+    padstride.cli._common.CliError: --out: cannot write in '/proc/x': ...
+    """
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".padstride-probe-"):
+            pass
+    except FileExistsError:
+        raise CliError(f"{name}: cannot write in {directory!r}: a part of it is a file, not a directory") from None
+    except OSError as exc:
+        raise CliError(f"{name}: cannot write in {directory!r}: {exc.strerror or exc}") from None
+    return path
+
+
+def writable_output(target: str, name: str = "--out") -> Path:
+    """Check that file ``target`` can be written (its directory is created and probed), before
+    any work; an existing directory in its place is refused.
+
+    >>> writable_output("/proc/r.png")
+    Traceback (most recent call last):
+    ...
+    padstride.cli._common.CliError: --out: cannot write in '/proc': ...
+    """
+    path = Path(target)
+    if path.is_dir():
+        raise CliError(f"{name}: {target!r} is a directory; give a file name")
+    writable_dir(str(path.parent), name)
+    return path

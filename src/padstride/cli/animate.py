@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from ._common import CliError, emit_json
 from ._layer import add_layer_arguments, geometry_from_args
-from ._ranges import float_range, int_range
+from ._ranges import float_range, int_range, writable_dir, writable_output
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -54,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         for name in names or ():
             if name not in known:
                 raise CliError(f"unknown gallery case {name!r}; see padstride animate --list")
+        writable_dir(args.gallery, "--gallery")  # before any work
         paths = _with_progress(lambda cb: write_gallery(args.gallery, names, args.cell, args.fps,
                                                         args.format, args.numbers, cb),
                                len(names) if names else len(GALLERY))
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
             raise CliError("give --out FILE.gif (or --gallery DIR)")
         if fmt not in ("gif", "mp4"):
             raise CliError(f"--out must end in .gif or .mp4, got {args.out!r}")
+        writable_output(args.out)  # before any work
         geometry = geometry_from_args(args)
         if geometry.ndim > 2:
             raise CliError(f"animations draw 1-D and 2-D ops; --input has {geometry.ndim} axes")

@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from ._common import CliError, emit_json, parse_ints
-from ._ranges import int_range, span
+from ._ranges import int_range, span, writable_output
 
 __all__ = ["HELP", "KINDS", "add_arguments", "run"]
 
@@ -86,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.out.lower().endswith((".png", ".svg")):
         raise CliError(f"--out must end in .png or .svg, got {args.out!r}")
+    writable_output(args.out)  # before any work
     data: Any = None
     if args.kind == "size":
         fig = plots.output_vs_input(args.kernel, args.stride, args.dilation, _range(args.sizes, "--sizes"),

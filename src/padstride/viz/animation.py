@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from ._files import replacing
 from .raster import layout, render_scene
 from .scene import Scene, as_2d, scene
 from .view import views
@@ -112,24 +113,24 @@ def save_frames(images: Iterable[np.ndarray], path: str | Path, fps: float = 2.0
     first = next(it, None)
     if first is None:
         raise ValueError("no frames to write")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".gif":
-        from PIL import Image
+    with replacing(path) as tmp:  # nothing half-written on failure
+        if suffix == ".gif":
+            from PIL import Image
 
-        palette = _palette()
+            palette = _palette()
 
-        def pal(f: np.ndarray) -> Any:
-            return Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE)
+            def pal(f: np.ndarray) -> Any:
+                return Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE)
 
-        pal(first).save(path, save_all=True, append_images=[pal(f) for f in it], duration=int(1000 / fps),
-                        loop=0, optimize=True)
-    elif suffix == ".mp4":
-        if not mp4_available():
-            raise RuntimeError("writing MP4 needs imageio's ffmpeg plugin: pip install imageio-ffmpeg")
-        import imageio.v2 as imageio
+            pal(first).save(tmp, format="GIF", save_all=True, append_images=[pal(f) for f in it],
+                            duration=int(1000 / fps), loop=0, optimize=True)
+        else:
+            if not mp4_available():
+                raise RuntimeError("writing MP4 needs imageio's ffmpeg plugin: pip install imageio-ffmpeg")
+            import imageio.v2 as imageio
 
-        even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in itertools.chain([first], it)]
-        imageio.mimwrite(path, even, fps=fps, macro_block_size=2)
+            even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in itertools.chain([first], it)]
+            imageio.mimwrite(tmp, even, fps=fps, macro_block_size=2)
     return path
 
 

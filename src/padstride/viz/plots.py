@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..geometry import Layer, PaddingError, conv_axis
+from ._files import replacing
 from .receptive import Field, fields, model_fields
 
 __all__ = [
@@ -53,8 +54,8 @@ def save(fig: Any, path: str | Path, dpi: int = 100) -> Path:
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise ValueError(f"plots are written as .png or .svg, got {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    with replacing(path) as tmp:  # nothing half-written on failure
+        fig.savefig(tmp, dpi=dpi)
     return path
 
 
