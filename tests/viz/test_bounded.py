@@ -201,3 +201,15 @@ def test_failed_save_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     with pytest.raises(OSError, match="disk full"):
         save_frames(frames(conv((4, 4), 3), cell=4), tmp_path / "a.gif")
     assert not list(tmp_path.iterdir())
+
+
+def test_scenes_longer_than_sys_maxsize() -> None:
+    """A transposed convolution of 10^18 pixels at stride 1000 draws a 10^21-cell zero-stuffed axis."""
+    from padstride.geometry import conv_transpose
+    from padstride.viz.terminal import draw_2d
+
+    g = conv_transpose((10**18, 5), 3, 1000, 1, dilation=7)
+    sc = scene(g)
+    assert sc.shape[0] > sys.maxsize and sc.axes[0].hi == (10**18 - 1) * 1000 + 1 + sc.axes[0].pads[1]
+    assert "⋯" in draw_2d(g)
+    assert len(frames(g, cell=4)) <= MAX_FRAMES

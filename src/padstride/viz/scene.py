@@ -46,8 +46,19 @@ class _Lazy(Sequence[T]):
     def __init__(self, length: int, item: Callable[[int], T]) -> None:
         self._length, self._item = length, item
 
+    @property
+    def length(self) -> int:
+        """The length, also past ``sys.maxsize`` (where ``len()`` cannot answer)."""
+        return self._length
+
     def __len__(self) -> int:
         return self._length
+
+    def __iter__(self) -> Iterator[T]:
+        i = 0
+        while i < self._length:
+            yield self._item(i)
+            i += 1
 
     @overload
     def __getitem__(self, i: int) -> T: ...
@@ -64,7 +75,7 @@ class _Lazy(Sequence[T]):
         return self._item(i)
 
     def __eq__(self, other: object) -> bool:
-        if not isinstance(other, (Sequence)) or isinstance(other, str) or len(other) != len(self):
+        if not isinstance(other, (Sequence)) or isinstance(other, str) or _length(other) != self._length:
             return False
         return all(a == b for a, b in zip(self, other, strict=True))
 
@@ -74,6 +85,11 @@ class _Lazy(Sequence[T]):
         if self._length <= 16:
             return repr(tuple(self))
         return f"<{self._length:,} items: {self._item(0)!r}, …, {self._item(self._length - 1)!r}>"
+
+
+def _length(seq: Sequence[Any]) -> int:
+    """``len(seq)``, also for a lazy sequence longer than ``sys.maxsize``."""
+    return seq.length if isinstance(seq, _Lazy) else len(seq)
 
 
 def _seq(length: int, item: Callable[[int], T]) -> Sequence[T]:
@@ -106,11 +122,11 @@ class AxisScene:
 
     @property
     def hi(self) -> int:
-        return self.lo + len(self.kinds)
+        return self.lo + _length(self.kinds)
 
     @property
     def output(self) -> int:
-        return len(self.windows)
+        return _length(self.windows)
 
     def kind(self, i: int) -> str:
         """Kind of source index ``i`` (must be shown)."""
@@ -143,8 +159,8 @@ class AxisScene:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready fields; an axis past :data:`LIST_CELLS` cells or windows is refused."""
-        if len(self.kinds) > LIST_CELLS or self.output > LIST_CELLS:
-            raise PaddingError(f"a scene of {len(self.kinds):,} cells and {self.output:,} windows is too "
+        if _length(self.kinds) > LIST_CELLS or self.output > LIST_CELLS:
+            raise PaddingError(f"a scene of {_length(self.kinds):,} cells and {self.output:,} windows is too "
                                f"large to list (limit {LIST_CELLS:,})")
         return {
             "size": self.size, "pads": list(self.pads), "lo": self.lo, "hi": self.hi,
@@ -231,7 +247,7 @@ class Scene:
     @property
     def shape(self) -> tuple[int, ...]:
         """Shown source cells per axis."""
-        return tuple(len(a.kinds) for a in self.axes)
+        return tuple(_length(a.kinds) for a in self.axes)
 
     def kind(self, index: Sequence[int]) -> str:
         """Kind of a source cell; the strongest kind over the axes wins.
