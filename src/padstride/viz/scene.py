@@ -218,8 +218,8 @@ def axis_scene(axis: Any) -> AxisScene:
         base = j * step - before
         return tuple(base + t * d for t in range(k))
 
-    return AxisScene(size, (before, after), lo, _seq(hi - lo, kind), _seq(out, window), axis.stride, d, k,
-                     step, before)
+    windows = _seq(out, window) if out * k <= LIST_CELLS else _Lazy(out, window)
+    return AxisScene(size, (before, after), lo, _seq(hi - lo, kind), windows, axis.stride, d, k, step, before)
 
 
 def _input_cropped(axis: Any, i: int) -> bool:
