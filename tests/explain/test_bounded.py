@@ -7,29 +7,47 @@ import contextlib
 import io
 import json
 import os
+import signal
 import subprocess
 import sys
 import tracemalloc
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from padstride.cli import main
 from padstride.geometry import conv_axis
+from tests._helpers import oracle_settings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+class _Slow(Exception):
+    pass
+
+
+def _alarm(signum: int, frame: object) -> None:
+    raise _Slow()
 
 
 def _run(argv: list[str]) -> tuple[str, int]:
     """stdout and the peak traced memory of one in-process run."""
     out = io.StringIO()
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(20)
     tracemalloc.start()
     try:
         with contextlib.redirect_stdout(out):
             assert main(["explain", *argv]) == 0
         peak = tracemalloc.get_traced_memory()[1]
+    except _Slow:
+        pytest.fail(f"slower than 20 s: {argv}")
     finally:
         tracemalloc.stop()
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     return out.getvalue(), peak
 
 
@@ -40,6 +58,8 @@ def _run(argv: list[str]) -> tuple[str, int]:
     ["-i", f"{10**18}", "-k", "1", "-s", "3", "--json", "--draw"],
     ["--op", "avgpool", "-i", f"{10**18}", "-k", "3", "-s", "2", "-p", "same", "--json"],
     ["--op", "convtranspose", "-i", f"{10**18}", "-k", "3", "-s", "2", "-p", f"{10**17}:5"],
+    ["--op", "avgpool", "-i", "3", "-k", f"{10**18}", "--ceil-mode", "--draw"],
+    ["--op", "convtranspose", "-i", f"{10**18},5", "-k", "3", "-s", "1000", "-d", "7", "-p", "1", "--draw"],
 ])
 def test_huge_inputs_are_cheap(argv: list[str]) -> None:
     main(["explain", "-i", "5", "-k", "3"])  # imports outside the measured run
@@ -90,3 +110,44 @@ def test_explain_does_not_import_viz() -> None:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60,
                           env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+NUMS = ["0", "1", "2", "3", "5", "-1", "-7", "10", "999", f"{10**12}", f"{10**18}", "9" * 20, "x", "", "3,3",
+        "1,2,3", "2:3", "nan", "1e3"]
+PADS = ["same", "valid", "full", "causal", "same_lower", "torch_same", "1", "0:1", "-1:2", "3,same", "bogus",
+        f"{10**11}:0"]
+
+
+@st.composite
+def explain_argv(draw: st.DrawFn) -> list[str]:
+    op = draw(st.sampled_from(["conv", "maxpool", "avgpool", "convtranspose"]))
+    argv = ["explain", "--op", op, "-i", draw(st.sampled_from(NUMS)), "-k", draw(st.sampled_from(NUMS))]
+    for flag, values in [("-s", NUMS), ("-d", NUMS), ("-p", PADS), ("--output-padding", NUMS),
+                         ("--rule", ["torch", "onnx", "keras", "caffe", "onnxruntime", "zz"]),
+                         ("--count-include-pad", ["true", "false"])]:
+        if draw(st.booleans()):
+            argv += [flag, draw(st.sampled_from(values))]
+    return argv + draw(st.lists(st.sampled_from(["--ceil-mode", "--draw", "--json"]), unique=True))
+
+
+@oracle_settings(300)
+@given(explain_argv())
+def test_fuzz_explain_is_fast_and_one_line(argv: list[str]) -> None:
+    """Any mix of huge, zero, negative and malformed values: exit 0 or 2 within 3 s, one line on exit 2."""
+    err = io.StringIO()
+    previous = signal.signal(signal.SIGALRM, _alarm)
+    signal.alarm(3)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+            try:
+                rc = main(argv)
+            except SystemExit as exc:
+                rc = exc.code
+    except _Slow:
+        pytest.fail(f"slower than 3 s: {argv}")
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+    assert rc in (0, 2), argv
+    if rc == 2:
+        assert err.getvalue().count("\n") == 1, (argv, err.getvalue())
