@@ -25,7 +25,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["LIST_LIMIT", "SAMPLE", "Hits", "IndexSample", "floor_sum"]
+__all__ = ["LIST_LIMIT", "SAMPLE", "Hits", "IndexSample", "floor_sum", "sample_runs"]
 
 #: Longest per-pixel list (read counts, dropped indices) the geometry builds when asked for one.
 LIST_LIMIT = 1_000_000
@@ -106,6 +106,25 @@ class IndexSample:
     def to_dict(self) -> dict[str, Any]:
         return {"count": self.count, "first": list(self.head), "last": list(self.tail),
                 "complete": self.complete}
+
+
+def sample_runs(runs: tuple[range, ...], limit: int = SAMPLE) -> IndexSample:
+    """An :class:`IndexSample` of indices given as increasing, disjoint ranges (O(runs + limit)).
+
+    >>> str(sample_runs((range(0, 3), range(10**12 - 2, 10**12)), limit=2))
+    '5 pixels: 0, 1, …, 999999999998, 999999999999'
+    """
+    count = sum(len(r) for r in runs)
+    head: list[int] = []
+    for r in runs:
+        head.extend(r[: limit - len(head)])
+    rest = min(limit, count - len(head))
+    tail: list[int] = []
+    for r in reversed(runs):
+        if len(tail) >= rest:
+            break
+        tail[:0] = r[max(len(r) - (rest - len(tail)), 0):]
+    return IndexSample(count, tuple(head), tuple(tail[len(tail) - rest:]) if rest else ())
 
 
 @dataclass(frozen=True)

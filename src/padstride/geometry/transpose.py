@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .axes import infer_ndim, per_axis
-from .coverage import LIST_LIMIT, SAMPLE, IndexSample
+from .coverage import LIST_LIMIT, SAMPLE, IndexSample, sample_runs
 from .errors import PaddingError
 from .padding import Padding, check_window_args, effective_kernel, resolve_axis
 from .window import AxisBase, Geometry, _check_list, _padding_len
@@ -134,13 +134,7 @@ class AxisTranspose(AxisBase):
             count = len(dropped)
             head = dropped[:limit]
             return IndexSample(count, head, dropped[len(head):][-limit:] if count > len(head) else ())
-        runs = (range(min(kept[0], n)), range(kept[1], n))
-        count = len(runs[0]) + len(runs[1])
-        head = (*runs[0][:limit], *runs[1][:max(limit - len(runs[0]), 0)])
-        rest = min(limit, count - len(head))
-        tail = (*runs[0], *runs[1])[len(head):] if count <= 2 * limit else (
-            *runs[0][len(runs[0]) - max(rest - len(runs[1]), 0):], *runs[1][max(len(runs[1]) - rest, 0):])
-        return IndexSample(count, head, tuple(tail[-rest:]) if rest else ())
+        return sample_runs((range(min(kept[0], n)), range(kept[1], n)), limit)
 
     @property
     def dropped_count(self) -> int:

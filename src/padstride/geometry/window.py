@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .axes import infer_ndim, per_axis
-from .coverage import LIST_LIMIT, SAMPLE, Hits, IndexSample
+from .coverage import LIST_LIMIT, SAMPLE, Hits, IndexSample, sample_runs
 from .errors import PaddingError
 from .padding import AxisPad, Padding, check_window_args, effective_kernel, resolve_axis
 
@@ -164,6 +164,9 @@ class AxisWindow(AxisBase):
         >>> conv_axis(10**12, 1, stride=3).dropped_count
         666666666666
         """
+        runs = self._border_runs()
+        if runs is not None:
+            return len(runs[0]) + len(runs[1])
         return self.input - self._coverage(self.output).distinct(0, self.input - 1)
 
     def dropped_sample(self, limit: int = SAMPLE) -> IndexSample:
@@ -172,7 +175,20 @@ class AxisWindow(AxisBase):
         >>> str(conv_axis(10**9, 1, stride=3).dropped_sample(2))
         '666,666,666 pixels: 1, 2, …, 999999997, 999999998'
         """
+        runs = self._border_runs()
+        if runs is not None:
+            return sample_runs(runs, limit)
         return self._coverage(self.output).unread(self.input, limit)
+
+    def _border_runs(self) -> tuple[range, range] | None:
+        """Never-read indices as ``(start run, end run)`` when windows leave no gaps (dilation 1 or
+        kernel 1, stride ≤ span) and some window touches the input: O(1) arithmetic; else None."""
+        first = -self.pad_before
+        last = (self.output - 1) * self.stride - self.pad_before + self.span - 1
+        gapless = (self.dilation == 1 or self.kernel == 1) and self.stride <= self.span
+        if not (gapless and self.output > 0 and first < self.input and last >= 0):
+            return None
+        return (range(max(first, 0)), range(min(last + 1, self.input), self.input))
 
     @property
     def dropped_before(self) -> int:
@@ -187,8 +203,8 @@ class AxisWindow(AxisBase):
     def never_read(self) -> tuple[int, int, int]:
         """Counts of never-read input pixels: at the start, at the end, and in between.
 
-        Arithmetic for any length (:class:`~.coverage.Hits`). An axis that is never read at all
-        has every pixel counted at the start and at the end.
+        O(1) without gaps in or between windows, else O(log²) (:class:`~.coverage.Hits`). An axis
+        that is never read at all has every pixel counted at the start and at the end.
 
         >>> conv_axis(10, 3, stride=4).never_read()   # windows [0,2] [4,6]: 3 and 7–9 never read
         (0, 3, 1)
@@ -197,6 +213,9 @@ class AxisWindow(AxisBase):
         >>> conv_axis(10**18, 3, stride=2).never_read()
         (0, 1, 0)
         """
+        runs = self._border_runs()
+        if runs is not None:
+            return (len(runs[0]), len(runs[1]), 0)
         n, cov = self.input, self._coverage(self.output)
         first = cov.first_hit(0, n - 1)
         if first is None:
