@@ -91,6 +91,43 @@ def test_idle_connections_do_not_exhaust_it(served: tuple[srv.ExplorerServer, Ad
             sock.close()
 
 
+def test_slow_clients_hold_no_worker(served: tuple[srv.ExplorerServer, Address]) -> None:
+    """Clients that send half a request head and stall (slowloris) do not delay anyone else."""
+    _, addr = served
+    slow = [socket.create_connection(addr, timeout=10) for _ in range(4 * srv.WORKERS)]
+    try:
+        for sock in slow:
+            sock.sendall(b"GET /api/geometry?input=5&kernel=3 HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        time.sleep(0.3)
+        t = time.perf_counter()
+        assert _json(addr, "/api/geometry?input=7&kernel=3")[0] == 200
+        assert time.perf_counter() - t < 1.0
+        slow[0].sendall(b"\r\n")  # the head completes: now it is answered
+        status, _, body = _read(slow[0])
+        assert status == 200 and json.loads(body)["output"] == [3]
+    finally:
+        for sock in slow:
+            sock.close()
+
+
+def test_connections_past_the_limit_get_503(served: tuple[srv.ExplorerServer, Address],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    server, addr = served
+    deadline = time.monotonic() + 5
+    while server.open_connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    monkeypatch.setattr(srv, "MAX_CONNECTIONS", 3)
+    idle = [socket.create_connection(addr, timeout=10) for _ in range(3)]
+    try:
+        while server.open_connections < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status, data = _json(addr, "/api/geometry?input=7&kernel=3")
+        assert status == 503 and "too many" in data["error"]
+    finally:
+        for sock in idle:
+            sock.close()
+
+
 def test_idle_connection_is_closed(served: tuple[srv.ExplorerServer, Address],
                                    monkeypatch: pytest.MonkeyPatch) -> None:
     server, addr = served

@@ -13,10 +13,12 @@ Hardened for a page any website could point at it:
 - **Host check**: only requests whose ``Host`` is a localhost name (``localhost``, ``127.0.0.1``,
   ``[::1]``) or the ``--host`` the server was started with are answered (403 otherwise), so a
   web page cannot drive it through DNS rebinding.
-- **Bounded cost**: connections wait in one selector thread until their request arrives, then a
-  fixed pool of :data:`WORKERS` threads answers them; idle connections are closed after
-  :data:`IDLE_TIMEOUT` seconds, a slow request after :data:`REQUEST_TIMEOUT`; at most
-  :data:`MAX_CONNECTIONS` are held open (503 past it). The listen backlog is 128.
+- **Bounded cost**: connections wait in one selector thread, which also collects each request
+  head (up to :data:`MAX_HEAD` bytes); only a complete head goes to the fixed pool of
+  :data:`WORKERS` threads, so idle or slow clients hold no thread. A connection that has not sent
+  its head within :data:`IDLE_TIMEOUT` seconds is closed; writes time out after
+  :data:`REQUEST_TIMEOUT`; at most :data:`MAX_CONNECTIONS` are held open (503 past it). The
+  listen backlog is 128.
 - **Bounded requests**: a request line up to :data:`MAX_URL` bytes (413 past it), no request
   bodies (413 past :data:`MAX_BODY` bytes, 405 otherwise); the geometry API refuses sizes past
   10^18 and more than 8 axes (413), and answers in O(axes) for any size.
@@ -28,6 +30,7 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import io
 import json
 import mimetypes
 import selectors
@@ -45,8 +48,17 @@ from urllib.parse import parse_qsl, urlsplit
 from .explorer import geometry_payload
 
 __all__ = [
-    "IDLE_TIMEOUT", "LOCAL_HOSTS", "MAX_BODY", "MAX_CONNECTIONS", "MAX_URL", "REQUEST_TIMEOUT", "WORKERS",
-    "ExplorerServer", "make_server", "start",
+    "IDLE_TIMEOUT",
+    "LOCAL_HOSTS",
+    "MAX_BODY",
+    "MAX_CONNECTIONS",
+    "MAX_HEAD",
+    "MAX_URL",
+    "REQUEST_TIMEOUT",
+    "WORKERS",
+    "ExplorerServer",
+    "make_server",
+    "start",
 ]
 
 STATIC = ("index.html", "app.js", "style.css")
@@ -63,6 +75,8 @@ IDLE_TIMEOUT = 10.0
 REQUEST_TIMEOUT = 5.0
 #: Longest request target (path and query), in bytes.
 MAX_URL = 4096
+#: Bytes of a request head (request line and headers) collected before a worker answers it.
+MAX_HEAD = 16384
 #: Largest request body accepted (the API takes none).
 MAX_BODY = 0
 #: Query fields read at most.
@@ -84,6 +98,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
         return
+
+    def setup(self) -> None:
+        super().setup()
+        head = self.server.take_head(self.request)
+        if head is not None:  # the head was collected by the waiting thread: read it from memory
+            self.rfile = io.BytesIO(head)
 
     def _send(self, status: int, body: bytes, ctype: str) -> None:
         self.send_response(status)
@@ -191,6 +211,7 @@ class ExplorerServer(HTTPServer):
         self._wake_r, self._wake_w = socket.socketpair()
         self._waiting.register(self._wake_r, selectors.EVENT_READ, None)
         self._incoming: collections.deque[tuple[Any, Any, float]] = collections.deque()
+        self._heads: dict[Any, bytes] = {}
         self._closed = False
         self._waiter = threading.Thread(target=self._wait_loop, name="padstride-serve-wait", daemon=True)
         self._waiter.start()
@@ -234,17 +255,43 @@ class ExplorerServer(HTTPServer):
                 if key.data is None:
                     self._wake_r.recv(4096)
                     self._park()
-                    continue
-                self._waiting.unregister(key.fileobj)
-                self._pool.submit(self._answer, key.fileobj, key.data[0])
+                else:
+                    self._read_head(key.fileobj, key.data)
             self._close_idle()
+
+    def _read_head(self, sock: Any, data: list[Any]) -> None:
+        """Collect a request head in this thread; hand it to a worker only once it is complete (a
+        slow or silent client never holds a worker)."""
+        try:
+            chunk = sock.recv(8192)
+        except BlockingIOError:
+            return
+        except OSError:
+            chunk = b""
+        head: bytearray = data[2]
+        head += chunk
+        complete = b"\n\r\n" in head or b"\n\n" in head or len(head) > MAX_HEAD
+        if chunk and not complete:
+            return
+        self._waiting.unregister(sock)
+        if not head:  # closed before saying anything
+            self._release(sock)
+            return
+        with self._lock:
+            self._heads[sock] = bytes(head)
+        self._pool.submit(self._answer, sock, data[0])
+
+    def take_head(self, sock: Any) -> bytes | None:
+        """The request head collected for ``sock`` (once)."""
+        with self._lock:
+            return self._heads.pop(sock, None)
 
     def _park(self) -> None:
         """Register new connections (only this thread touches the selector)."""
         while self._incoming:
             request, client_address, since = self._incoming.popleft()
             request.setblocking(False)
-            self._waiting.register(request, selectors.EVENT_READ, (client_address, since))
+            self._waiting.register(request, selectors.EVENT_READ, [client_address, since, bytearray()])
 
     def _close_idle(self) -> None:
         now = time.monotonic()
@@ -268,6 +315,7 @@ class ExplorerServer(HTTPServer):
         self.shutdown_request(request)
         with self._lock:
             self._open -= 1
+            self._heads.pop(request, None)
 
     def server_close(self) -> None:
         self._closed = True
