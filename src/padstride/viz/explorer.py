@@ -44,7 +44,7 @@ def _ints(text: str | None, name: str, nd: int | None = None, default: int | Non
     if not all(p.lstrip("+-").isdigit() and p.isascii() for p in parts):
         raise PaddingError(f"{name} expects integers separated by commas, got {text[:60]!r}")
     if any(len(p.lstrip("+-")) > 19 for p in parts):
-        raise LimitError(f"{name} values must be at most {MAX_VALUE:.0e} in size, got {text[:60]!r}")
+        raise LimitError(f"{name} values must be at most 10^18 in size, got {text[:60]!r}")
     values = tuple(int(p) for p in parts)
     if any(abs(v) > MAX_VALUE for v in values):
         raise LimitError(f"{name} values must be at most 10^18 in size, got {text[:60]!r}")
