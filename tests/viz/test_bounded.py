@@ -116,6 +116,7 @@ def test_animate_options_refused_at_parse(tmp_path: Path, argv: list[str], capsy
     (["rf", "--stack", "c3x1000000000000"], "more than 1000 layers"),
     (["padded", "--pads", "100000:100000"], "--pads must be between 0 and 100"),
     (["erf", "-i", "100000,100000"], "H·W <= 1,048,576"),
+    (["erf", "--model", "tests/viz/_models.py:nothing", "-i", "3,100000,100000"], "H·W <= 1,048,576"),
     (["stride", "-i", "0", "-k", "3"], "--input must be between 1"),
     (["rf", "--stack", "c3", "-i", "64", "--unit", "999"], "unit 999 is outside layer conv0's 62 units"),
     (["rf", "--stack", "c3", "-i", "64", "--unit", "-1"], "--unit must be >= 0"),

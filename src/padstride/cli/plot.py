@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
@@ -187,6 +188,9 @@ def _erf_model(args: argparse.Namespace, torch: Any) -> tuple[Any, tuple[int, ..
     if not args.input:
         raise CliError("erf --model needs --input C,H,W")
     shape = parse_ints(args.input, "--input")
+    if min(shape) < 1 or math.prod(shape[-2:]) > MAX_ERF_PIXELS or shape[0] > 4096:
+        raise CliError(f"--input for erf --model must be C,H,W >= 1 with H·W <= {MAX_ERF_PIXELS:,} and "
+                       f"C <= 4096, got {args.input!r}")
     try:
         model = load_object(args.model)
     except ModelError as exc:
