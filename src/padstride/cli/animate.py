@@ -8,12 +8,14 @@ from typing import Any, TypeVar
 
 from ._common import CliError, emit_json
 from ._layer import add_layer_arguments, geometry_from_args
+from ._ranges import float_range, int_range, writable_dir, writable_output
 
 __all__ = ["HELP", "add_arguments", "run"]
 
 T = TypeVar("T")
 
-HELP = "Animate a convolution, pooling or transposed convolution (GIF/MP4), or the whole gallery."
+HELP = ("Animate a convolution, pooling or transposed convolution (GIF/MP4), or the whole gallery. "
+        "Large inputs are drawn as a windowed view (start, ellipsis, end): at most 144 frames.")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -25,14 +27,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --gallery: only this case (repeatable); --list shows the names")
     parser.add_argument("--list", action="store_true", help="list the gallery cases and exit")
     parser.add_argument("--format", choices=("gif", "mp4"), default="gif", help="gallery file format")
-    parser.add_argument("--cell", type=int, default=24, help="cell size in pixels (default 24)")
-    parser.add_argument("--fps", type=float, default=2.0, help="frames per second (default 2)")
+    parser.add_argument("--cell", type=int_range(4, 64), default=24, help="cell size in pixels, 4..64 (default 24)")
+    parser.add_argument("--fps", type=float_range(0, 100, open_low=True), default=2.0,
+                        help="frames per second, up to 100 (default 2)")
     parser.add_argument("--numbers", action="store_true", help="write values in the cells (engine)")
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..viz.animation import frames, mp4_available, save_frames
+    from ..viz.animation import iter_frames, mp4_available, save_frames
     from ..viz.gallery import GALLERY, write_gallery
 
     if args.list:
@@ -42,10 +45,6 @@ def run(args: argparse.Namespace) -> int:
             for c in GALLERY:
                 print(f"{c.name:42s} {c.title}")
         return 0
-    if args.cell < 4:
-        raise CliError(f"--cell must be at least 4 pixels, got {args.cell}")
-    if args.fps <= 0:
-        raise CliError(f"--fps must be positive, got {args.fps}")
     fmt = args.format if args.gallery else (args.out or "").rsplit(".", 1)[-1].lower()
     if fmt == "mp4" and not mp4_available():
         raise CliError("MP4 needs imageio's ffmpeg plugin (pip install imageio-ffmpeg); use .gif")
@@ -55,6 +54,7 @@ def run(args: argparse.Namespace) -> int:
         for name in names or ():
             if name not in known:
                 raise CliError(f"unknown gallery case {name!r}; see padstride animate --list")
+        writable_dir(args.gallery, "--gallery")  # before any work
         paths = _with_progress(lambda cb: write_gallery(args.gallery, names, args.cell, args.fps,
                                                         args.format, args.numbers, cb),
                                len(names) if names else len(GALLERY))
@@ -64,11 +64,12 @@ def run(args: argparse.Namespace) -> int:
             raise CliError("give --out FILE.gif (or --gallery DIR)")
         if fmt not in ("gif", "mp4"):
             raise CliError(f"--out must end in .gif or .mp4, got {args.out!r}")
+        writable_output(args.out)  # before any work
         geometry = geometry_from_args(args)
         if geometry.ndim > 2:
             raise CliError(f"animations draw 1-D and 2-D ops; --input has {geometry.ndim} axes")
-        images = frames(geometry, cell=args.cell, numbers=args.numbers,
-                        pool_mode="avg" if args.op == "avgpool" else "max")
+        images = iter_frames(geometry, cell=args.cell, numbers=args.numbers,
+                             pool_mode="avg" if args.op == "avgpool" else "max")
         written = [str(save_frames(images, args.out, args.fps))]
     if args.json:
         emit_json({"written": written})

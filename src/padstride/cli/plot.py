@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from typing import Any
 
 from ._common import CliError, emit_json, parse_ints
+from ._ranges import int_range, span, writable_output
 
 __all__ = ["HELP", "KINDS", "add_arguments", "run"]
 
@@ -14,15 +16,24 @@ HELP = "Plot sizes, receptive fields, pad modes or a model's effective receptive
 
 KINDS = ("size", "stride", "rf", "padded", "erf")
 
+#: Largest size, kernel, stride or dilation a plot takes (any axis length padstride can answer).
+MAX_SIZE = 10**18
+#: Points on a size or stride plot, at most.
+MAX_POINTS = 10_000
+#: Pad per side of the 'padded' picture (a 5×6 image), at most.
+MAX_PAD = 100
+#: Pixels of an 'erf' input (H·W), at most: the gradient is computed on them.
+MAX_ERF_PIXELS = 1024 * 1024
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("kind", choices=KINDS,
                         help="size: output vs input; stride: output vs stride; rf: receptive field vs depth; "
                              "padded: an image in each pad mode; erf: effective receptive field of a torch model")
     parser.add_argument("-o", "--out", required=True, help="output file (.png or .svg)")
-    parser.add_argument("-k", "--kernel", type=int, default=3, help="kernel size (size, stride)")
-    parser.add_argument("-s", "--stride", type=int, default=1, help="stride (size)")
-    parser.add_argument("-d", "--dilation", type=int, default=1, help="dilation (size, stride)")
+    parser.add_argument("-k", "--kernel", type=int_range(1, MAX_SIZE), default=3, help="kernel size (size, stride)")
+    parser.add_argument("-s", "--stride", type=int_range(1, MAX_SIZE), default=1, help="stride (size)")
+    parser.add_argument("-d", "--dilation", type=int_range(1, MAX_SIZE), default=1, help="dilation (size, stride)")
     parser.add_argument("-i", "--input", default=None,
                         help="input size (stride, rf --stack: N; erf --stack: H,W); with --model the input "
                              "shape per sample in the model's layout, as for 'padstride summary'")
@@ -32,8 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--layer", default=None,
                         help="erf --model: the layer whose unit is followed (default: the output if it is a "
                              "feature map, else the last feature map)")
-    parser.add_argument("--sizes", default="1:64", help="input sizes for 'size', as A:B (default 1:64)")
-    parser.add_argument("--strides", default="1:8", help="strides for 'stride', as A:B (default 1:8)")
+    parser.add_argument("--sizes", default="1:64",
+                        help=f"input sizes for 'size', as A:B (default 1:64; at most {MAX_POINTS:,} sizes)")
+    parser.add_argument("--strides", default="1:8",
+                        help=f"strides for 'stride', as A:B (default 1:8; at most {MAX_POINTS:,} strides)")
     parser.add_argument("--conventions", default="valid,same,full,causal",
                         help="padding conventions to compare (size, stride, rf)")
     parser.add_argument("--stack", default="c3x6",
@@ -49,13 +62,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def _range(text: str, name: str) -> range:
     try:
-        a, _, b = text.partition(":")
-        lo, hi = int(a), int(b or a)
-    except ValueError:
-        raise CliError(f"{name} expects A:B, got {text!r}") from None
-    if lo < 1 or hi < lo:
-        raise CliError(f"{name} needs 1 <= A <= B, got {text!r}")
-    return range(lo, hi + 1)
+        return span(1, MAX_SIZE, MAX_POINTS)(text)
+    except argparse.ArgumentTypeError as exc:
+        raise CliError(f"{name} {exc}") from None
+
+
+def _size(text: str | None, default: str, name: str) -> int:
+    """One size (``--input`` of stride and rf): an integer in 1 … MAX_SIZE."""
+    n = parse_ints(text or default, name)[0]
+    if not 1 <= n <= MAX_SIZE:
+        raise CliError(f"{name} must be between 1 and {MAX_SIZE}, got {n}")
+    return n
 
 
 def _names(text: str) -> list[str]:
@@ -70,24 +87,27 @@ def run(args: argparse.Namespace) -> int:
 
     if not args.out.lower().endswith((".png", ".svg")):
         raise CliError(f"--out must end in .png or .svg, got {args.out!r}")
+    writable_output(args.out)  # before any work
     data: Any = None
     if args.kind == "size":
         fig = plots.output_vs_input(args.kernel, args.stride, args.dilation, _range(args.sizes, "--sizes"),
                                     _names(args.conventions))
     elif args.kind == "stride":
-        n = parse_ints(args.input or "224", "--input")[0]
+        n = _size(args.input, "224", "--input")
         fig = plots.output_vs_stride(n, args.kernel, args.dilation, _range(args.strides, "--strides"),
                                      _names(args.conventions))
     elif args.kind == "rf" and args.model:
         fig, data = _model_rf(args)
     elif args.kind == "rf":
-        n = parse_ints(args.input or "64", "--input")[0]
+        n = _size(args.input, "64", "--input")
         unit = _rf_unit(args.unit)
         stacks = {c: parse_stack(args.stack, c) for c in _names(args.conventions)}
         fig = plots.receptive_field_vs_depth(stacks, n, unit)
         data = {name: as_dicts(fields(layers, n, unit)) for name, layers in stacks.items()}
     elif args.kind == "padded":
         pads = _pairs(args.pads)
+        if any(not 0 <= p <= MAX_PAD for pair in pads for p in pair):
+            raise CliError(f"--pads must be between 0 and {MAX_PAD} per side, got {args.pads!r}")
         modes = [m.strip() for m in args.modes.split(",") if m.strip()]
         for m in modes:
             if m not in plots.PAD_MODES:
@@ -106,7 +126,10 @@ def run(args: argparse.Namespace) -> int:
 def _rf_unit(text: str | None) -> int | str:
     if text in ("centre", "center"):
         return "centre"
-    return parse_ints(text or "0", "--unit")[0]
+    unit = parse_ints(text or "0", "--unit")[0]
+    if unit < 0:
+        raise CliError(f"--unit must be >= 0 or 'centre', got {unit}")
+    return unit
 
 
 def _summary(args: argparse.Namespace) -> Any:
@@ -165,6 +188,9 @@ def _erf_model(args: argparse.Namespace, torch: Any) -> tuple[Any, tuple[int, ..
     if not args.input:
         raise CliError("erf --model needs --input C,H,W")
     shape = parse_ints(args.input, "--input")
+    if min(shape) < 1 or math.prod(shape[-2:]) > MAX_ERF_PIXELS or shape[0] > 4096:
+        raise CliError(f"--input for erf --model must be C,H,W >= 1 with H·W <= {MAX_ERF_PIXELS:,} and "
+                       f"C <= 4096, got {args.input!r}")
     try:
         model = load_object(args.model)
     except ModelError as exc:
@@ -182,18 +208,31 @@ def _erf_stack(args: argparse.Namespace, torch: Any) -> tuple[Any, tuple[int, ..
         shape = shape * 2
     if len(shape) != 2:
         raise CliError(f"--input for erf is H,W, got {args.input!r}")
+    if shape[0] * shape[1] > MAX_ERF_PIXELS or min(shape) < 1:
+        raise CliError(f"--input for erf must be H,W >= 1 with H·W <= {MAX_ERF_PIXELS:,}, got {args.input!r}")
     torch.manual_seed(0)
     modules: list[Any] = []
     channels = 1
     padding = args.padding if args.padding in ("same", "valid") else parse_ints(args.padding, "--padding")[0]
     for layer in parse_stack(args.stack, "valid"):
         if layer.op == "conv":
-            pad = padding if not (padding == "same" and layer.stride > 1) else layer.dilation * (layer.kernel - 1) // 2
-            modules += [torch.nn.Conv2d(channels, 4, layer.kernel, layer.stride, pad, layer.dilation), torch.nn.ReLU()]
+            modules += [_erf_conv(channels, layer, padding), torch.nn.ReLU()]
             channels = 4
         else:
             modules.append(torch.nn.MaxPool2d(layer.kernel, layer.stride))
     return torch.nn.Sequential(*modules), shape
+
+
+def _erf_conv(channels: int, layer: Any, padding: object) -> Any:
+    """A conv of the erf stack: PyTorch's own layer, or padstride's for TF SAME at stride > 1
+    (pads from :mod:`padstride.geometry`, per input size)."""
+    import torch
+
+    if padding == "same" and layer.stride > 1:
+        from ..torch import Conv2d
+
+        return Conv2d(channels, 4, layer.kernel, layer.stride, padding="same", dilation=layer.dilation)
+    return torch.nn.Conv2d(channels, 4, layer.kernel, layer.stride, padding, layer.dilation)
 
 
 def _pairs(text: str) -> tuple[tuple[int, int], ...]:

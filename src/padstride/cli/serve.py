@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from ._common import CliError
+from ._ranges import int_range
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -13,20 +14,22 @@ HELP = "Start the interactive explorer of padding and stride on a local web page
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int_range(0, 65535), default=8000,
+                        help="port (default 8000; 0 picks a free one)")
+    parser.add_argument("--host", default=None,
+                        help="address to bind (default 127.0.0.1); requests must name localhost, 127.0.0.1, "
+                             "[::1] or this host in their Host header")
     parser.add_argument("--no-browser", action="store_true", help="do not open a browser window")
 
 
 def run(args: argparse.Namespace) -> int:
     from ..viz.server import make_server
 
-    if not 0 <= args.port < 65536:
-        raise CliError(f"--port must be in 0..65535, got {args.port}")
+    host = args.host or "127.0.0.1"
     try:
-        server = make_server(args.host, args.port)
+        server = make_server(host, args.port, [args.host] if args.host else [])
     except OSError as exc:
-        raise CliError(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}") from None
+        raise CliError(f"cannot listen on {host}:{args.port}: {exc.strerror or exc}") from None
     host, port = server.server_address[:2]
     url = f"http://{host}:{port}/"
     print(f"padstride explorer at {url} (Ctrl-C to stop)", flush=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..geometry import Geometry, avg_divisors
+from ..geometry import SAMPLE, Geometry, avg_divisor
 from .request import LayerRequest
 from .snippets import FrameworkCode, all_frameworks
 
@@ -26,13 +26,18 @@ class Explanation:
     frameworks: dict[str, FrameworkCode]
 
     def axis_dicts(self) -> list[dict[str, Any]]:
-        """Per axis: sizes, pads, never-read input indices (and avg-pool divisors)."""
+        """Per axis: sizes, pads, never-read input indices (and avg-pool divisors).
+
+        Lists are bounded: ``dropped`` holds the first :data:`~padstride.geometry.SAMPLE` never-read
+        indices (``dropped_last`` the last ones, ``dropped_count`` all); ``divisors`` all of them up
+        to ``2·SAMPLE`` windows, else the first ``SAMPLE`` with ``divisors_last`` and
+        ``divisors_count``.
+        """
         req, out = self.request, []
         for axis in self.geometry.axes:
             row = axis.to_dict()
-            row["dropped"] = list(axis.dropped)
             if req.op == "avgpool":
-                row["divisors"] = list(avg_divisors(axis, req.include_pad))
+                row.update(_divisors(axis, req.include_pad))
             out.append(row)
         return out
 
@@ -60,6 +65,15 @@ class Explanation:
             "axes": self.axis_dicts(),
             "frameworks": {k: v.to_dict() for k, v in self.frameworks.items()},
         }
+
+
+def _divisors(axis: Any, include_pad: bool) -> dict[str, Any]:
+    n = axis.output
+    if n <= 2 * SAMPLE:
+        return {"divisors": [avg_divisor(axis, j, include_pad) for j in range(n)]}
+    return {"divisors": [avg_divisor(axis, j, include_pad) for j in range(SAMPLE)],
+            "divisors_last": [avg_divisor(axis, j, include_pad) for j in range(n - SAMPLE, n)],
+            "divisors_count": n}
 
 
 def explain(

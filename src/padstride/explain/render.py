@@ -7,8 +7,10 @@ conv 1-D  input (7,) → output (3,)   kernel 3  stride 2  dilation 1  padding '
 
 from __future__ import annotations
 
-from ..viz.strip import LEGEND, draw_axis
+from typing import Any
+
 from .explanation import Explanation
+from .strip import LEGEND, draw_axis
 
 __all__ = ["render"]
 
@@ -17,12 +19,15 @@ def _fmt(values: tuple[int, ...] | list[int]) -> str:
     return "(" + ", ".join(map(str, values)) + ("," if len(values) == 1 else "") + ")"
 
 
-def _dropped(indices: list[int]) -> str:
-    if not indices:
-        return "none"
-    if len(indices) > 8:
-        return f"{len(indices)} pixels: {', '.join(map(str, indices[:4]))}, …, {indices[-1]}"
-    return ", ".join(map(str, indices))
+def _dropped(axis: Any) -> str:
+    """Never-read input pixels (inputs cropped away, transposed): all of a few, else the count and
+    both ends."""
+    return str(axis.dropped_sample(4))
+
+
+def _divisors(row: dict[str, Any]) -> str:
+    values, last = row["divisors"], row.get("divisors_last", [])
+    return str(values) if not last else f"{row['divisors_count']:,} windows: {str(values)[:-1]}, …, {str(last)[1:]}"
 
 
 def render(expl: Explanation) -> str:
@@ -42,9 +47,9 @@ def render(expl: Explanation) -> str:
         pads = f"pads {row['pad_before']} before, {row['pad_after']} after"
         if req.op == "convtranspose":
             pads = f"crop {row['pad_before']} before, {row['pad_after']} after (full {row['full']})"
-        lines.append(f"axis {i}: {row['input']} → {row['output']}   {pads}   never read: {_dropped(row['dropped'])}")
+        lines.append(f"axis {i}: {row['input']} → {row['output']}   {pads}   never read: {_dropped(axis)}")
         if "divisors" in row:
-            lines.append(f"        divisors: {row['divisors']}")
+            lines.append(f"        divisors: {_divisors(row)}")
         if req.op != "convtranspose":
             lines.extend("        " + line for line in draw_axis(axis).splitlines())
     if req.op != "convtranspose":

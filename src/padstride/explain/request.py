@@ -64,6 +64,8 @@ class LayerRequest:
             raise PaddingError("output_padding applies only to convtranspose")
         if op not in ("maxpool", "avgpool") and ceil_mode:
             raise PaddingError("ceil_mode applies only to pooling")
+        if op != "avgpool" and count_include_pad is not None:
+            raise PaddingError("count_include_pad applies only to avgpool")
         ops = None if output_padding is None else per_axis(output_padding, nd, "output_padding")
         return cls(op, per_axis(input, nd, "input"), ks, ss, per_axis(dilation, nd, "dilation"),
                    Padding.parse(padding, nd), ceil_mode, ops, count_include_pad, rule, channels)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..geometry import AxisTranspose, Geometry, avg_divisors
+from ..geometry import AxisTranspose, Geometry, full_divisors
 from .request import LayerRequest
 
 __all__ = ["FrameworkCode", "all_frameworks", "jax", "keras", "onnx", "pytorch"]
@@ -137,7 +137,7 @@ def _pytorch_pool(req: LayerRequest, g: Geometry, imports: str, notes: list[str]
                 f"nn.MaxPool{nd}d({args}))")
         return FrameworkCode("pytorch", code, imports, True, notes)
     # nn.AvgPool divides by the kernel size: exact when every window's divisor is the kernel size
-    exact = all(avg_divisors(a, req.include_pad) == tuple(a.kernel for _ in range(a.output)) for a in g.axes)
+    exact = all(full_divisors(a, req.include_pad) for a in g.axes)
     code = f"nn.Sequential(nn.ZeroPad{nd}d({_torch_pad(pairs)}), nn.AvgPool{nd}d({args}))"
     if not exact:
         notes.append(f"no plain torch.nn layer excludes asymmetric pads from the average: "

@@ -9,6 +9,7 @@ output sizes and per-side pads in padstride.
 """
 
 from .axes import infer_ndim, per_axis
+from .coverage import LIST_LIMIT, SAMPLE, IndexSample
 from .errors import PaddingError
 from .inverse import (
     Layer,
@@ -18,7 +19,7 @@ from .inverse import (
     stack_output,
 )
 from .padding import CONVENTIONS, Padding, effective_kernel, normalize_convention, resolve_axis
-from .pool import CEIL_RULES, avg_divisors, pool, pool_axis, pool_output_size
+from .pool import CEIL_RULES, avg_divisor, avg_divisors, full_divisors, pool, pool_axis, pool_output_size
 from .seed import feature_map_size, manual_same_padding, pad_before_and_padded_size
 from .transpose import (
     TRANSPOSE_RULES,
@@ -32,13 +33,17 @@ from .window import AxisWindow, Geometry, conv, conv_axis
 __all__ = [
     "CEIL_RULES",
     "CONVENTIONS",
+    "LIST_LIMIT",
+    "SAMPLE",
     "TRANSPOSE_RULES",
     "AxisTranspose",
     "AxisWindow",
     "Geometry",
+    "IndexSample",
     "Layer",
     "Padding",
     "PaddingError",
+    "avg_divisor",
     "avg_divisors",
     "conv",
     "conv_axis",
@@ -47,6 +52,7 @@ __all__ = [
     "effective_kernel",
     "evenly_divisible_sizes",
     "feature_map_size",
+    "full_divisors",
     "infer_ndim",
     "input_sizes_for_output",
     "legal_output_padding",

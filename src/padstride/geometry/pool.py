@@ -22,9 +22,9 @@ from collections.abc import Sequence
 from .axes import infer_ndim, per_axis
 from .errors import PaddingError
 from .padding import Padding, check_window_args, effective_kernel, resolve_axis
-from .window import AxisWindow, Geometry, _padding_len, _spans
+from .window import AxisWindow, Geometry, _check_list, _padding_len, _spans
 
-__all__ = ["CEIL_RULES", "avg_divisors", "pool", "pool_axis", "pool_output_size"]
+__all__ = ["CEIL_RULES", "avg_divisor", "avg_divisors", "full_divisors", "pool", "pool_axis", "pool_output_size"]
 
 CEIL_RULES: tuple[str, ...] = ("torch", "caffe", "onnx")
 
@@ -137,11 +137,29 @@ def avg_divisors(window: AxisWindow, count_include_pad: bool) -> tuple[int, ...]
     """
     if window.dilation != 1:
         raise PaddingError("average pooling has no dilation")
+    _check_list(window.output, "average-pool divisors")
+    return tuple(avg_divisor(window, j, count_include_pad) for j in range(window.output))
+
+
+def avg_divisor(window: AxisWindow, j: int, count_include_pad: bool) -> int:
+    """The divisor of output ``j`` along this axis (see :func:`avg_divisors`), in O(1).
+
+    >>> avg_divisor(pool_axis(10**15, 3, 2, "same"), 0, count_include_pad=False)
+    3
+    """
     lo_limit = 0 if not count_include_pad else -window.pad_before
     hi_limit = window.input if not count_include_pad else window.input + window.pad_after
-    out = []
-    for j in range(window.output):
-        lo = window.start(j)
-        hi = lo + window.kernel
-        out.append(max(min(hi, hi_limit) - max(lo, lo_limit), 0))
-    return tuple(out)
+    lo = window.start(j)
+    return max(min(lo + window.kernel, hi_limit) - max(lo, lo_limit), 0)
+
+
+def full_divisors(window: AxisWindow, count_include_pad: bool) -> bool:
+    """True when every window divides by the whole kernel along this axis (O(1): the windows move
+    one way, so only the first and the last can lose cells).
+
+    >>> full_divisors(pool_axis(6, 3, 2, "same"), False), full_divisors(pool_axis(7, 3, 2), False)
+    (False, True)
+    """
+    k = window.kernel
+    return avg_divisor(window, 0, count_include_pad) == k and avg_divisor(
+        window, window.output - 1, count_include_pad) == k

@@ -32,9 +32,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .axes import infer_ndim, per_axis
+from .coverage import LIST_LIMIT, SAMPLE, IndexSample, sample_runs
 from .errors import PaddingError
 from .padding import Padding, check_window_args, effective_kernel, resolve_axis
-from .window import AxisBase, Geometry, _padding_len
+from .window import AxisBase, Geometry, _check_list, _padding_len
 
 __all__ = [
     "TRANSPOSE_RULES",
@@ -93,21 +94,65 @@ class AxisTranspose(AxisBase):
         return self._hits(i)
 
     def write_counts(self) -> tuple[int, ...]:
-        """How many input taps land on each output index (uneven = checkerboard)."""
+        """How many input taps land on each output index (uneven = checkerboard); refused past
+        :data:`~.coverage.LIST_LIMIT` outputs (see :meth:`write_count`)."""
         return self._hit_counts(self.input, self.output)
+
+    def write_count(self, o: int) -> int:
+        """How many input taps land on output index ``o``, in O(log) for any length.
+
+        >>> t = conv_transpose_axis(10**15, 3, 2, padding=1, output_padding=1)
+        >>> t.write_count(4), t.write_count(5)
+        (1, 2)
+        """
+        return self._coverage(self.input).multiplicity(o)
 
     @property
     def dropped(self) -> tuple[int, ...]:
-        """Input indices whose every contribution is cropped away."""
+        """Input indices whose every contribution is cropped away (refused past
+        :data:`~.coverage.LIST_LIMIT` of them)."""
+        kept = self._coverage(self.input).sources_with_hits(0, self.output - 1)
+        if isinstance(kept, tuple):
+            _check_list(self.input - (kept[1] - kept[0]), "dropped inputs")
+            return (*range(min(kept[0], self.input)), *range(kept[1], self.input))
+        _check_list(self.input, "dropped inputs")
         return tuple(
             i for i in range(self.input)
             if not any(0 <= o < self.output for o in self.targets(i))
         )
 
+    def dropped_sample(self, limit: int = SAMPLE) -> IndexSample:
+        """The dropped inputs as a count plus the first and last ``limit`` of them.
+
+        >>> str(conv_transpose_axis(10**12, 1, 1, padding=(5, 10**6)).dropped_sample(2))
+        '1,000,005 pixels: 0, 1, …, 999999999998, 999999999999'
+        """
+        n = self.input
+        kept = self._coverage(n).sources_with_hits(0, self.output - 1)
+        if not isinstance(kept, tuple):
+            dropped = self.dropped
+            count = len(dropped)
+            head = dropped[:limit]
+            return IndexSample(count, head, dropped[len(head):][-limit:] if count > len(head) else ())
+        return sample_runs((range(min(kept[0], n)), range(kept[1], n)), limit)
+
+    @property
+    def dropped_count(self) -> int:
+        """How many inputs have every contribution cropped away.
+
+        >>> conv_transpose_axis(10**12, 1, 1, padding=(5, 0)).dropped_count
+        5
+        """
+        kept = self._coverage(self.input).sources_with_hits(0, self.output - 1)
+        return self.input - (kept[1] - kept[0] if isinstance(kept, tuple) else kept)
+
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields; ``dropped`` lists at most ``SAMPLE`` inputs, ``dropped_count`` all."""
         out = asdict(self)
         args = self.torch_args
-        out.update(span=self.span, full=self.full, dropped=list(self.dropped),
+        count = self.dropped_count
+        dropped = list(self.dropped[:SAMPLE]) if count <= LIST_LIMIT else []
+        out.update(span=self.span, full=self.full, dropped=dropped, dropped_count=count,
                    torch_padding=None if args is None else args[0],
                    torch_output_padding=None if args is None else args[1])
         return out

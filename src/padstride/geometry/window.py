@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from .axes import infer_ndim, per_axis
+from .coverage import LIST_LIMIT, SAMPLE, Hits, IndexSample, sample_runs
 from .errors import PaddingError
 from .padding import AxisPad, Padding, check_window_args, effective_kernel, resolve_axis
 
@@ -66,13 +67,22 @@ class AxisBase:
         base = j * self.stride - self.pad_before
         return tuple(base + t * self.dilation for t in range(self.kernel))
 
+    def _coverage(self, sources: int) -> Hits:
+        """The hits of ``sources`` windows (or inputs), as arithmetic (:mod:`.coverage`)."""
+        return Hits(sources, self.kernel, self.stride, self.dilation, self.pad_before)
+
     def _hit_counts(self, sources: int, targets: int) -> tuple[int, ...]:
         """How many hits of sources ``0 … sources−1`` land on each index of ``[0, targets)``.
 
         Each source hits every ``dilation``-th index of a span, so one difference array per
-        residue class modulo ``dilation`` counts them in O(sources + targets).
+        residue class modulo ``dilation`` counts them in O(sources + targets). A list longer than
+        :data:`~.coverage.LIST_LIMIT` is refused: ask for counts of single indices instead.
         """
+        _check_list(targets, "per-pixel counts")
         d = self.dilation
+        if sources > LIST_LIMIT or d > LIST_LIMIT:  # few targets (heavy crops): one question each
+            cov = self._coverage(sources)
+            return tuple(cov.multiplicity(i) for i in range(targets))
         diff = [0] * (targets + d + 1)
         for j in range(sources):
             first = j * self.stride - self.pad_before
@@ -123,13 +133,62 @@ class AxisWindow(AxisBase):
         return self._hits(j)
 
     def read_counts(self) -> tuple[int, ...]:
-        """How many times each input index is read by some window."""
+        """How many times each input index is read by some window (refused past
+        :data:`~.coverage.LIST_LIMIT` pixels: see :meth:`read_count`)."""
         return self._hit_counts(self.output, self.input)
+
+    def read_count(self, i: int) -> int:
+        """How many times input index ``i`` is read, in O(log) for any length.
+
+        >>> conv_axis(10**18, 3, stride=2).read_count(2)
+        2
+        """
+        return self._coverage(self.output).multiplicity(i)
 
     @property
     def dropped(self) -> tuple[int, ...]:
-        """Input indices that no window reads (border remainders, dilation or stride gaps)."""
-        return tuple(i for i, c in enumerate(self.read_counts()) if c == 0)
+        """Input indices that no window reads (border remainders, dilation or stride gaps).
+
+        Refused when more than :data:`~.coverage.LIST_LIMIT` of them: see :meth:`dropped_sample`.
+        """
+        count = self.dropped_count
+        _check_list(count, "never-read indices")
+        if self.input <= LIST_LIMIT:
+            return tuple(i for i, c in enumerate(self.read_counts()) if c == 0)
+        return tuple(self._coverage(self.output).unread_iter(self.input))
+
+    @property
+    def dropped_count(self) -> int:
+        """How many input indices no window reads.
+
+        >>> conv_axis(10**12, 1, stride=3).dropped_count
+        666666666666
+        """
+        runs = self._border_runs()
+        if runs is not None:
+            return len(runs[0]) + len(runs[1])
+        return self.input - self._coverage(self.output).distinct(0, self.input - 1)
+
+    def dropped_sample(self, limit: int = SAMPLE) -> IndexSample:
+        """The never-read indices as a count plus the first and last ``limit`` of them.
+
+        >>> str(conv_axis(10**9, 1, stride=3).dropped_sample(2))
+        '666,666,666 pixels: 1, 2, …, 999999997, 999999998'
+        """
+        runs = self._border_runs()
+        if runs is not None:
+            return sample_runs(runs, limit)
+        return self._coverage(self.output).unread(self.input, limit)
+
+    def _border_runs(self) -> tuple[range, range] | None:
+        """Never-read indices as ``(start run, end run)`` when windows leave no gaps (dilation 1 or
+        kernel 1, stride ≤ span) and some window touches the input: O(1) arithmetic; else None."""
+        first = -self.pad_before
+        last = (self.output - 1) * self.stride - self.pad_before + self.span - 1
+        gapless = (self.dilation == 1 or self.kernel == 1) and self.stride <= self.span
+        if not (gapless and self.output > 0 and first < self.input and last >= 0):
+            return None
+        return (range(max(first, 0)), range(min(last + 1, self.input), self.input))
 
     @property
     def dropped_before(self) -> int:
@@ -144,34 +203,56 @@ class AxisWindow(AxisBase):
     def never_read(self) -> tuple[int, int, int]:
         """Counts of never-read input pixels: at the start, at the end, and in between.
 
-        Without gaps in or between windows (dilation 1 or kernel 1, stride ≤ span) it is arithmetic;
-        otherwise it counts the reads (:meth:`read_counts`). An axis that is never read at all has
-        every pixel counted at the start and at the end.
+        O(1) without gaps in or between windows, else O(log²) (:class:`~.coverage.Hits`). An axis
+        that is never read at all has every pixel counted at the start and at the end.
 
         >>> conv_axis(10, 3, stride=4).never_read()   # windows [0,2] [4,6]: 3 and 7–9 never read
         (0, 3, 1)
         >>> conv_axis(9, 3, stride=2).never_read()
         (0, 0, 0)
+        >>> conv_axis(10**18, 3, stride=2).never_read()
+        (0, 1, 0)
         """
-        first = -self.pad_before
-        last = (self.output - 1) * self.stride - self.pad_before + self.span - 1
-        gapless = (self.dilation == 1 or self.kernel == 1) and self.stride <= self.span
-        if gapless and self.output > 0 and first < self.input and last >= 0:
-            return (max(first, 0), max(self.input - 1 - last, 0), 0)
-        counts = self.read_counts()
-        before = next((i for i, c in enumerate(counts) if c), len(counts))
-        after = next((i for i, c in enumerate(reversed(counts)) if c), len(counts))
-        return (before, after, max(counts.count(0) - before - after, 0))
+        runs = self._border_runs()
+        if runs is not None:
+            return (len(runs[0]), len(runs[1]), 0)
+        n, cov = self.input, self._coverage(self.output)
+        first = cov.first_hit(0, n - 1)
+        if first is None:
+            return (n, n, 0)
+        last = cov.last_hit(first, n - 1)
+        assert last is not None
+        unread = n - cov.distinct(0, n - 1)
+        return (first, n - 1 - last, unread - first - (n - 1 - last))
 
     def real_cells(self, j: int) -> int:
-        """Taps of window ``j`` that land on real input (not padding)."""
-        return sum(1 for i in self.taps(j) if 0 <= i < self.input)
+        """Taps of window ``j`` that land on real input (not padding).
+
+        >>> conv_axis(5, 3, padding="same").real_cells(0)
+        2
+        """
+        base, d = self.start(j), self.dilation
+        lo = max(-(base // d), 0)  # first tap at index >= 0
+        hi = min((self.input - 1 - base) // d, self.kernel - 1) if self.input - 1 >= base else -1
+        return max(hi - lo + 1, 0)
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready fields; never-read indices as ``dropped`` (the first ``SAMPLE``),
+        ``dropped_last`` (the last ones not listed in ``dropped``) and ``dropped_count``."""
         out = asdict(self)
         before, after, _ = self.never_read()
-        out.update(span=self.span, dropped=list(self.dropped), dropped_before=before, dropped_after=after)
+        sample = self.dropped_sample()
+        out.update(span=self.span, dropped=list(sample.head), dropped_last=list(sample.tail),
+                   dropped_count=sample.count, dropped_before=before, dropped_after=after)
         return out
+
+
+def _check_list(length: int, what: str) -> None:
+    """Refuse a per-pixel list past :data:`~.coverage.LIST_LIMIT` entries."""
+    if length > LIST_LIMIT:
+        raise PaddingError(
+            f"{what} would list {length:,} entries (limit {LIST_LIMIT:,}); ask for counts or a sample"
+        )
 
 
 @dataclass(frozen=True)

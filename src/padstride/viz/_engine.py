@@ -6,13 +6,17 @@ each output is the sum (conv), max or mean (pooling) of its window.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 
 from .scene import Scene, as_2d
 
-__all__ = ["values"]
+__all__ = ["VALUE_CELLS", "values"]
+
+#: Largest source grid (cells) that gets numbers computed by the engine.
+VALUE_CELLS = 1_000_000
 
 
 def _ceil_mode(geometry: Any) -> bool:
@@ -54,7 +58,12 @@ def _output(geometry: Any, x: np.ndarray, pool_mode: str) -> np.ndarray | None:
 def values(
     geometry: Any, full: Scene, seed: int = 0, pool_mode: str = "max"
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """``(source, output)`` arrays shaped like the drawn 2-D grids; NaN where nothing is written."""
+    """``(source, output)`` arrays shaped like the drawn 2-D grids; NaN where nothing is written.
+
+    None past :data:`VALUE_CELLS` source cells: numbers are for pictures of small inputs.
+    """
+    if math.prod(as_2d(full).shape) > VALUE_CELLS:
+        return None
     rng = np.random.default_rng(seed)
     x = rng.integers(0, 4, size=geometry.input).astype(np.float64)
     y = _output(geometry, x, pool_mode)

@@ -10,16 +10,19 @@ with imageio's ffmpeg plugin where it is installed (:func:`mp4_available`).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .raster import render_scene
+from ._files import replacing
+from .raster import layout, render_scene
 from .scene import Scene, as_2d, scene
+from .view import views
 
-__all__ = ["animate", "cell_values", "frames", "mp4_available", "save_frames"]
+__all__ = ["animate", "cell_values", "frames", "iter_frames", "mp4_available", "save_frames"]
 
 
 def cell_values(geometry: Any, seed: int = 0, pool_mode: str = "max") -> tuple[np.ndarray, np.ndarray] | None:
@@ -29,8 +32,9 @@ def cell_values(geometry: Any, seed: int = 0, pool_mode: str = "max") -> tuple[n
     None when the engine cannot compute this op.
 
     >>> from padstride.geometry import conv
-    >>> cell_values(conv(4, 3)) is None or True
-    True
+    >>> source, output = cell_values(conv(4, 3, padding=1))   # padding 1: a zero at each end
+    >>> source.tolist(), output.tolist()                      # each output: the sum of 3 cells
+    ([[0.0, 3.0, 2.0, 2.0, 1.0, 0.0]], [[5.0, 7.0, 5.0, 3.0]])
     """
     try:
         from . import _engine
@@ -51,18 +55,37 @@ def frames(
     With ``numbers`` the cells carry values computed by the engine (left out when it cannot):
     small integer inputs, a kernel of ones; ``pool_mode`` (``max``/``avg``) for pooling.
     """
+    return list(iter_frames(geometry, cell, numbers, seed, pool_mode))
+
+
+def iter_frames(
+    geometry: Any,
+    cell: int = 24,
+    numbers: bool = False,
+    seed: int = 0,
+    pool_mode: str = "max",
+) -> Iterator[np.ndarray]:
+    """The frames of :func:`frames`, one at a time. Large scenes are drawn as a windowed view
+    (:mod:`padstride.viz.view`): at most ``MAX_FRAMES`` frames of a bounded size, for any input.
+
+    >>> from padstride.geometry import conv
+    >>> sum(1 for _ in iter_frames(conv((224, 224), 3, padding="same"), cell=4))
+    144
+    """
     full = scene(geometry)
     if full.ndim > 2:
         raise ValueError(f"animations draw 1-D and 2-D ops; this one has {full.ndim} spatial axes")
     sc: Scene = as_2d(full)
+    drawn = views(sc)
+    layout(sc, cell, drawn)  # refuses a picture past MAX_PIXELS before any drawing
     values = cell_values(geometry, seed, pool_mode) if numbers else None
-    base = render_scene(sc, None, cell=cell)
-    out, done = [], []
-    for pos in full.positions():
-        pos2 = (0, *pos) if full.ndim == 1 else tuple(pos)
-        out.append(render_scene(sc, pos2, done, cell=cell, values=values, base=base))
+    base = render_scene(sc, None, cell=cell, drawn=drawn)
+    done: list[tuple[int, ...]] = []
+    rows = [j for j in drawn[0].outputs if j is not None]
+    cols = [j for j in drawn[1].outputs if j is not None]
+    for pos2 in itertools.product(rows, cols):
+        yield render_scene(sc, pos2, done, cell=cell, values=values, base=base, drawn=drawn)
         done.append(pos2)
-    return out
 
 
 def mp4_available() -> bool:
@@ -78,29 +101,53 @@ def mp4_available() -> bool:
     return True
 
 
-def save_frames(images: Sequence[np.ndarray], path: str | Path, fps: float = 2.0) -> Path:
-    """Write frames as ``.gif`` (Pillow) or ``.mp4`` (imageio + ffmpeg); the suffix decides."""
+def save_frames(images: Iterable[np.ndarray], path: str | Path, fps: float = 2.0) -> Path:
+    """Write frames as ``.gif`` (Pillow) or ``.mp4`` (imageio + ffmpeg); the suffix decides.
+
+    ``images`` may be a generator (:func:`iter_frames`): GIF frames are palettised one by one.
+    """
     path = Path(path)
-    if not images:
-        raise ValueError("no frames to write")
     suffix = path.suffix.lower()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if suffix == ".gif":
-        from PIL import Image
-
-        pics = [Image.fromarray(f).convert("P", palette=Image.Palette.ADAPTIVE, colors=64) for f in images]
-        pics[0].save(path, save_all=True, append_images=pics[1:], duration=int(1000 / fps), loop=0,
-                     optimize=True)
-    elif suffix == ".mp4":
-        if not mp4_available():
-            raise RuntimeError("writing MP4 needs imageio's ffmpeg plugin: pip install imageio-ffmpeg")
-        import imageio.v2 as imageio
-
-        even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in images]
-        imageio.mimwrite(path, even, fps=fps, macro_block_size=2)
-    else:
+    if suffix not in (".gif", ".mp4"):
         raise ValueError(f"unknown animation format {suffix!r}; use .gif or .mp4")
+    it = iter(images)
+    first = next(it, None)
+    if first is None:
+        raise ValueError("no frames to write")
+    with replacing(path) as tmp:  # nothing half-written on failure
+        if suffix == ".gif":
+            from PIL import Image
+
+            palette = _palette()
+
+            def pal(f: np.ndarray) -> Any:
+                return Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE)
+
+            pal(first).save(tmp, format="GIF", save_all=True, append_images=[pal(f) for f in it],
+                            duration=int(1000 / fps), loop=0, optimize=True)
+        else:
+            if not mp4_available():
+                raise RuntimeError("writing MP4 needs imageio's ffmpeg plugin: pip install imageio-ffmpeg")
+            import imageio.v2 as imageio
+
+            even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in itertools.chain([first], it)]
+            imageio.mimwrite(tmp, even, fps=fps, macro_block_size=2)
     return path
+
+
+def _palette() -> Any:
+    """A fixed GIF palette: every colour the raster draws, plus greys for anti-aliased numbers
+    (nearest-colour mapping is ~10× faster than an adaptive palette per frame)."""
+    from PIL import Image
+
+    from .raster import COLORS
+
+    colors = list(dict.fromkeys(COLORS.values()))
+    colors += [(v, v, v) for v in range(0, 256, 16) if (v, v, v) not in colors]
+    flat = [c for rgb in colors[:256] for c in rgb]
+    img = Image.new("P", (1, 1))
+    img.putpalette(flat + [0] * (768 - len(flat)))
+    return img
 
 
 def animate(
@@ -120,4 +167,4 @@ def animate(
     >>> p.stat().st_size > 0
     True
     """
-    return save_frames(frames(geometry, cell=cell, numbers=numbers, pool_mode=pool_mode), path, fps)
+    return save_frames(iter_frames(geometry, cell=cell, numbers=numbers, pool_mode=pool_mode), path, fps)

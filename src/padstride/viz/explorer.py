@@ -12,13 +12,25 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ..errors import Error
 from ..geometry import PaddingError
 from .scene import scene
 
-__all__ = ["MAX_CELLS", "geometry_payload", "parse_query_padding"]
+__all__ = ["MAX_AXES", "MAX_CELLS", "MAX_VALUE", "LimitError", "geometry_payload", "parse_query_padding"]
 
 #: Largest grid (cells per axis) the page draws; beyond it the JSON has numbers but no scene.
 MAX_CELLS = 96
+#: Largest size, kernel, stride, dilation or pad the API takes (the geometry answers any of them
+#: in O(1); the bound keeps numbers and JSON small).
+MAX_VALUE = 10**18
+#: Spatial axes the API takes, at most.
+MAX_AXES = 8
+#: Characters of one query value read, at most.
+MAX_TEXT = 512
+
+
+class LimitError(Error):
+    """A request past the API's limits (answered 413)."""
 
 
 def _ints(text: str | None, name: str, nd: int | None = None, default: int | None = None) -> tuple[int, ...] | None:
@@ -26,10 +38,16 @@ def _ints(text: str | None, name: str, nd: int | None = None, default: int | Non
         if default is None:
             return None
         return (default,) * (nd or 1)
-    try:
-        values = tuple(int(v) for v in text.split(","))
-    except ValueError:
-        raise PaddingError(f"{name} expects integers separated by commas, got {text!r}") from None
+    if len(text) > MAX_TEXT or text.count(",") >= MAX_AXES:
+        raise LimitError(f"{name} takes at most {MAX_AXES} values of at most 19 digits")
+    parts = [v.strip() for v in text.split(",")]
+    if not all(p.lstrip("+-").isdigit() and p.isascii() for p in parts):
+        raise PaddingError(f"{name} expects integers separated by commas, got {text[:60]!r}")
+    if any(len(p.lstrip("+-")) > 19 for p in parts):
+        raise LimitError(f"{name} values must be at most 10^18 in size, got {text[:60]!r}")
+    values = tuple(int(p) for p in parts)
+    if any(abs(v) > MAX_VALUE for v in values):
+        raise LimitError(f"{name} values must be at most 10^18 in size, got {text[:60]!r}")
     if nd is not None and len(values) == 1:
         values = values * nd
     if nd is not None and len(values) != nd:
@@ -43,6 +61,8 @@ def parse_query_padding(text: str, nd: int) -> object:
     >>> parse_query_padding("1:2,same", 2)
     ((1, 2), 'same')
     """
+    if len(text or "") > MAX_TEXT:
+        raise LimitError(f"padding is longer than {MAX_TEXT} characters")
     parts = [p.strip() for p in (text or "valid").split(",")]
     if len(parts) == 1:
         parts *= nd
@@ -54,7 +74,8 @@ def parse_query_padding(text: str, nd: int) -> object:
             before, after = _ints(part.replace(":", ","), "padding", 2) or (0, 0)
             out.append((before, after))
         elif part.lstrip("-").isdigit():
-            out.append((int(part), int(part)))
+            value = (_ints(part, "padding") or (0,))[0]
+            out.append((value, value))
         else:
             out.append(part)
     return tuple(out)
@@ -74,7 +95,13 @@ def geometry_payload(query: Mapping[str, str]) -> dict[str, Any]:
     """Answer to ``/api/geometry?op=…&input=…&kernel=…&stride=…&dilation=…&padding=…``.
 
     Also ``ceil_mode=1`` (pooling) and ``output_padding`` (transposed). Errors come back as
-    ``{"error": message}``.
+    ``{"error": message, "status": 400}`` (413 for a request past the limits: values above
+    10^18, more than 8 axes). Any size up to 10^18 is answered in O(axes).
+
+    >>> geometry_payload({"input": "1000000000000", "kernel": "3", "stride": "2"})["output"]
+    [499999999999]
+    >>> geometry_payload({"input": "1" * 30})["status"]
+    413
     """
     from ..explain.request import LayerRequest
 
@@ -93,8 +120,10 @@ def geometry_payload(query: Mapping[str, str]) -> dict[str, Any]:
         req = LayerRequest.make(op, n, kernel, stride, padding, dilation, ceil, out_pad)
         g = req.geometry()
         sc = scene(g)
-    except PaddingError as exc:
-        return {"error": str(exc)}
+    except LimitError as exc:
+        return {"error": str(exc), "status": 413}
+    except (Error, ValueError, OverflowError) as exc:
+        return {"error": str(exc)[:300], "status": 400}
     drawable = max(sc.shape) <= MAX_CELLS and max(g.output) <= MAX_CELLS
     return {
         "op": op,

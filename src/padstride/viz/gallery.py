@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..geometry import conv, conv_transpose, pool
+from ._files import replacing
 
 __all__ = ["GALLERY", "Case", "case", "write_gallery"]
 
@@ -115,5 +116,6 @@ def write_gallery(
         if progress is not None:
             progress(c)
     index = out_dir / "index.md"
-    index.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with replacing(index) as tmp:
+        tmp.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [*written, index]

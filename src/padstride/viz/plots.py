@@ -4,7 +4,7 @@ Every function returns a :class:`matplotlib.figure.Figure`; :func:`save` writes 
 
 >>> fig = output_vs_input(kernel=3, stride=2, sizes=range(8, 33))
 >>> [line.get_label() for line in fig.axes[0].get_lines()]
-['valid', 'same', 'full', 'causal']
+['valid', 'same', 'full', 'causal (= same)']
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ..geometry import Layer, PaddingError, conv_axis
+from ._files import replacing
 from .receptive import Field, fields, model_fields
 
 __all__ = [
@@ -53,8 +54,8 @@ def save(fig: Any, path: str | Path, dpi: int = 100) -> Path:
     path = Path(path)
     if path.suffix.lower() not in (".png", ".svg"):
         raise ValueError(f"plots are written as .png or .svg, got {path.name!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
+    with replacing(path) as tmp:  # nothing half-written on failure
+        fig.savefig(tmp, dpi=dpi)
     return path
 
 
@@ -68,6 +69,17 @@ def _sizes(n_values: Iterable[int], kernel: int, stride: int, dilation: int, pad
     return np.array(out, dtype=float)
 
 
+#: One line style and marker per convention, so lines that coincide stay visible on each other.
+_STYLES = ("-", "--", ":", "-.")
+_MARKERS = ("o", "s", "^", "x", "D", "v")
+
+
+def _label(name: str, y: np.ndarray, drawn: dict[str, np.ndarray]) -> str:
+    """``name``, plus ``(= other)`` when its line is the same as one already drawn."""
+    same = [other for other, prev in drawn.items() if np.array_equal(prev, y, equal_nan=True)]
+    return f"{name} (= {', '.join(same)})" if same else name
+
+
 def output_vs_input(
     kernel: int = 3, stride: int = 1, dilation: int = 1, sizes: Iterable[int] = range(1, 65),
     conventions: Sequence[str] = DEFAULT_CONVENTIONS,
@@ -76,8 +88,13 @@ def output_vs_input(
     n = np.array(list(sizes))
     fig = _figure()
     ax = fig.axes[0]
-    for conv_name in conventions:
-        ax.step(n, _sizes(n, kernel, stride, dilation, conv_name), where="mid", label=conv_name, marker=".")
+    drawn: dict[str, np.ndarray] = {}
+    for i, conv_name in enumerate(conventions):
+        y = _sizes(n, kernel, stride, dilation, conv_name)
+        label = _label(conv_name, y, drawn)
+        ax.step(n, y, where="mid", label=label, marker=_MARKERS[i % len(_MARKERS)],
+                linestyle=_STYLES[i % len(_STYLES)], linewidth=2.2 - 0.4 * (i % 4), markersize=7 - i % 4)
+        drawn[conv_name] = y
     ax.set(xlabel="input size", ylabel="output size",
            title=f"Output size — kernel {kernel}, stride {stride}" + (f", dilation {dilation}" if dilation > 1 else ""))
     ax.grid(True, alpha=.3)
@@ -98,9 +115,12 @@ def output_vs_stride(
     s = list(strides)
     fig = _figure()
     ax = fig.axes[0]
-    for conv_name in conventions:
-        y = [_sizes([n], kernel, st, dilation, conv_name)[0] for st in s]
-        ax.plot(s, y, marker="o", label=conv_name)
+    drawn: dict[str, np.ndarray] = {}
+    for i, conv_name in enumerate(conventions):
+        y = np.array([_sizes([n], kernel, st, dilation, conv_name)[0] for st in s])
+        ax.plot(s, y, marker=_MARKERS[i % len(_MARKERS)], linestyle=_STYLES[i % len(_STYLES)],
+                label=_label(conv_name, y, drawn), linewidth=2.2 - 0.4 * (i % 4), markersize=7 - i % 4)
+        drawn[conv_name] = y
     ax.set(xlabel="stride", ylabel="output size", title=f"Output size vs stride — input {n}, kernel {kernel}")
     ax.grid(True, alpha=.3)
     ax.legend()

@@ -27,8 +27,12 @@ from ..analysis.summary import num
 from ..geometry import Layer, PaddingError
 
 __all__ = [
-    "FIELD_OPS", "Field", "fields", "last_feature_map", "main_path", "model_fields", "parse_stack", "stack_summary",
+    "FIELD_OPS", "MAX_LAYERS", "Field", "fields", "last_feature_map", "main_path", "model_fields", "parse_stack",
+    "stack_summary",
 ]
+
+#: Layers a stack given as text may hold (``c3x1000000000000`` is refused, not expanded).
+MAX_LAYERS = 1000
 
 #: ops after which the field of the main path is listed
 FIELD_OPS = ("conv", "conv_transpose", "pool", "upsample", "pad", "crop", "add", "concat", "mul")
@@ -104,7 +108,8 @@ def last_feature_map(summary: Summary) -> LayerInfo:
 def model_fields(summary: Summary, unit: int | str = 0, axis: int = 0) -> list[Field]:
     """Field of one unit (an index, or ``'centre'`` of each layer) along one axis, per layer of the main path.
 
-    Layers after a shape error (no shape) are left out.
+    Layers after a shape error (no shape) are left out. A unit index past a layer's units is
+    refused (:class:`~padstride.geometry.PaddingError`), not clamped.
 
     >>> from padstride.analysis import GraphBuilder, analyze
     >>> b = GraphBuilder()
@@ -118,7 +123,10 @@ def model_fields(summary: Summary, unit: int | str = 0, axis: int = 0) -> list[F
         if info.op not in FIELD_OPS or not _per_unit(info):
             continue
         last = info.spatial[axis]
-        u = last // 2 if unit == "centre" else min(max(int(unit), 0), last - 1)
+        u = last // 2 if unit == "centre" else int(unit)
+        if not 0 <= u < last:
+            raise PaddingError(f"unit {u} is outside layer {info.name}'s {last} units (0..{last - 1}); "
+                               f"follow a smaller unit or 'centre'")
         rf = info.rf[axis]  # type: ignore[index]
         start, end = rf.span(u)
         out.append(Field(len(out) + 1, info.name, u, num(start), num(end), n, last, num(rf.stride), num(rf.padding)))
@@ -166,6 +174,8 @@ def parse_stack(text: str, padding: object = "valid") -> list[Layer]:
                 f"bad layer {item!r}: expected c<k>[s<stride>][d<dilation>][x<repeat>] or p<k>[s<stride>]"
             )
         kind, k, s, d, rep = m.groups()
+        if len(layers) + int(rep or 1) > MAX_LAYERS:
+            raise PaddingError(f"layer stack {text[:60]!r} has more than {MAX_LAYERS} layers")
         if kind == "c":
             layer = Layer.conv(int(k), int(s or 1), padding, int(d or 1))
         else:

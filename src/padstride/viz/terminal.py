@@ -66,7 +66,6 @@ def _rule(tokens: list[Col | str], left: str, mid: str, right: str) -> str:
 def _grid(sc: Scene, window: tuple[int, ...] | None, limit: int) -> list[str]:
     rows_axis, cols_axis = sc.axes
     rows, cols = _tokens(rows_axis, limit), _tokens(cols_axis, limit)
-    taps = set(sc.window(window)) if window is not None else set()
     lines = [_rule(cols, "┌", "┬", "┐")]
     for r in rows:
         if r == "|":
@@ -80,7 +79,7 @@ def _grid(sc: Scene, window: tuple[int, ...] | None, limit: int) -> list[str]:
                 cells.append(" ⋮" if c is not None else " ⋯")
             else:
                 kind = sc.kind((r, c))
-                if (r, c) in taps:
+                if window is not None and sc.reads(window, (r, c)):
                     kind = "tap" if kind in ("input", "dropped") else "tap_pad"
                 cells.append(" " + GLYPHS[kind])
         lines.append("│" + "".join(cells) + " │")
@@ -140,7 +139,7 @@ def draw_2d(
     right += [""] * (height - len(right))
     lines = [(a.ljust(width) + "   " + b).rstrip() for a, b in zip(left, right, strict=True)]
     if legend:
-        present = {k for a in sc.axes for k in a.kinds}
+        present = {a.kind(i) for a in sc.axes for i in _shown(a.lo, a.hi, max_cells) if i is not None}
         items = [f"{GLYPHS[k]} {text}" for k, text in _LEGEND if k in present]
         if window is not None:
             items.append(f"{GLYPHS['tap']}{GLYPHS['tap_pad']} window of output {window}")

@@ -54,7 +54,7 @@ function render(panel, data) {
   $(".error", panel).textContent = "";
   $(".out-size", panel).textContent = data.output.join("×");
   $(".pads", panel).textContent = data.pads.map((p) => `(${p[0]}, ${p[1]})`).join(" ");
-  const dropped = data.geometry.axes.map((a) => a.dropped.length);
+  const dropped = data.geometry.axes.map((a) => a.dropped_count ?? a.dropped.length);
   $(".dropped-note", panel).textContent = dropped.some((d) => d) ? `· never read per axis: ${dropped.join(", ")}` : "";
   if (!data.scene) {
     $(".error", panel).textContent = "too large to draw; the numbers above are exact";
