@@ -38,8 +38,11 @@ def _first_conv(module: Any) -> tuple[str, Any] | None:
     return next(((n, m) for n, m in module.named_modules() if isinstance(m, nn.modules.conv._ConvNd)), None)
 
 
-def _without_batch(module: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
-    """``shape`` per sample: the batch axis dropped where the first convolution shows it is there."""
+def _without_batch(module: Any, shape: tuple[int, ...], strict: bool = True) -> tuple[int, ...]:
+    """``shape`` per sample: the batch axis dropped where the first convolution shows it is there.
+
+    ``strict``: a shape of that rank whose dim 1 is not the channel count is an error (one input).
+    """
     first = _first_conv(module)
     if first is None:
         return shape
@@ -49,6 +52,8 @@ def _without_batch(module: Any, shape: tuple[int, ...]) -> tuple[int, ...]:
         return shape
     if shape[1] == channels:
         return shape[1:]
+    if not strict:
+        return shape
     layer = f"{name or 'the model'} ({type(conv).__name__})"
     raise ModelError(f"input {','.join(map(str, shape))}: {len(shape)} axes read as N,C,{'spatial' if nd > 1 else 'L'}"
                      f" (the batch included), but the first layer {layer} expects {channels} channels at dim 1; "
@@ -65,9 +70,9 @@ def torch_inputs(module: Any, spec: Any) -> Inputs:
     if isinstance(spec, Mapping):
         if not spec:
             raise ModelError("no inputs given")
-        return {str(k): _shape(v, f"input {k!r}") for k, v in spec.items()}
+        return {str(k): _without_batch(module, _shape(v, f"input {k!r}"), len(spec) == 1) for k, v in spec.items()}
     if isinstance(spec, Sequence) and not isinstance(spec, (str, bytes)) and spec and \
             all(isinstance(v, Sequence) and not isinstance(v, (str, bytes)) for v in spec):
         shapes = [_shape(v, f"input {i}") for i, v in enumerate(spec)]
-        return [_without_batch(module, shapes[0])] if len(shapes) == 1 else shapes
+        return [_without_batch(module, shape, len(shapes) == 1) for shape in shapes]
     return [_without_batch(module, _shape(spec, "input"))]

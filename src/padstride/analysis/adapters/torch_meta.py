@@ -159,13 +159,14 @@ class _Reader(LayerReader):
                 self.params[id(meta)] = _Param(name.rpartition(".")[0], p.numel(), p.requires_grad)
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
-        for name, shape in self.inputs:
-            x = torch.empty((BATCH, *shape), device="meta")
-            self._register(x, self.b.input(shape, name=self._name(name)))
+        made = {name: torch.empty((BATCH, *shape), device="meta") for name, shape in self.inputs}
+        for name, shape in sorted(self.inputs, key=lambda item: -len(item[1])):  # the primary input: most axes
+            self._register(made[name], self.b.input(shape, name=self._name(name)))
+        for name, _ in self.inputs:
             if self.keywords:
-                kwargs[name] = x
+                kwargs[name] = made[name]
             else:
-                args.append(x)
+                args.append(made[name])
         reader = self
 
         class Mode(TorchFunctionMode):
