@@ -217,15 +217,28 @@ def test_the_model_is_not_touched_and_reads_run_in_parallel() -> None:
         for _ in range(4):
             results[i].append(analyze(nets[i], shapes[i]).to_dict())
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(3)]
+    threads = [threading.Thread(target=work, args=(i,)) for i in (0, 0, 1, 2)]  # Vit twice: one model, two threads
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert all(r == [serial[i]] * 4 for i, r in results.items())
+    assert all(r == [serial[i]] * len(r) for i, r in results.items()) and len(results[0]) == 8
     for net, state in zip(nets, before, strict=True):
         for k, v in net.state_dict(keep_vars=True).items():
             assert v is state[k][0] and v.device.type == "cpu" and torch.equal(v, state[k][1]), k
     assert nets[0].training and not nets[1].training
     assert not torch_module._global_forward_hooks and not torch_module._global_forward_pre_hooks
     assert nn.Module.__call__ is nn.Module.__dict__["__call__"] and "_redirected" not in nn.Module.__call__.__name__
+
+
+def test_a_bare_assert_names_its_line() -> None:
+    class Fixed(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if x.shape[-1] != 224:  # a bare assert, as pytest does not rewrite it outside tests
+                raise AssertionError
+            return x
+
+    with pytest.raises(ModelError, match=r"^Sequential: 1 \(Fixed\) fails: AssertionError at test_torch_meta.py:\d+ "
+                                         r"\(raise AssertionError\)$"):
+        analyze(nn.Sequential(nn.Conv2d(1, 2, 1), Fixed()), (1, 8, 8))
+

@@ -22,6 +22,8 @@ sample; see :func:`.torch_inputs.torch_inputs` for several inputs and shapes wit
 
 from __future__ import annotations
 
+import threading
+import weakref
 from typing import Any
 
 from ..ir import Graph
@@ -54,6 +56,24 @@ def analyzed_torch(module: Any, input_shape: Any) -> tuple[Graph, dict[str, Laye
     (4, 6, 6)
     """
     inputs = torch_inputs(module, input_shape)
+    with _reading(module):  # functional_call swaps the model's tensors while it runs: one read per model at a time
+        return _read(module, inputs)
+
+
+_LOCKS: weakref.WeakKeyDictionary[Any, threading.Lock] = weakref.WeakKeyDictionary()
+_LOCKS_GUARD = threading.Lock()
+
+
+def _reading(module: Any) -> threading.Lock:
+    """The lock of one model (reads of different models run in parallel)."""
+    with _LOCKS_GUARD:
+        lock = _LOCKS.get(module)
+        if lock is None:
+            lock = _LOCKS[module] = threading.Lock()
+        return lock
+
+
+def _read(module: Any, inputs: Any) -> tuple[Graph, dict[str, LayerInfo]]:
     if isinstance(inputs, list) and len(inputs) == 1:
         converter = torch_sym.Converter(module, inputs[0])
         try:

@@ -214,6 +214,15 @@ class _Reader(LayerReader):
             what = "branches on tensor values" if op == "bool" else \
                 f"needs tensor values ({op or 'e.g. .item(), nonzero, a mask'})"
             return f"{model}: {where} {what}, which a read without computing cannot follow ({text})"
+        if not str(exc).strip():  # a bare ``assert``: show the line that failed
+            import traceback
+            from pathlib import Path
+
+            frames = traceback.extract_tb(exc.__traceback__)
+            if frames:
+                last = frames[-1]
+                return (f"{model}: {where} fails: {type(exc).__name__} at {Path(last.filename).name}:{last.lineno}"
+                        + (f" ({last.line.strip()})" if last.line else ""))
         return f"{model}: {where} fails: {type(exc).__name__}: {text}"
 
     def _where(self) -> str:
