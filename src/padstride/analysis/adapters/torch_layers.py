@@ -218,10 +218,15 @@ def spec_of(m: Any) -> Padding | None:
     return None
 
 
-def own_forward(cls: type) -> bool:
-    """Whether a subclass of a ``torch.nn`` layer overrides that layer's ``forward``."""
+def own_forward(cls: Any) -> bool:
+    """Whether a subclass of a ``torch.nn`` layer overrides that layer's ``forward`` (cached per class)."""
+    return _own_forward(cls)
+
+
+@functools.cache
+def _own_forward(cls: Any) -> bool:
     base = next(c for c in cls.__mro__ if c.__module__.startswith("torch.nn"))
-    return cls.forward is not base.forward  # type: ignore[attr-defined]
+    return cls.forward is not base.forward
 
 
 def is_torch_leaf(module: Any) -> bool:

@@ -39,6 +39,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -611,15 +612,23 @@ def _prod(values: Sequence[int]) -> int:
     return n
 
 
+@functools.cache
+def _tensor_class() -> Any:
+    import torch
+
+    return torch.Tensor
+
+
 def _tensors(value: Any) -> list[Any]:
     """The tensors in a value: nested lists, tuples, dicts and ``ModelOutput``-like mappings."""
-    from torch import Tensor
-
+    tensor = _tensor_class()
+    if type(value) is tensor:
+        return [value]
     found: list[Any] = []
     todo = [value]
     while todo:
         v = todo.pop()
-        if isinstance(v, Tensor):
+        if isinstance(v, tensor):
             found.append(v)
         elif isinstance(v, (list, tuple)):
             todo.extend(reversed(v))
