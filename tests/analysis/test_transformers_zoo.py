@@ -54,6 +54,10 @@ CASES: dict[str, Callable[[int], Any]] = {
     "poolformer": lambda s: T.PoolFormerModel(T.PoolFormerConfig(hidden_sizes=[8, 16, 24, 32], depths=[1, 1, 1, 1])),
     "mobilevit": lambda s: T.MobileViTModel(T.MobileViTConfig(image_size=s, hidden_sizes=[16, 24, 32],
                                                               neck_hidden_sizes=[8, 8, 16, 16, 24, 24, 32])),
+    "swinv2": lambda s: T.Swinv2Model(T.Swinv2Config(image_size=s, embed_dim=16, depths=[1, 1], num_heads=[1, 2],
+                                                     window_size=4)),
+    "focalnet": lambda s: T.FocalNetModel(T.FocalNetConfig(embed_dim=16, depths=[1, 1, 1, 1])),
+    "data2vec_vision": lambda s: _vit("Data2VecVision", s, use_relative_position_bias=True),
 }
 
 
