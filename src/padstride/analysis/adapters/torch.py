@@ -83,7 +83,23 @@ def _read(module: Any, inputs: Any) -> tuple[Graph, dict[str, LayerInfo]]:
         else:
             if not graph.notes:  # every parameter is in a layer the trace understood
                 graph.reader = "trace"
-                return graph, converter.b.propagated(graph)
+                infos = converter.b.propagated(graph)
+                if not any(info.errors for info in infos.values()):
+                    return graph, infos
+                return _confirmed(module, inputs, graph, infos)
     graph, infos = torch_meta.read(module, inputs)
     graph.reader = "meta"
     return graph, infos
+
+
+def _confirmed(module: Any, inputs: Any, graph: Graph,
+               infos: dict[str, LayerInfo]) -> tuple[Graph, dict[str, LayerInfo]]:
+    """A trace that found shape errors, checked by the meta reader: torch's word wins where it runs clean."""
+    try:
+        meta, meta_infos = torch_meta.read(module, inputs)
+    except Exception:
+        return graph, infos
+    if any(info.errors for info in meta_infos.values()):
+        return graph, infos
+    meta.reader = "meta"
+    return meta, meta_infos
