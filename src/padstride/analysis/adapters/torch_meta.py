@@ -219,7 +219,9 @@ class _Reader(LayerReader):
             import traceback
             from pathlib import Path
 
-            frames = traceback.extract_tb(exc.__traceback__)
+            here = str(Path(__file__).resolve().parents[2])
+            frames = [f for f in traceback.extract_tb(exc.__traceback__)  # the model's code, not torch's (torch._assert)
+                      if "/torch/" not in f.filename.replace("\\", "/") and not f.filename.startswith(here)]
             if frames:
                 last = frames[-1]
                 return (f"{model}: {where} fails: {type(exc).__name__} at {Path(last.filename).name}:{last.lineno}"
