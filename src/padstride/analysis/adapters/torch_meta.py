@@ -220,7 +220,7 @@ class _Reader(LayerReader):
             from pathlib import Path
 
             here = str(Path(__file__).resolve().parents[2])
-            frames = [f for f in traceback.extract_tb(exc.__traceback__)  # the model's code, not torch's (torch._assert)
+            frames = [f for f in traceback.extract_tb(exc.__traceback__)  # the model's code, not torch._assert
                       if "/torch/" not in f.filename.replace("\\", "/") and not f.filename.startswith(here)]
             if frames:
                 last = frames[-1]
