@@ -242,3 +242,8 @@ def test_a_bare_assert_names_its_line() -> None:
                                          r"\(raise AssertionError\)$"):
         analyze(nn.Sequential(nn.Conv2d(1, 2, 1), Fixed()), (1, 8, 8))
 
+
+def test_lazy_parameters_are_one_line() -> None:
+    with pytest.raises(ModelError, match=r"^Sequential: has uninitialized \(Lazy\*\) parameters"):
+        analyze(nn.Sequential(nn.LazyConv2d(4, 3), nn.ReLU()), (3, 8, 8))
+

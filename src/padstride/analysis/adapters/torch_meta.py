@@ -153,7 +153,14 @@ class _Reader(LayerReader):
         from torch.nn.modules import module as torch_module
         from torch.overrides import TorchFunctionMode
 
-        state = meta_state(self.root)
+        try:
+            state = meta_state(self.root)
+        except Exception as exc:  # e.g. a lazy module's uninitialized parameters
+            if "uninitialized" in str(exc):
+                raise ModelError(f"{type(self.root).__name__}: has uninitialized (Lazy*) parameters, whose shapes "
+                                 "are not known until one real forward pass; run one, then read it") from None
+            raise ModelError(f"{type(self.root).__name__}: its parameters cannot be put on the meta device "
+                             f"({type(exc).__name__}: {first_line(exc)})") from None
         for name, p in self.root.named_parameters(remove_duplicate=False):
             meta = state[name]
             if id(meta) not in self.params:
