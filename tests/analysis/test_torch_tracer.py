@@ -85,19 +85,30 @@ def test_module_call_is_restored_after_a_failed_trace() -> None:
             return x * 2 if x.mean() > 0 else x
 
     original = nn.Module.__call__
-    with pytest.raises(ModelError, match=r"^Bad: the forward branches on tensor values"):
+    with pytest.raises(ModelError, match=r"^Bad: Bad.forward branches on tensor values, which a read without "
+                                         r"computing cannot follow"):
         analyze(Bad(), (1, 4, 4))
     assert nn.Module.__call__ is original
     assert nn.Conv2d(1, 1, 1)(torch.ones(1, 1, 2, 2)).shape == (1, 1, 2, 2)
 
 
-def test_an_error_inside_forward_is_one_line() -> None:
-    class Wrong(nn.Module):
+def test_the_batch_size_as_a_number_is_read_on_meta() -> None:
+    class Zeros(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.zeros(x.size(0), 3)  # needs the batch size as a number
+            return torch.zeros(x.size(0), 3) + x.mean((2, 3))[:, :1]  # needs the batch size as a number
 
-    with pytest.raises(ModelError, match=r"^Wrong: cannot trace its forward \(TypeError: ") as err:
-        analyze(Wrong(), (1, 4, 4))
+    s = analyze(Zeros(), (1, 4, 4))
+    assert s.graph.reader == "meta" and s.layer(s.graph.outputs[0]).shape == (3,)
+
+
+def test_an_error_inside_forward_is_one_line_with_the_module_path() -> None:
+    class Picky(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise ValueError("needs 224 pixels\nsecond line")
+
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Sequential(nn.ReLU(), Picky()))
+    with pytest.raises(ModelError, match=r"^Sequential: 1\.1 \(Picky\) fails: ValueError: needs 224 pixels$") as err:
+        analyze(net, (1, 8, 8))
     assert "\n" not in str(err.value)
 
 

@@ -78,6 +78,7 @@ class Graph:
     framework: str = "padstride"
     dtype_bytes: int = 4
     notes: tuple[str, ...] = ()
+    reader: str = ""  # how an adapter read the model, where it has several ways (torch: "trace" or "meta")
 
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:

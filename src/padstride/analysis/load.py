@@ -119,16 +119,35 @@ def load_object(ref: str) -> Any:
         return _instantiate(resolve_object(ref), ref)
 
 
-def load_model(model: Any, input_shape: Sequence[int] | None = None) -> Graph:
+def load_model(model: Any, input_shape: Any = None) -> Graph:
     """A :class:`Graph` for ``model`` (see the module docstring for what is accepted).
 
     ``input_shape`` (per sample, model layout) is needed where the model does not fix it (torch).
+    A torch model also takes several: a list of shapes (positional inputs) or a dict name → shape
+    (keyword inputs of ``forward``), and a shape with the batch axis where its first layer shows it.
     """
     return _load(model, input_shape)[0]
 
 
-def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[str, LayerInfo] | None]:
+def _one_shape(input_shape: Any) -> Any:
+    """One input shape for the readers that take one: ``[(3, 8, 8)]`` or ``{"x": (3, 8, 8)}`` → ``(3, 8, 8)``.
+
+    >>> _one_shape([(3, 8, 8)]), _one_shape((3, 8, 8)), _one_shape(None)
+    ((3, 8, 8), (3, 8, 8), None)
+    """
+    values = list(input_shape.values()) if isinstance(input_shape, dict) else input_shape
+    if isinstance(values, (list, tuple)) and values and all(isinstance(v, (list, tuple)) for v in values):
+        if len(values) != 1:
+            raise ModelError(f"this model takes one input shape, got {len(values)}")
+        return tuple(values[0])
+    return input_shape
+
+
+def _load(model: Any, input_shape: Any) -> tuple[Graph, dict[str, LayerInfo] | None]:
     """The graph, and its propagation where loading already ran it (the torch trace does)."""
+    if _framework(model) != "torch" and not (isinstance(model, (str, Path)) and ":" in str(model)
+                                             and not Path(str(model)).exists()):
+        input_shape = _one_shape(input_shape)
     if isinstance(model, Graph):
         return (model if input_shape is None else _reshape_input(model, input_shape)), None
     if isinstance(model, (str, Path)):
@@ -204,7 +223,7 @@ def _reshape_input(graph: Graph, input_shape: Sequence[int]) -> Graph:
     return Graph(graph.name, nodes, graph.outputs, graph.layout, graph.framework, graph.dtype_bytes, graph.notes)
 
 
-def analyze(model: Any, input_shape: Sequence[int] | None = None) -> Summary:
+def analyze(model: Any, input_shape: Any = None) -> Summary:
     """Static analysis of ``model``: a :class:`Summary` (print it, or ``.to_dict()`` for JSON).
 
     >>> from padstride.analysis import GraphBuilder

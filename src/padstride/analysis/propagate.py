@@ -383,7 +383,7 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     local = [r for r, i, sh in zip(rfs, ins, shapes, strict=True)
              if r is not None and not i.rf_global and (rank < 2 or conflict or sh[1:] == out.shape[1:])]
     known = local or [r for r in rfs if r is not None]
-    if known and len({len(r) for r in known}) == 1:
+    if known and len({len(r) for r in known}) == 1 and known[0]:  # vectors (no spatial axis) have no RF
         merged = [union([r[a] for r in known]) for a in range(len(known[0]))]
         out.rf = tuple(m[0] for m in merged)
         out.rf_global = not local and any(i.rf_global for i in ins)

@@ -187,6 +187,8 @@ class Summary:
             f"Output memory, batch 1: {human_bytes(self.output_bytes)} "
             f"(peak live {human_bytes(self.peak_activation_bytes)})",
         ]
+        if self.graph.reader == "meta":
+            lines.append("Read by running forward on the meta device (shapes only, nothing computed)")
         rf = self.output_rf
         if rf:
             names = axis_names(len(rf))
@@ -258,5 +260,5 @@ class Summary:
             "non_trainable_params": self.non_trainable_params, "total_macs": self.total_macs,
             "output_bytes": self.output_bytes, "peak_activation_bytes": self.peak_activation_bytes,
             "rf": self._rf_dict(self.output_rf), "rf_global": self.output_rf_global,
-            "warnings": self.warnings, "errors": self.errors,
+            "warnings": self.warnings, "errors": self.errors, "reader": self.graph.reader,
         }
