@@ -488,6 +488,8 @@ def _passthrough(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -
 
 def _opaque(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     out.shape = tuple(int(s) for s in node.attrs["shape"])
+    if node.attrs.get("follow_input") and len(ins) == 1 and ins[0].shape is not None:
+        out.shape = (out.shape[0], *ins[0].shape[1:])  # spatial sizes follow the input (``sizes`` sets it)
     out.params = int(node.attrs.get("params", 0))
     out.trainable = int(node.attrs.get("trainable", out.params))
     if len(ins) == 1 and ins[0].shape is not None:
