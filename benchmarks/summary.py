@@ -1,4 +1,6 @@
-"""``padstride summary`` vs ``torchinfo.summary``: ResNet-50 at 224² and a 3-D U-Net at 256³ and 512³, batch 1.
+"""``padstride summary`` vs ``torchinfo.summary``: ResNet-50 at 224² and a 3-D U-Net at 256³ and 512³, batch 1;
+the whole model zoo of ``tests/zoo`` (where torchvision and timm import: run it in the zoo venv), and
+the linear-propagation case (residual chains of 200/400/800 blocks).
 
 Each measurement runs in a fresh subprocess, the model already built and each tool warmed up by
 one call on a small input in that process (imports, first-call set-up): time of the call, and the
@@ -79,7 +81,8 @@ def measure(tool: str, key: str) -> dict[str, Any]:
 
 
 def _child(tool: str, key: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"}
+    extra = os.environ.get("PYTHONPATH", "")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), str(ROOT / "src"), extra) if p)}
     proc = subprocess.run([sys.executable, "-m", "benchmarks.summary", "--measure", tool, key], cwd=ROOT, env=env,
                           capture_output=True, text=True, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -117,13 +120,34 @@ def render(rows: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines) + "\n\n" + target + "\n\n" + note
 
 
+def _zoo_available() -> bool:
+    try:
+        import timm  # noqa: F401
+        import torchinfo  # noqa: F401
+        import torchvision  # noqa: F401
+    except Exception:
+        return False
+    return True
+
+
 def main() -> None:
+    from benchmarks import _linear, _zoo
     from benchmarks._report import write_results
 
     rows: dict[str, dict[str, Any]] = {}
+    zoo: dict[str, Any] | None = None
+    linear: dict[str, Any] | None = None
     if "--render" in sys.argv:
-        rows = json.loads((ROOT / "benchmarks" / "results" / "summary.json").read_text())["rows"]
+        saved = json.loads((ROOT / "benchmarks" / "results" / "summary.json").read_text())
+        rows, zoo, linear = saved["rows"], saved.get("zoo"), saved.get("linear")
     else:
+        sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+        linear = _linear.run()
+        print("linear", linear, flush=True)
+        if _zoo_available():
+            zoo = _zoo.run()
+        else:
+            print("zoo skipped: torchvision, timm or torchinfo missing (run in the zoo venv, .venv-zoo)", flush=True)
         for key in MODELS:
             rows[key] = {"padstride": min((_child("padstride", key) for _ in range(3)), key=lambda r: r["seconds"])}
             print(key, "padstride", rows[key]["padstride"], flush=True)
@@ -133,7 +157,13 @@ def main() -> None:
                                              key=lambda r: r["seconds"])
                 print(key, "torchinfo", rows[key]["torchinfo"], flush=True)
     table = render(rows)
-    write_results("summary", {"rows": rows}, table, "Static summary vs torchinfo (ResNet-50, 3-D U-Net)")
+    if linear is not None:
+        table += "\n\n### Propagation is linear\n\n" + _linear.render(linear)
+    if zoo is not None:
+        table += "\n\n### The model zoo (torchvision + timm)\n\n" + _zoo.render(zoo)
+        _zoo.write_coverage(zoo)
+    write_results("summary", {"rows": rows, "zoo": zoo, "linear": linear}, table,
+                  "Static summary vs torchinfo (ResNet-50, 3-D U-Net, the model zoo)")
     print(table)
 
 

@@ -49,16 +49,25 @@ class GraphBuilder:
         self.name, self.layout, self.framework = name, layout, framework
         self.nodes: list[Node] = []
         self._names: set[str] = set()
+        self._suffix: dict[str, int] = {}  # per base name, the last suffix handed out by unique()
         self._last: str | None = None
         self._state: Any = None  # incremental propagation of the nodes built so far
+        self._live: Graph | None = None  # a graph over ``self.nodes`` itself, validated as nodes are added
 
     # -- plumbing ---------------------------------------------------------------------------
-    def _unique(self, base: str) -> str:
+    def unique(self, base: str) -> str:
+        """``base``, or ``base_1``, ``base_2``… — the first name not taken (amortised O(1): the search
+        for a base resumes where the previous one stopped, so n layers of one kind cost O(n), not O(n²)).
+
+        >>> b = GraphBuilder(); _ = b.input((1, 4), name="add"); b.unique("add"), b.unique("relu")
+        ('add_1', 'relu')
+        """
         if base not in self._names:
             return base
-        i = 1
+        i = self._suffix.get(base, 0) + 1
         while f"{base}_{i}" in self._names:
             i += 1
+        self._suffix[base] = i
         return f"{base}_{i}"
 
     def node(self, op: str, inputs: Sequence[Ref] | Ref | None, name: str | None = None,
@@ -74,9 +83,12 @@ class GraphBuilder:
             ins = (inputs,)
         else:
             ins = tuple(inputs)
-        node_name = name if name is not None else self._unique(snake_case(type or op))
+        node_name = name if name is not None else self.unique(snake_case(type or op))
         if node_name in self._names:
             raise GraphError(f"graph {self.name!r}: two nodes are named {node_name!r}")
+        for ref in ins:  # checked here, once per node, so the live graph never needs validating again
+            if ref not in self._names:
+                raise GraphError(f"node {node_name!r}: input {ref!r} is not defined before it")
         node = Node(node_name, op, ins, attrs, type or op)
         self.nodes.append(node)
         self._names.add(node_name)
@@ -91,7 +103,8 @@ class GraphBuilder:
     def propagated(self, graph: Graph | None = None) -> dict[str, LayerInfo]:
         """:func:`~padstride.analysis.propagate.propagate` of ``graph`` (default: what is built so far),
         incremental: nodes a previous call saw are not computed again (adapters ask for shapes while
-        they build). ``graph`` must hold this builder's nodes.
+        they build). ``graph`` must hold this builder's nodes. Each call costs O(nodes added since the
+        last one): the result is the builder's own growing mapping (read it, don't change it).
 
         >>> b = GraphBuilder(); x = b.input((3, 8, 8)); _ = b.conv(x, 4, 3)
         >>> b.propagated()["conv"].shape
@@ -99,7 +112,10 @@ class GraphBuilder:
         """
         from .propagate import new_state, propagate
 
-        graph = self.build() if graph is None else graph
+        if graph is None:  # the nodes so far, without copying or re-validating them (O(new nodes) per call)
+            if self._live is None:
+                self._live = Graph(self.name, self.nodes, (), self.layout, self.framework)
+            graph = self._live
         if self._state is None:
             self._state = new_state(graph)
         return propagate(graph, self._state)

@@ -40,7 +40,7 @@ class _State:
     def __init__(self, graph: Graph) -> None:
         self.graph = graph
         self.infos: dict[str, LayerInfo] = {}
-        self.primary = graph.inputs[0] if graph.inputs else ""
+        self.primary = ""  # the first input node, found as the pass reaches it
         self.input_sizes: tuple[int, ...] = ()
         self.rf_warned: set[int] = set()
         self.done = 0
@@ -50,7 +50,8 @@ def propagate(graph: Graph, state: _State | None = None) -> dict[str, LayerInfo]
     """Run the pass; returns one :class:`LayerInfo` per node, in graph order.
 
     ``state`` (from :func:`new_state`) makes the pass incremental: nodes already seen are skipped,
-    which adapters use to ask for shapes while they build a graph.
+    which adapters use to ask for shapes while they build a graph. The graph must then only grow
+    (nodes appended, none changed); the mapping returned is the state's own, in graph order.
 
     >>> from padstride.analysis import GraphBuilder
     >>> b = GraphBuilder(); _ = b.dense(b.flatten(b.input((1, 4, 4))), 3, in_features=15)
@@ -59,12 +60,14 @@ def propagate(graph: Graph, state: _State | None = None) -> dict[str, LayerInfo]
     """
     st = state if state is not None else _State(graph)
     st.graph = graph
-    if not st.primary and graph.inputs:
-        st.primary = graph.inputs[0]
-    for node in graph.nodes[st.done:]:
+    nodes = graph.nodes
+    for i in range(st.done, len(nodes)):  # only the nodes added since the last call: O(new nodes)
+        node = nodes[i]
+        if not st.primary and node.op == "input":
+            st.primary = node.name
         _step(node, st)
-    st.done = len(graph.nodes)
-    return st.infos if state is None else {n.name: st.infos[n.name] for n in graph.nodes}
+    st.done = len(nodes)
+    return st.infos
 
 
 def new_state(graph: Graph) -> _State:
@@ -485,6 +488,8 @@ def _passthrough(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -
 
 def _opaque(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     out.shape = tuple(int(s) for s in node.attrs["shape"])
+    if node.attrs.get("follow_input") and len(ins) == 1 and ins[0].shape is not None:
+        out.shape = (out.shape[0], *ins[0].shape[1:])  # spatial sizes follow the input (``sizes`` sets it)
     out.params = int(node.attrs.get("params", 0))
     out.trainable = int(node.attrs.get("trainable", out.params))
     if len(ins) == 1 and ins[0].shape is not None:
