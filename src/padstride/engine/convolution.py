@@ -270,59 +270,64 @@ def _direct(job: _Job, p: ConvPlan) -> None:
 
 
 def _shifted(job: _Job, p: ConvPlan) -> None:
-    """:attr:`Path.SHIFTED`: columns of the last axis' taps; one GEMM per tap of the first axis.
+    """:attr:`Path.SHIFTED`: columns of the last axis' taps; one GEMM per tap of the other axes.
 
-    Where a block holds whole images and ``p.into_output``, the GEMMs write into the output
+    Where a 2-D block holds whole images and ``p.into_output``, the GEMMs write into the output
     (:func:`_shifted_into`); else into a block buffer with row tails (:func:`_shifted_gemm`).
     """
     s = job.shape
-    k0, k1 = s.kernel
-    per_first_tap = np.moveaxis(job.weight.reshape(s.groups, s.cout_per_group, s.cin_per_group, k0, k1), 3, 0)
-    tap_weights = np.ascontiguousarray(per_first_tap).reshape(k0, s.groups, s.cout_per_group, s.cin_per_group * k1)
+    lead = s.nd - 1
+    per_group = job.weight.reshape(s.groups, s.cout_per_group, s.cin_per_group, *s.kernel)
+    # (*k_lead, G, C_out/G, C_in/G, k_last): one weight matrix per tap of the leading axes
+    per_lead_tap = np.moveaxis(per_group, tuple(range(3, 3 + lead)), tuple(range(lead)))
+    tap_weights = np.ascontiguousarray(per_lead_tap).reshape(-1, s.groups, s.cout_per_group,
+                                                              s.cin_per_group * s.kernel[-1])
+    axis_steps = _element_strides(s.padded)
+    offsets = [sum(t * a.dilation * step for t, a, step in zip(idx, s.geo, axis_steps, strict=False))
+               for idx in np.ndindex(*s.kernel[:-1])]  # element offset of each tap of the leading axes
     source = _sources(job, p)
     rows = s.geo.output[0]
 
     def work(block: Block) -> None:
         n0, n1, r0, r1 = block
         buf, first = source(n0, n1)
-        if p.into_output and r0 == 0 and r1 == rows:
+        if p.into_output and s.nd == 2 and r0 == 0 and r1 == rows:
             _shifted_into(job, buf, first, tap_weights, job.out[n0:n1])
         else:
             start = first * s.c_in * s.image_size + r0 * s.row_size
-            result = _shifted_gemm(job, buf, start, n1 - n0, (r1 - r0) * s.row_size, tap_weights)
+            result = _shifted_gemm(job, buf, start, n1 - n0, (r1 - r0) * s.row_size, tap_weights, offsets)
             _store(job, result, block, True)
 
     _blocks.run(p.blocks, work, p.parallel)
 
 
-def _shifted_gemm(job: _Job, buf: np.ndarray, start: int, images: int, size: int,
-                  tap_weights: np.ndarray) -> np.ndarray:
-    """Wide 2-D GEMM of ``images`` images from element ``start``, ``size`` positions each:
-    (groups, C_out/groups, images · size)."""
+def _shifted_gemm(job: _Job, buf: np.ndarray, start: int, images: int, size: int, tap_weights: np.ndarray,
+                  offsets: Sequence[int]) -> np.ndarray:
+    """Wide GEMM of ``images`` images from element ``start``, ``size`` positions each:
+    (groups, C_out/groups, images · size). ``offsets``: element offset of each leading-axes tap."""
     s, it = job.shape, job.itemsize
-    k0, _, cout, rows_per_tap = tap_weights.shape
-    first_tap = s.geo.axes[0].dilation * s.row_size  # element offset between taps of the first axis
-    span = size + (k0 - 1) * first_tap
-    strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[1].dilation, s.c_in * s.image_size, 1)
-    src = as_strided(buf[start:], (s.groups, s.cin_per_group, s.kernel[1], images, span),
+    cout, rows_per_tap = tap_weights.shape[2:]
+    span = size + max(offsets)
+    strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[-1].dilation, s.c_in * s.image_size, 1)
+    src = as_strided(buf[start:], (s.groups, s.cin_per_group, s.kernel[-1], images, span),
                      tuple(v * it for v in strides), writeable=False)
     cols = np.empty((s.groups, rows_per_tap, images, span), buf.dtype)
     np.copyto(cols.reshape(src.shape), src)
     result = np.empty((s.groups, cout, images, size), buf.dtype)
     tmp = np.empty((s.groups, cout, size), buf.dtype)
     for i in range(images):
-        _sum_tap_gemms(tap_weights, cols[:, :, i], first_tap, result[:, :, i], tmp)
+        _sum_tap_gemms(tap_weights, cols[:, :, i], offsets, result[:, :, i], tmp)
     return result.reshape(s.groups, cout, images * size)
 
 
-def _sum_tap_gemms(tap_weights: np.ndarray, cols: np.ndarray, tap_offset: int, out: np.ndarray,
+def _sum_tap_gemms(tap_weights: np.ndarray, cols: np.ndarray, offsets: Sequence[int], out: np.ndarray,
                    tmp: np.ndarray) -> None:
-    """``out = Σ_t tap_weights[t] @ cols[..., t·tap_offset : t·tap_offset + positions]`` over the first
-    axis' taps: the first GEMM writes ``out``, the others go through ``tmp`` and are added (NumPy's
+    """``out = Σ_t tap_weights[t] @ cols[..., offsets[t] : offsets[t] + positions]`` over the leading
+    axes' taps: the first GEMM writes ``out``, the others go through ``tmp`` and are added (NumPy's
     matmul cannot accumulate)."""
     size = out.shape[-1]
-    for t in range(tap_weights.shape[0]):
-        window = cols[..., t * tap_offset:t * tap_offset + size]
+    for t, offset in enumerate(offsets):
+        window = cols[..., offset:offset + size]
         if t == 0:
             np.matmul(tap_weights[0], window, out=out)
         else:
@@ -340,7 +345,7 @@ def _shifted_into(job: _Job, buf: np.ndarray, first: int, tap_weights: np.ndarra
     s, it = job.shape, job.itemsize
     images, groups, cout, height, width = out.shape
     rows_per_tap = tap_weights.shape[-1]
-    first_tap = s.geo.axes[0].dilation * width  # offset between taps of the first axis, in columns
+    offsets = [t * s.geo.axes[0].dilation * width for t in range(s.kernel[0])]  # first-axis taps, in columns
     image = s.c_in * s.image_size
     strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[1].dilation, s.padded[1], 1)
     cols = np.empty((groups, rows_per_tap, s.padded[0] * width), buf.dtype)
@@ -350,7 +355,7 @@ def _shifted_into(job: _Job, buf: np.ndarray, first: int, tap_weights: np.ndarra
                          tuple(v * it for v in strides), writeable=False)
         np.copyto(cols.reshape(src.shape), src)
         target = out[i].reshape(groups, cout, height * width)
-        _sum_tap_gemms(tap_weights, cols, first_tap, target, tmp)
+        _sum_tap_gemms(tap_weights, cols, offsets, target, tmp)
         if job.bias is not None:
             target += job.bias[:, :, None]
 
@@ -391,26 +396,27 @@ def _channels_last(job: _Job, p: ConvPlan) -> None:
 
 
 def _depthwise(job: _Job, p: ConvPlan) -> None:
-    """:attr:`Path.DEPTHWISE`: per channel, multiply-accumulate one view per kernel tap.
+    """:attr:`Path.DEPTHWISE`: per block of channels, multiply-accumulate one view per kernel tap.
 
     The input is padded channel-major (C, N, *padded), so a channel's images are one run of memory
-    and every tap is a multiply by a scalar weight (NumPy's fastest loop) plus an add, on an
-    accumulator of at most the tap limit (with its temporary), i.e. in cache. With all strides 1
-    the view is wide (one flat range per block of images; row tails dropped).
+    and every tap is one multiply of a block's channels by their weights (broadcast along each
+    channel's run: NumPy's scalar loop) plus an add, on an accumulator of at most the tap limit
+    (with its temporary), i.e. in cache. With all strides 1 the view is wide (one flat range per
+    channel over the block's images; row tails dropped).
     """
     s, it = job.shape, job.itemsize
-    outs, padded, image = s.geo.output, s.padded, s.image_size
+    outs, padded, image, n = s.geo.output, s.padded, s.image_size, s.n
     buf = padded_buffer(job.x.swapaxes(0, 1), s.geo.pads, job.weight.dtype, job.mode, slack=p.slack)[0]
     axis_steps = _element_strides(padded)
     taps = tuple(a.dilation * step for a, step in zip(s.geo, axis_steps, strict=True))
     steps = tuple(a.stride * step for a, step in zip(s.geo, axis_steps, strict=True))
     weights = job.weight.reshape(s.groups, s.cout_per_group, -1)
     offsets = [sum(t * step for t, step in zip(idx, taps, strict=True)) for idx in np.ndindex(*s.kernel)]
-    keep = tuple(slice(0, o) for o in outs)
-    n = s.n
-    if p.wide:  # a block's positions: one flat range over its images' padded grids (row tails dropped)
+    keep = (slice(None), slice(None), *(slice(0, o) for o in outs))
+    if p.wide:  # per channel, one flat range over its images' padded grids (row tails dropped)
         acc_shape: tuple[int, ...] = (image,)
-        views = [buf[offset:] for offset in offsets]
+        views = [as_strided(buf[offset:], (s.groups, n * image), (n * image * it, it), writeable=False)
+                 for offset in offsets]
     else:
         acc_shape = tuple(outs)
         views = [as_strided(buf[offset:], (s.groups, n, *outs), (n * image * it, image * it, *(v * it for v in steps)),
@@ -418,25 +424,29 @@ def _depthwise(job: _Job, p: ConvPlan) -> None:
 
     def work(block: Block) -> None:
         g0, g1, n0, n1 = block
-        images = n1 - n0
-        acc, tmp = np.empty((2, images, *acc_shape), job.weight.dtype)
+        channels, images = g1 - g0, n1 - n0
+        acc, tmp = np.empty((2, channels, images, *acc_shape), job.weight.dtype)
         span = (images - 1) * image + outs[0] * s.row_size  # wide: the last image stops after its last output row
-        acc_run, tmp_run = (acc.reshape(-1)[:span], tmp.reshape(-1)[:span]) if p.wide else (acc, tmp)
-        result = acc.reshape(images, *padded)[(slice(None), *keep)] if p.wide else acc
-        for g in range(g0, g1):
-            start = (g * n + n0) * image
-            for k in range(s.cout_per_group):
-                for t, view in enumerate(views):
-                    v = view[start:start + span] if p.wide else view[g, n0:n1]
-                    if t == 0:
-                        np.multiply(v, weights[g, k, t], out=acc_run)
-                    else:
-                        np.multiply(v, weights[g, k, t], out=tmp_run)
-                        np.add(acc_run, tmp_run, out=acc_run)
-                if job.bias is None:
-                    job.out[n0:n1, g, k] = result
+        if p.wide:
+            acc_run, tmp_run = acc.reshape(channels, -1)[:, :span], tmp.reshape(channels, -1)[:, :span]
+            result = acc.reshape(channels, images, *padded)[keep]
+        else:
+            acc_run, tmp_run, result = acc, tmp, acc
+        column = (channels,) + (1,) * (acc_run.ndim - 1)  # one weight per channel, broadcast along its run
+        for k in range(s.cout_per_group):
+            for t, view in enumerate(views):
+                v = view[g0:g1, n0 * image:n0 * image + span] if p.wide else view[g0:g1, n0:n1]
+                w = weights[g0:g1, k, t].reshape(column)
+                if t == 0:
+                    np.multiply(v, w, out=acc_run)
                 else:
-                    np.add(result, job.bias[g, k], out=job.out[n0:n1, g, k])
+                    np.multiply(v, w, out=tmp_run)
+                    np.add(acc_run, tmp_run, out=acc_run)
+            target = job.out[n0:n1, g0:g1, k]
+            if job.bias is None:
+                target[...] = np.moveaxis(result, 0, 1)
+            else:
+                np.add(np.moveaxis(result, 0, 1), job.bias[g0:g1, k].reshape((channels,) + (1,) * s.nd), out=target)
 
     _blocks.run(p.blocks, work, p.parallel)
 

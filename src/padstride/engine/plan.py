@@ -43,8 +43,8 @@ class Path(enum.Enum):
     #: im2col per image, the GEMM writing straight into a channels-first output (exact positions, no
     #: copy of the result): for few GEMM rows, where the GEMM is bound by writing its result.
     DIRECT = "direct"
-    #: stride 1, 2-D: columns of the last axis' taps only; one GEMM per tap of the first axis reads
-    #: a shifted window of them (a third of the copying for 3×3).
+    #: stride 1, 2-D or 3-D: columns of the last axis' taps only; one GEMM per tap of the other axes
+    #: reads a shifted window of them (a third of the copying for 3×3, a ninth for 3×3×3).
     SHIFTED = "shifted"
     #: im2col from a channels-last padded copy, where one position's taps along the last axis are
     #: one run of k · C_in values: for strided convolutions with many channels.
@@ -67,6 +67,8 @@ class Tuning:
     #: stride-1 2-D convolutions with C_in/groups · k_last ≥ this take :attr:`Path.SHIFTED`; below
     #: C_in/groups · k… < this (few GEMM rows) a channels-first output takes :attr:`Path.DIRECT`
     shifted_min_k: int = 128
+    #: stride-1 3-D convolutions with C_in/groups · k_last ≥ this take :attr:`Path.SHIFTED`
+    shifted_3d_min_k: int = 64
     #: GEMMs may write straight into a channels-first output (:attr:`Path.DIRECT`, and the shifted
     #: path on blocks of whole images); False: every result goes through a block buffer
     into_output: bool = True
@@ -133,6 +135,12 @@ class ConvShape:
         return math.prod(self.padded[1:])
 
     @property
+    def lead_reach(self) -> int:
+        """Elements of a flat padded image between the first and the last tap along all axes but the last."""
+        steps = [math.prod(self.padded[i + 1:]) for i in range(self.nd)]
+        return sum((a.kernel - 1) * a.dilation * step for a, step in zip(self.geo.axes[:-1], steps, strict=False))
+
+    @property
     def unit_stride(self) -> bool:
         return all(a.stride == 1 for a in self.geo)
 
@@ -164,7 +172,7 @@ def eligible(shape: ConvShape, tuning: Tuning = Tuning()) -> tuple[Path, ...]:
     paths = [Path.IM2COL, Path.CHANNELS_LAST]
     if shape.channels_first_out and tuning.into_output:
         paths.append(Path.DIRECT)
-    if shape.unit_stride and shape.nd == 2:
+    if shape.unit_stride and shape.nd >= 2:
         paths.append(Path.SHIFTED)
     if shape.cin_per_group == 1:
         paths.append(Path.DEPTHWISE)
@@ -173,13 +181,15 @@ def eligible(shape: ConvShape, tuning: Tuning = Tuning()) -> tuple[Path, ...]:
 
 def choose(shape: ConvShape, tuning: Tuning = Tuning()) -> Path:
     """The fastest path measured for ``shape`` (see ``docs/engine.md``)."""
-    rows_per_first_tap = shape.cin_per_group * shape.kernel[-1]  # GEMM rows per tap of the first axis
+    rows_per_first_tap = shape.cin_per_group * shape.kernel[-1]  # GEMM rows per tap of the leading axes
     if shape.cin_per_group == 1 and shape.groups > 1:
         return Path.DEPTHWISE
     if not shape.unit_stride and rows_per_first_tap >= tuning.channels_last_min_k:
         return Path.CHANNELS_LAST
-    if shape.unit_stride and shape.nd == 2 and shape.kernel[0] > 1 and rows_per_first_tap >= tuning.shifted_min_k:
-        return Path.SHIFTED
+    if shape.unit_stride and shape.nd > 1 and max(shape.kernel[:-1]) > 1:
+        min_k = tuning.shifted_min_k if shape.nd == 2 else tuning.shifted_3d_min_k
+        if rows_per_first_tap >= min_k:
+            return Path.SHIFTED
     few_rows = shape.cin_per_group * shape.tap_count < tuning.shifted_min_k
     if few_rows and tuning.into_output and shape.channels_first_out:
         return Path.DIRECT
@@ -205,10 +215,10 @@ def plan(shape: ConvShape, tuning: Tuning = Tuning()) -> ConvPlan:
     wide = shape.unit_stride and path is not Path.DIRECT
     slack = shape.row_size if wide else 0
     image_bytes = (c * shape.image_size + slack) * it
-    if path is Path.SHIFTED:  # columns of the last axis' taps, GEMM result, temporary; the first axis' extra rows
-        k0, k1 = shape.kernel
-        extra = (k0 - 1) * shape.geo.axes[0].dilation * shape.row_size * c * k1 * it
-        row_bytes = (c * k1 + 2 * co) * shape.row_size * it
+    if path is Path.SHIFTED:  # columns of the last axis' taps, GEMM result, temporary; the leading taps' reach
+        k_last = shape.kernel[-1]
+        extra = shape.lead_reach * c * k_last * it
+        row_bytes = (c * k_last + 2 * co) * shape.row_size * it
         blocks, own_pad = _pad_plan(shape, row_bytes, image_bytes, tuning, extra)
         return ConvPlan(path, True, slack, blocks, own_pad, into, eligible=paths)
     row_positions = shape.row_size if wide else math.prod(outs[1:])
@@ -237,6 +247,6 @@ def _depthwise_plan(shape: ConvShape, tuning: Tuning, paths: tuple[Path, ...]) -
     per_image = shape.image_size if wide else math.prod(shape.geo.output)  # accumulator elements of one image
     limit = min(tuning.limit(), tuning.tap_bytes)
     blocks = tuple(_blocks.plan(shape.groups, shape.n, 2 * per_image * shape.itemsize, limit))
-    call = max((n1 - n0) * per_image for _, _, n0, n1 in blocks)  # elements per NumPy call
+    call = max((g1 - g0) * (n1 - n0) * per_image for g0, g1, n0, n1 in blocks)  # elements per NumPy call
     return ConvPlan(Path.DEPTHWISE, wide, shape.row_size if wide else 0, blocks, False, False,
                     call >= tuning.parallel_elements, eligible=paths)
