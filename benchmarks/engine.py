@@ -53,7 +53,8 @@ def threads() -> dict[str, Any]:
     import torch
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    n = torch.get_num_threads()
+    n = int(os.environ.get("PADSTRIDE_BENCH_THREADS", torch.get_num_threads()))
+    torch.set_num_threads(n)
     threadpool_limits(n, user_api="blas")
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
     return {"torch_threads": n, "numpy_blas_threads": [i["num_threads"] for i in blas],
@@ -184,7 +185,8 @@ def conv_cases(peak: float, env: dict[str, str] | None = None, floors: dict[str,
                          "torch_gflops": flops / (r["peer_ms"] / 1e3) / 1e9, "rel_err": err, "ndim": nd,
                          "path": floor.get("path"), "floor_ms": floor.get("floor_ms"), "floor_ratio": floor_ratio})
             print(f"  {name:32s} ours {r['ours_ms']:8.1f} ms  torch {r['peer_ms']:8.1f} ms  ratio {r['ratio']:.2f}"
-                  f"  {gf:6.1f} GFLOP/s ({gf / peak:.0%} of matmul)  NumPy floor {floor_ratio:.2f}", flush=True)
+                  f"  CPU-time ratio {r['cpu_ratio']:.2f}  {gf:6.1f} GFLOP/s ({gf / peak:.0%} of matmul)"
+                  f"  NumPy floor {floor_ratio:.2f}", flush=True)
     return rows
 
 
@@ -313,9 +315,9 @@ def _worker(conn: Any, side: int, env: dict[str, str]) -> None:
             fn()  # warm-up
             conn.send(None)
         elif msg[0] == "time":
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             fn()
-            conn.send(time.perf_counter() - t0)
+            conn.send((time.perf_counter() - t0, time.process_time() - c0))
         else:
             return
 
@@ -367,7 +369,9 @@ class Workers:
         for _ in range(reps):
             a.append(self._call(0, ("time",)))
             b.append(self._call(1, ("time",)))
-        return _pair_stats(a, b)
+        stats = _pair_stats([t for t, _ in a], [t for t, _ in b])
+        cpu = _pair_stats([c for _, c in a], [c for _, c in b])
+        return {**stats, "ours_cpu_ms": cpu["ours_ms"], "peer_cpu_ms": cpu["peer_ms"], "cpu_ratio": cpu["ratio"]}
 
 
 def markdown(payload: dict[str, Any]) -> str:
@@ -382,28 +386,32 @@ def markdown(payload: dict[str, Any]) -> str:
         f"{os.cpu_count()} cores (a shared machine: absolute times and the roofline are depressed, "
         "ratios less so).",
         "",
-        "| conv case (N=32, 3-D: N=8) | path | padstride ms | torch ms | ratio | NumPy floor | "
+        "| conv case (N=32, 3-D: N=8) | path | padstride ms | torch ms | ratio | CPU-time ratio | NumPy floor | "
         "padstride GFLOP/s | of roofline |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in payload["conv"]:
         lines.append(f"| {r['case']} | {r.get('path')} | {r['ours_ms']:.1f} | {r['peer_ms']:.1f} | {r['ratio']:.2f} | "
-                     f"{r.get('floor_ratio', float('nan')):.2f} | {r['gflops']:.1f} | {r['roofline_fraction']:.0%} |")
+                     f"{r.get('cpu_ratio', float('nan')):.2f} | {r.get('floor_ratio', float('nan')):.2f} | "
+                     f"{r['gflops']:.1f} | {r['roofline_fraction']:.0%} |")
     lines += ["", f"Median ratio over the 2-D cases: **{payload['median_ratio_2d']:.2f}**.", "",
               "NumPy floor = the time of the NumPy operations the planned path cannot avoid (its GEMMs at "
               "their exact shapes, or the depthwise multiply/add passes), each measured alone on one "
               "thread with its operands in cache, divided by the thread count (perfect scaling), over "
               "torch's time: no im2col layout can bring the ratio below it with NumPy's kernels "
-              "(`benchmarks/engine.py:floor_ms`).", ""]
+              "(`benchmarks/engine.py:floor_ms`). CPU-time ratio = the same pairs timed in process CPU "
+              "time: robust when other jobs share the cores (wall time then measures the scheduler), but "
+              "it counts torch's OpenMP threads spinning while they wait.", ""]
     if "conv_kept_malloc" in payload:
         lines += ["The same with glibc keeping freed memory for both sides (`MALLOC_MMAP_THRESHOLD_=2^30`, "
                   "`MALLOC_TRIM_THRESHOLD_=2^32`: no page faults when a buffer is allocated again):", "",
-                  "| conv case, kept malloc | padstride ms | torch ms | ratio | NumPy floor | padstride GFLOP/s | "
-                  "of roofline |",
-                  "|---|---:|---:|---:|---:|---:|---:|"]
+                  "| conv case, kept malloc | padstride ms | torch ms | ratio | CPU-time ratio | NumPy floor | "
+                  "padstride GFLOP/s | of roofline |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
         for r in payload["conv_kept_malloc"]:
             lines.append(f"| {r['case']} | {r['ours_ms']:.1f} | {r['peer_ms']:.1f} | {r['ratio']:.2f} | "
-                         f"{r.get('floor_ratio', float('nan')):.2f} | {r['gflops']:.1f} | "
+                         f"{r.get('cpu_ratio', float('nan')):.2f} | {r.get('floor_ratio', float('nan')):.2f} | "
+                         f"{r['gflops']:.1f} | "
                          f"{r['roofline_fraction']:.0%} |")
         lines += ["", f"Median ratio over the 2-D cases, kept malloc: "
                   f"**{payload['median_ratio_2d_kept_malloc']:.2f}**.", ""]

@@ -94,22 +94,23 @@ def _prepare(x: object, w: object, bias: object, stride: int | Sequence[int], pa
     xf, wa, nd, layout, was_batched = operands(x, w, layout, "C_out, C_in")
     weight = np.moveaxis(wa, (nd + 1, nd), (0, 1)) if layout == "channels_last" else wa  # (C_out, C_in/g, *k)
     n, c = xf.shape[:2]
-    co, cg = weight.shape[:2]
-    if groups < 1 or c % groups or co % groups or c // groups != cg:
+    c_out, cin_group = weight.shape[:2]
+    if groups < 1 or c % groups or c_out % groups or c // groups != cin_group:
         raise PaddingError(
             f"groups={groups} does not fit {c} input channels and weight {tuple(wa.shape)} "
-            f"(expects C_in/groups = {cg} input channels per group and C_out divisible by groups)"
+            f"(expects C_in/groups = {cin_group} input channels per group and C_out divisible by groups)"
         )
     geo = geometry.conv(xf.shape[2:], weight.shape[2:], stride, padding, dilation)
     dtype = np.result_type(xf.dtype, wa.dtype) if bias is None else np.result_type(xf, wa, np.asarray(bias))
     outs = geo.output
-    out = np.empty((n, *outs, co) if layout == "channels_last" else (n, co, *outs), dtype)
-    grouped = (np.moveaxis(out, -1, 1) if layout == "channels_last" else out).reshape(n, groups, co // groups, *outs)
+    out = np.empty((n, *outs, c_out) if layout == "channels_last" else (n, c_out, *outs), dtype)
+    grouped = (np.moveaxis(out, -1, 1) if layout == "channels_last" else out).reshape(n, groups, c_out // groups,
+                                                                                       *outs)
     itemsize = dtype.itemsize
     channels_first_out = grouped.strides[-1] == itemsize and all(
         grouped.strides[i] == grouped.strides[i + 1] * grouped.shape[i + 1] for i in range(3, grouped.ndim - 1))
-    shape = ConvShape(n, c, co, groups, geo, itemsize, channels_first_out)
-    b = None if bias is None else np.asarray(bias, dtype).reshape(groups, co // groups)
+    shape = ConvShape(n, c, c_out, groups, geo, itemsize, channels_first_out)
+    b = None if bias is None else np.asarray(bias, dtype).reshape(groups, c_out // groups)
     job = _Job(xf, weight.astype(dtype, copy=False), b, shape, pad_mode(padding_mode), grouped)
     return job, out, was_batched
 
@@ -188,7 +189,7 @@ def _windows(job: _Job, buf: np.ndarray, first: int, images: int, wide: bool) ->
 
     ``wide``: positions are one flat range, output rows × padded row (row tails included).
     """
-    s, it = job.shape, job.itemsize
+    s, itemsize = job.shape, job.itemsize
     image = s.c_in * s.image_size
     axis_steps = _element_strides(s.padded)
     taps = tuple(a.dilation * step for a, step in zip(s.geo, axis_steps, strict=True))
@@ -200,7 +201,7 @@ def _windows(job: _Job, buf: np.ndarray, first: int, images: int, wide: bool) ->
         steps = tuple(a.stride * step for a, step in zip(s.geo, axis_steps, strict=True))
     view_shape = (images, s.groups, s.cin_per_group, *s.kernel, *positions)
     strides = (image, s.cin_per_group * s.image_size, s.image_size, *taps, *steps)
-    return as_strided(buf[first * image:], view_shape, tuple(v * it for v in strides), writeable=False)
+    return as_strided(buf[first * image:], view_shape, tuple(v * itemsize for v in strides), writeable=False)
 
 
 def _rows(view: np.ndarray, r0: int, r1: int, job: _Job, wide: bool) -> np.ndarray:
@@ -305,12 +306,12 @@ def _shifted_gemm(job: _Job, buf: np.ndarray, start: int, images: int, size: int
                   offsets: Sequence[int]) -> np.ndarray:
     """Wide GEMM of ``images`` images from element ``start``, ``size`` positions each:
     (groups, C_out/groups, images · size). ``offsets``: element offset of each leading-axes tap."""
-    s, it = job.shape, job.itemsize
+    s, itemsize = job.shape, job.itemsize
     cout, rows_per_tap = tap_weights.shape[2:]
     span = size + max(offsets)
     strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[-1].dilation, s.c_in * s.image_size, 1)
     src = as_strided(buf[start:], (s.groups, s.cin_per_group, s.kernel[-1], images, span),
-                     tuple(v * it for v in strides), writeable=False)
+                     tuple(v * itemsize for v in strides), writeable=False)
     cols = np.empty((s.groups, rows_per_tap, images, span), buf.dtype)
     np.copyto(cols.reshape(src.shape), src)
     result = np.empty((s.groups, cout, images, size), buf.dtype)
@@ -342,7 +343,7 @@ def _shifted_into(job: _Job, buf: np.ndarray, first: int, tap_weights: np.ndarra
     so the GEMM of first-axis tap ``t`` reads the flat range of rows ``t·d … t·d + H − 1`` and its
     result is the output itself: no row tails and no copy of the result.
     """
-    s, it = job.shape, job.itemsize
+    s, itemsize = job.shape, job.itemsize
     images, groups, cout, height, width = out.shape
     rows_per_tap = tap_weights.shape[-1]
     offsets = [t * s.geo.axes[0].dilation * width for t in range(s.kernel[0])]  # first-axis taps, in columns
@@ -352,7 +353,7 @@ def _shifted_into(job: _Job, buf: np.ndarray, first: int, tap_weights: np.ndarra
     tmp = np.empty((groups, cout, height * width), buf.dtype)
     for i in range(images):
         src = as_strided(buf[(first + i) * image:], (groups, s.cin_per_group, s.kernel[1], s.padded[0], width),
-                         tuple(v * it for v in strides), writeable=False)
+                         tuple(v * itemsize for v in strides), writeable=False)
         np.copyto(cols.reshape(src.shape), src)
         target = out[i].reshape(groups, cout, height * width)
         _sum_tap_gemms(tap_weights, cols, offsets, target, tmp)
@@ -368,12 +369,12 @@ def _channels_last(job: _Job, p: ConvPlan) -> None:
     strided window copies long runs. The GEMM columns × weights gives (positions, C_out/groups)
     per group, written into the output through a transposed view.
     """
-    s, it = job.shape, job.itemsize
-    outs, c, cg = s.geo.output, s.c_in, s.cin_per_group
+    s, itemsize = job.shape, job.itemsize
+    outs, c, cin_group = s.geo.output, s.c_in, s.cin_per_group
     axis_steps = tuple(step * c for step in _element_strides(s.padded))
     steps = tuple(a.stride * step for a, step in zip(s.geo, axis_steps, strict=True))
     taps = tuple(a.dilation * step for a, step in zip(s.geo, axis_steps, strict=True))
-    per_group = job.weight.reshape(s.groups, s.cout_per_group, cg, *s.kernel)
+    per_group = job.weight.reshape(s.groups, s.cout_per_group, cin_group, *s.kernel)
     weights = np.ascontiguousarray(np.moveaxis(per_group, (1, 2), (-1, -2))).reshape(s.groups, -1, s.cout_per_group)
     row_positions = math.prod(outs[1:])
     source = _sources(job, p, channels_last=True)
@@ -382,10 +383,10 @@ def _channels_last(job: _Job, p: ConvPlan) -> None:
         n0, n1, r0, r1 = block
         images, rows = n1 - n0, r1 - r0
         buf, first = source(n0, n1)
-        view = as_strided(buf[first * s.image_size * c:], (s.groups, images, *outs, *s.kernel, cg),
-                          tuple(v * it for v in (cg, s.image_size * c, *steps, *taps, 1)), writeable=False)
-        cols = np.empty((s.groups, images * rows * row_positions, s.tap_count * cg), job.weight.dtype)
-        np.copyto(cols.reshape(s.groups, images, rows, *outs[1:], *s.kernel, cg), view[:, :, r0:r1])
+        view = as_strided(buf[first * s.image_size * c:], (s.groups, images, *outs, *s.kernel, cin_group),
+                          tuple(v * itemsize for v in (cin_group, s.image_size * c, *steps, *taps, 1)), writeable=False)
+        cols = np.empty((s.groups, images * rows * row_positions, s.tap_count * cin_group), job.weight.dtype)
+        np.copyto(cols.reshape(s.groups, images, rows, *outs[1:], *s.kernel, cin_group), view[:, :, r0:r1])
         result = np.matmul(cols, weights)
         if job.bias is not None:
             result += job.bias[:, None, :]
@@ -404,7 +405,7 @@ def _depthwise(job: _Job, p: ConvPlan) -> None:
     (with its temporary), i.e. in cache. With all strides 1 the view is wide (one flat range per
     channel over the block's images; row tails dropped).
     """
-    s, it = job.shape, job.itemsize
+    s, itemsize = job.shape, job.itemsize
     outs, padded, image, n = s.geo.output, s.padded, s.image_size, s.n
     buf = padded_buffer(job.x.swapaxes(0, 1), s.geo.pads, job.weight.dtype, job.mode, slack=p.slack)[0]
     axis_steps = _element_strides(padded)
@@ -415,12 +416,12 @@ def _depthwise(job: _Job, p: ConvPlan) -> None:
     keep = (slice(None), slice(None), *(slice(0, o) for o in outs))
     if p.wide:  # per channel, one flat range over its images' padded grids (row tails dropped)
         acc_shape: tuple[int, ...] = (image,)
-        views = [as_strided(buf[offset:], (s.groups, n * image), (n * image * it, it), writeable=False)
+        views = [as_strided(buf[offset:], (s.groups, n * image), (n * image * itemsize, itemsize), writeable=False)
                  for offset in offsets]
     else:
         acc_shape = tuple(outs)
-        views = [as_strided(buf[offset:], (s.groups, n, *outs), (n * image * it, image * it, *(v * it for v in steps)),
-                            writeable=False) for offset in offsets]
+        strides = tuple(v * itemsize for v in (n * image, image, *steps))
+        views = [as_strided(buf[offset:], (s.groups, n, *outs), strides, writeable=False) for offset in offsets]
 
     def work(block: Block) -> None:
         g0, g1, n0, n1 = block

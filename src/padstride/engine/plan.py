@@ -206,23 +206,23 @@ def plan(shape: ConvShape, tuning: Tuning = Tuning()) -> ConvPlan:
     into = tuning.into_output and shape.channels_first_out
     if path is Path.DEPTHWISE:
         return _depthwise_plan(shape, tuning, paths)
-    it, c, co = shape.itemsize, shape.c_in, shape.c_out
+    itemsize, c, c_out = shape.itemsize, shape.c_in, shape.c_out
     outs = shape.geo.output
     if path is Path.CHANNELS_LAST:
-        row_bytes = (c * shape.tap_count + co) * math.prod(outs[1:]) * it
-        blocks, own_pad = _pad_plan(shape, row_bytes, shape.image_size * c * it, tuning)
+        row_bytes = (c * shape.tap_count + c_out) * math.prod(outs[1:]) * itemsize
+        blocks, own_pad = _pad_plan(shape, row_bytes, shape.image_size * c * itemsize, tuning)
         return ConvPlan(path, False, 0, blocks, own_pad, False, eligible=paths)
     wide = shape.unit_stride and path is not Path.DIRECT
     slack = shape.row_size if wide else 0
-    image_bytes = (c * shape.image_size + slack) * it
+    image_bytes = (c * shape.image_size + slack) * itemsize
     if path is Path.SHIFTED:  # columns of the last axis' taps, GEMM result, temporary; the leading taps' reach
         k_last = shape.kernel[-1]
-        extra = shape.lead_reach * c * k_last * it
-        row_bytes = (c * k_last + 2 * co) * shape.row_size * it
+        extra = shape.lead_reach * c * k_last * itemsize
+        row_bytes = (c * k_last + 2 * c_out) * shape.row_size * itemsize
         blocks, own_pad = _pad_plan(shape, row_bytes, image_bytes, tuning, extra)
         return ConvPlan(path, True, slack, blocks, own_pad, into, eligible=paths)
     row_positions = shape.row_size if wide else math.prod(outs[1:])
-    row_bytes = (c * shape.tap_count + co) * row_positions * it
+    row_bytes = (c * shape.tap_count + c_out) * row_positions * itemsize
     blocks, own_pad = _pad_plan(shape, row_bytes, image_bytes, tuning)
     return ConvPlan(path, wide, slack, blocks, own_pad, path is Path.DIRECT, eligible=paths)
 
