@@ -400,10 +400,11 @@ def _depthwise(job: _Job, p: ConvPlan) -> None:
     """:attr:`Path.DEPTHWISE`: per block of channels, multiply-accumulate one view per kernel tap.
 
     The input is padded channel-major (C, N, *padded), so a channel's images are one run of memory
-    and every tap is one multiply of a block's channels by their weights (broadcast along each
-    channel's run: NumPy's scalar loop) plus an add, on an accumulator of at most the tap limit
-    (with its temporary), i.e. in cache. With all strides 1 the view is wide (one flat range per
-    channel over the block's images; row tails dropped).
+    and every tap is a multiply by the channel's weight plus an add, on an accumulator of at most
+    the tap limit (with its temporary), i.e. in cache. Blocks that run on threads do a block of
+    channels per NumPy call (long enough calls to be worth handing over the GIL); in turn, one
+    channel per call. With all strides 1 the view is wide (one flat range per channel over the
+    block's images; row tails dropped).
     """
     s, itemsize = job.shape, job.itemsize
     outs, padded, image, n = s.geo.output, s.padded, s.image_size, s.n
@@ -425,29 +426,37 @@ def _depthwise(job: _Job, p: ConvPlan) -> None:
 
     def work(block: Block) -> None:
         g0, g1, n0, n1 = block
-        channels, images = g1 - g0, n1 - n0
-        acc, tmp = np.empty((2, channels, images, *acc_shape), job.weight.dtype)
+        images = n1 - n0
+        # on threads, one NumPy call per tap covers the block's channels (each weight broadcast along
+        # its channel's run); in turn, one channel per call: NumPy's loop with a scalar weight is faster
+        step = g1 - g0 if p.parallel else 1
+        acc, tmp = np.empty((2, step, images, *acc_shape), job.weight.dtype)
         span = (images - 1) * image + outs[0] * s.row_size  # wide: the last image stops after its last output row
         if p.wide:
-            acc_run, tmp_run = acc.reshape(channels, -1)[:, :span], tmp.reshape(channels, -1)[:, :span]
-            result = acc.reshape(channels, images, *padded)[keep]
+            acc_run, tmp_run = acc.reshape(step, -1)[:, :span], tmp.reshape(step, -1)[:, :span]
+            result = acc.reshape(step, images, *padded)[keep]
         else:
             acc_run, tmp_run, result = acc, tmp, acc
-        column = (channels,) + (1,) * (acc_run.ndim - 1)  # one weight per channel, broadcast along its run
-        for k in range(s.cout_per_group):
-            for t, view in enumerate(views):
-                v = view[g0:g1, n0 * image:n0 * image + span] if p.wide else view[g0:g1, n0:n1]
-                w = weights[g0:g1, k, t].reshape(column)
-                if t == 0:
-                    np.multiply(v, w, out=acc_run)
+        if step == 1:
+            acc_run, tmp_run = acc_run[0], tmp_run[0]
+        column = (step,) + (1,) * (acc_run.ndim - 1)
+        for c0 in range(g0, g1, step):
+            picked = c0 if step == 1 else slice(c0, c0 + step)
+            for k in range(s.cout_per_group):
+                for t, view in enumerate(views):
+                    v = view[picked, n0 * image:n0 * image + span] if p.wide else view[picked, n0:n1]
+                    w = weights[c0, k, t] if step == 1 else weights[c0:c0 + step, k, t].reshape(column)
+                    if t == 0:
+                        np.multiply(v, w, out=acc_run)
+                    else:
+                        np.multiply(v, w, out=tmp_run)
+                        np.add(acc_run, tmp_run, out=acc_run)
+                target = job.out[n0:n1, c0:c0 + step, k]
+                if job.bias is None:
+                    target[...] = np.moveaxis(result, 0, 1)
                 else:
-                    np.multiply(v, w, out=tmp_run)
-                    np.add(acc_run, tmp_run, out=acc_run)
-            target = job.out[n0:n1, g0:g1, k]
-            if job.bias is None:
-                target[...] = np.moveaxis(result, 0, 1)
-            else:
-                np.add(np.moveaxis(result, 0, 1), job.bias[g0:g1, k].reshape((channels,) + (1,) * s.nd), out=target)
+                    bias = job.bias[c0:c0 + step, k].reshape((step,) + (1,) * s.nd)
+                    np.add(np.moveaxis(result, 0, 1), bias, out=target)
 
     _blocks.run(p.blocks, work, p.parallel)
 

@@ -248,5 +248,6 @@ def _depthwise_plan(shape: ConvShape, tuning: Tuning, paths: tuple[Path, ...]) -
     limit = min(tuning.limit(), tuning.tap_bytes)
     blocks = tuple(_blocks.plan(shape.groups, shape.n, 2 * per_image * shape.itemsize, limit))
     call = max((g1 - g0) * (n1 - n0) * per_image for g0, g1, n0, n1 in blocks)  # elements per NumPy call
-    return ConvPlan(Path.DEPTHWISE, wide, shape.row_size if wide else 0, blocks, False, False,
-                    call >= tuning.parallel_elements, eligible=paths)
+    parallel = _blocks.workers() > 1 and call >= tuning.parallel_elements
+    return ConvPlan(Path.DEPTHWISE, wide, shape.row_size if wide else 0, blocks, False, False, parallel,
+                    eligible=paths)
