@@ -1,9 +1,7 @@
-"""engine.conv against torch.nn.functional.conv{1,2,3}d in float64 on random configurations."""
+"""engine.conv against torch.nn.functional.conv{1,2,3}d in float64 on random configurations, and every
+fast path, forced through ``Tuning(path=...)``, against ``engine.reference.conv``."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 import pytest
@@ -12,7 +10,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from padstride import geometry
-from padstride.engine import _blocks, conv, convolution, set_block_bytes, set_workers
+from padstride.engine import Path, PlanError, Tuning, _blocks, conv, conv_plan, reference, set_workers
 from padstride.geometry import PaddingError
 
 from ._oracle import check, draw_axes, oracle_settings, torch_op, torch_padded
@@ -21,8 +19,9 @@ MODES = ("constant", "reflect", "symmetric", "edge", "circular")
 
 
 @st.composite
-def conv_configs(draw: st.DrawFn) -> dict[str, object]:
-    nd = draw(st.integers(1, 3), "nd")
+def conv_configs(draw: st.DrawFn, nd: int | None = None, unit_stride: bool = False,
+                 depthwise: bool = False) -> dict[str, object]:
+    nd = draw(st.integers(1, 3), "nd") if nd is None else nd
     top = {1: 12, 2: 8, 3: 5}[nd]
     groups = draw(st.integers(1, 3))
     names = ["valid", "same", "same_lower", "torch_same", "full", "causal"]
@@ -30,12 +29,12 @@ def conv_configs(draw: st.DrawFn) -> dict[str, object]:
     return {
         "nd": nd,
         "n": draw(st.integers(1, 2)),
-        "cin": groups * draw(st.integers(1, 3)),
+        "cin": groups * (1 if depthwise else draw(st.integers(1, 3))),
         "cout": groups * draw(st.integers(1, 3)),
         "groups": groups,
         "size": tuple(draw(st.lists(st.integers(1, top), min_size=nd, max_size=nd))),
-        "kernel": tuple(draw(st.lists(st.integers(1, 4), min_size=nd, max_size=nd))),
-        "stride": tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd))),
+        "kernel": tuple(draw(st.lists(st.one_of(st.just(3), st.integers(1, 4)), min_size=nd, max_size=nd))),
+        "stride": (1,) * nd if unit_stride else tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd))),
         "dilation": tuple(draw(st.lists(st.integers(1, 3), min_size=nd, max_size=nd))),
         "padding": draw(st.one_of(st.sampled_from(names), st.lists(axis_pad, min_size=nd, max_size=nd))),
         "mode": draw(st.sampled_from(MODES)),
@@ -61,52 +60,66 @@ def test_conv_matches_torch(cfg: dict) -> None:
     check_conv(cfg)
 
 
-@contextmanager
-def forced(**constants: object) -> Iterator[None]:
-    """Set module constants of ``padstride.engine.convolution`` (path thresholds) for a block."""
-    old = {k: getattr(convolution, k) for k in constants}
-    for k, v in constants.items():
-        setattr(convolution, k, v)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            setattr(convolution, k, v)
+@st.composite
+def path_configs(draw: st.DrawFn) -> tuple[Path, dict[str, object]]:
+    """A path, and a configuration it can compute (the path's own constraints drawn in)."""
+    path = draw(st.sampled_from(list(Path)), "path")
+    nd = draw(st.integers(2 if path is Path.SHIFTED else 1, 3), "nd")
+    return path, draw(conv_configs(nd, unit_stride=path is Path.SHIFTED, depthwise=path is Path.DEPTHWISE))
 
 
-@oracle_settings(60)
-@given(conv_configs())
-def test_shifted_gemm_matches_torch(cfg: dict) -> None:
-    """The 2-D stride-1 path with one GEMM per first-axis tap, forced on for small channel counts."""
-    assume(cfg["nd"] == 2 and cfg["cin"] > cfg["groups"])
-    with forced(SHIFTED_MIN_K=1):
-        check_conv({**cfg, "stride": (1, 1)})
-
-
-@oracle_settings(60)
-@given(conv_configs())
-def test_without_direct_output_matches_torch(cfg: dict) -> None:
-    """The batched GEMM with a copy of the result, which the direct-output path otherwise takes over."""
-    with forced(DIRECT_OUTPUT=False):
-        check_conv(cfg)
-
-
-@oracle_settings(120)
-@given(conv_configs())
-def test_channels_last_gemm_matches_torch(cfg: dict) -> None:
-    """im2col from a channels-last padded copy, forced on for every strided configuration (any rank, groups)."""
-    assume(max(cfg["stride"]) > 1)
-    with forced(CHANNELS_LAST_MIN_K=1):
-        check_conv(cfg)
-
-
-def check_conv(cfg: dict) -> None:
+@oracle_settings(250)
+@given(path_configs(), st.booleans())
+def test_every_path_matches_the_reference(drawn: tuple[Path, dict], into_output: bool) -> None:
+    """Each path, forced through ``Tuning(path=...)`` (both layouts where it can run), against ``reference.conv``."""
+    path, cfg = drawn
+    _, x, w, b = operands(cfg)
     nd, groups = cfg["nd"], cfg["groups"]
+    args = (b, cfg["stride"], cfg["padding"], cfg["dilation"], groups)
+    want = reference.conv(x, w, *args, padding_mode=cfg["mode"])
+    x_last, w_last = np.moveaxis(x, 1, -1), np.moveaxis(w, (0, 1), (nd + 1, nd))
+    old = set_workers(cfg["workers"])
+    try:
+        for layout, xs, ws in [("channels_first", x, w), ("channels_last", x_last, w_last)]:
+            paths = conv_plan(xs, ws, *args, layout=layout, tuning=Tuning(into_output=into_output)).eligible
+            assert Path.IM2COL in paths and Path.CHANNELS_LAST in paths
+            if path not in paths:
+                assert path is Path.DIRECT and not (into_output and layout == "channels_first")
+                continue
+            tuning = Tuning(path=path, into_output=into_output, block_bytes=cfg["block"])
+            got = conv(xs, ws, *args, padding_mode=cfg["mode"], layout=layout, tuning=tuning)
+            if layout == "channels_last":
+                got = np.moveaxis(got, -1, 1)
+            check(got, want, {**cfg, "path": path, "layout": layout, "into_output": into_output})
+    finally:
+        set_workers(old)
+
+
+def test_planner_choices_and_forcing() -> None:
+    """The planner's choice for the benchmark's shapes; a path that cannot run is refused clearly."""
+    x = np.zeros((2, 64, 12, 12), np.float32)
+    assert conv_plan(x, np.zeros((64, 64, 3, 3), np.float32), padding="same").path is Path.SHIFTED
+    assert conv_plan(x, np.zeros((64, 64, 3, 3), np.float32), stride=2, padding="same").path is Path.CHANNELS_LAST
+    assert conv_plan(x, np.zeros((64, 1, 3, 3), np.float32), groups=64).path is Path.DEPTHWISE
+    volume = np.zeros((1, 64, 6, 6, 6), np.float32)
+    assert conv_plan(volume, np.zeros((8, 64, 3, 3, 3), np.float32)).path is Path.SHIFTED
+    assert conv_plan(volume[:, :8], np.zeros((8, 8, 3, 3, 3), np.float32)).path is Path.IM2COL
+    assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32)).path is Path.DIRECT
+    assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32), tuning=Tuning(into_output=False)).path \
+        is Path.IM2COL
+    with pytest.raises(PlanError, match="path 'shifted' cannot compute"):
+        conv(x, np.zeros((8, 64, 3, 3)), stride=2, tuning=Tuning(path=Path.SHIFTED))
+    with pytest.raises(PlanError, match="path 'direct' cannot compute"):
+        conv(np.moveaxis(x, 1, -1), np.zeros((3, 3, 64, 8)), layout="channels_last", tuning=Tuning(path=Path.DIRECT))
+
+
+def operands(cfg: dict) -> tuple[geometry.Geometry, np.ndarray, np.ndarray, np.ndarray | None]:
+    """Geometry, x, w and bias of a configuration (skipped where the geometry or torch's F.pad refuses it)."""
     try:
         geo = geometry.conv(cfg["size"], cfg["kernel"], cfg["stride"], cfg["padding"], cfg["dilation"])
     except PaddingError:
         assume(False)
-        return
+        raise
     mode = cfg["mode"]
     kept_ok = all(a.input + min(a.pad_before, 0) + min(a.pad_after, 0) >= 1 for a in geo)
     if mode != "constant":  # F.pad's limits: reflect < n, circular ≤ n, no crops with symmetric (np.pad)
@@ -114,17 +127,24 @@ def check_conv(cfg: dict) -> None:
         assume(mode != "symmetric" or all(min(a.pads) >= 0 for a in geo))
     rng = np.random.default_rng(abs(hash(str(cfg))) % 2**32)
     x = rng.standard_normal((cfg["n"], cfg["cin"], *cfg["size"]))
-    w = rng.standard_normal((cfg["cout"], cfg["cin"] // groups, *cfg["kernel"]))
+    w = rng.standard_normal((cfg["cout"], cfg["cin"] // cfg["groups"], *cfg["kernel"]))
     b = rng.standard_normal(cfg["cout"]) if cfg["bias"] else None
+    return geo, x, w, b
+
+
+def check_conv(cfg: dict) -> None:
+    nd, groups = cfg["nd"], cfg["groups"]
+    geo, x, w, b = operands(cfg)
+    mode = cfg["mode"]
     want = torch_conv(x, w, b, geo, groups, mode)
-    old_block, old_workers = set_block_bytes(cfg["block"]), set_workers(cfg["workers"])
+    tuning = Tuning(block_bytes=cfg["block"])
+    old_workers = set_workers(cfg["workers"])
     try:
-        got = conv(x, w, b, cfg["stride"], cfg["padding"], cfg["dilation"], groups, mode)
+        got = conv(x, w, b, cfg["stride"], cfg["padding"], cfg["dilation"], groups, mode, tuning=tuning)
         # channels_last: the same numbers through transposed layouts
         got_last = conv(np.moveaxis(x, 1, -1), np.moveaxis(w, (0, 1), (nd + 1, nd)), b, cfg["stride"],
-                        cfg["padding"], cfg["dilation"], groups, mode, layout="channels_last")
+                        cfg["padding"], cfg["dilation"], groups, mode, layout="channels_last", tuning=tuning)
     finally:
-        set_block_bytes(old_block)
         set_workers(old_workers)
     check(got, want, cfg)
     check(np.moveaxis(got_last, -1, 1), want, {**cfg, "layout": "channels_last"})

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-MODULES = ["__init__", "_blocks", "_layout", "convolution", "padding", "pooling", "seed", "transposed"]
+MODULES = ["__init__", "_blocks", "_layout", "convolution", "padding", "plan", "pooling", "reference", "seed",
+           "transposed"]
 DOC = Path(__file__).resolve().parents[2] / "docs" / "engine.md"
 
 

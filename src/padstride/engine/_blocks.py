@@ -34,9 +34,10 @@ from typing import Any
 __all__ = ["BLOCK_BYTES", "TAP_BYTES", "plan", "run", "set_block_bytes", "set_workers", "tap_limit", "workers"]
 
 #: Upper bound, in bytes, on the temporary buffers of one block (default 8 MiB: im2col columns of
-#: a whole 56² image for a 64-channel 3×3 conv, so the GEMM gets long rows; measured faster than
-#: 2 MiB and 32 MiB). Each worker thread holds one block at a time, so the temporaries total at
-#: most ``workers() × BLOCK_BYTES``. Change it at run time with ``padstride.engine.set_block_bytes``.
+#: a whole 56² image for a 64-channel 3×3 conv, so the GEMM gets long rows; see ``docs/engine.md``).
+#: Each worker thread holds one block at a time, so the temporaries total at most
+#: ``workers() × BLOCK_BYTES``. Change it at run time with ``padstride.engine.set_block_bytes``, or
+#: per call with ``padstride.engine.Tuning(block_bytes=...)``.
 BLOCK_BYTES: int = 8 << 20
 
 

@@ -1,4 +1,4 @@
-"""N-D convolution (cross-correlation, as every framework computes it): pad, window view, GEMM.
+"""N-D convolution (cross-correlation, as every framework computes it), fast and within a memory bound.
 
 >>> import numpy as np
 >>> x = np.arange(16, dtype=np.float32).reshape(1, 1, 4, 4)
@@ -6,54 +6,30 @@
 array([[45., 39.],
        [66., 50.]], dtype=float32)
 
-How it is computed (channels first; channels last is read and written through transposed views,
-so it costs no extra pass):
+What a convolution *is* reads in :func:`padstride.engine.reference.conv`: pad, strided window view,
+contraction. This module computes the same numbers without holding every window at once:
+:func:`padstride.engine.plan.plan` picks one :class:`~padstride.engine.plan.Path` and splits the
+work into blocks of images × output rows (:mod:`padstride.engine._blocks`); each path below is one
+function. All of them work channels first; a channels-last input or output is read and written
+through a transposed view, so it costs no extra pass.
 
-1. the work is split into blocks of images × output rows (:mod:`padstride.engine._blocks`);
-2. the input is padded into a flat buffer (pads from :func:`padstride.geometry.conv`): on the
-   GEMM paths, where the blocks hold whole images, each block pads its own images when it starts
-   (on its thread, and in cache for the next step: 56² C64 s1, one thread, ~13% less time than
-   one padded copy up front); otherwise the whole input is padded once;
-3. a strided view (``as_strided``, no copy) exposes, for every output position, the input
-   cells under every kernel tap;
-4. per block, that view is copied into im2col columns ``(groups, C_in/groups · k…, positions)``
-   and multiplied by the weights in one batched GEMM.
-
-With all strides 1 the view is *wide*: output positions are taken as a flat range of the padded
-buffer (the row tails past the output width are computed and dropped, a fraction (K−1)/W), so
-each column row is one contiguous run; in 2-D with enough channels (``SHIFTED_MIN_K``) only the
-last axis' taps are copied, and one GEMM per tap of the first axis reads a shifted window of those
-columns (a third of the copying for 3×3); where a block holds whole images and the output is
-channels first, those columns keep only the output's columns and the GEMMs write straight into
-the output (no row tails, no copy of the result).
-
-With few GEMM rows (C_in/groups · k… < ``SHIFTED_MIN_K``: the GEMM is bound by writing its
-result) and a channels-first output, the columns hold exact positions instead, one image at a
-time, and each GEMM writes straight into the output (no row tails, no copy of the result).
-
-With a stride above 1 and many input channels per group (C_in/groups · k of the last axis ≥
-``CHANNELS_LAST_MIN_K``) the input is padded channels-last instead, (N, *spatial, C), the
-transpose riding on the padding copy: one output position's taps of the last axis are then one
-run of k · C_in values, where channels first they are single values a stride apart. The columns
-are (groups, positions, k… · C_in/groups), and the GEMM columns × weights gives
-(positions, C_out/groups), written through a transposed view of the output.
-
-Depthwise convolutions (one input channel per group) skip the GEMM: the input is padded
-channel-major (C, N, *spatial), and per channel a loop over the kernel taps multiplies one view
-(with stride 1: one flat run over its images) by a scalar weight and adds it to an accumulator.
+- the input is padded into a flat buffer (pads from :func:`padstride.geometry.conv`): where the
+  blocks hold whole images each block pads its own images on its thread, else the whole input once;
+- a strided view (``as_strided``, no copy) exposes the input cells under every kernel tap for every
+  output position, and a block copies it into im2col columns for a GEMM with the weights.
 
 Memory: beside the output (and the padded copy of the input, where blocks do not pad their own
-images), one block's buffers (its padded images, columns, GEMM result and, on the shifted path,
-the accumulator temporary) hold at most ``padstride.engine.BLOCK_BYTES`` (8 MiB by default; never
-less than one output row of one image); the depthwise accumulator and its temporary hold at most
-``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB; never less than one image of one channel). One block per
-worker thread at a time.
+images), one block's buffers hold at most ``padstride.engine.BLOCK_BYTES`` (never less than one
+output row of one image); the depthwise accumulator and its temporary at most
+``min(BLOCK_BYTES, TAP_BYTES)`` (never less than one image of one channel). One block per worker
+thread at a time.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -63,27 +39,9 @@ from ..geometry import PaddingError
 from . import _blocks
 from ._layout import operands
 from .padding import pad_into, pad_mode
+from .plan import Block, ConvPlan, ConvShape, Path, Tuning, plan
 
-__all__ = ["conv", "padded_buffer"]
-
-DEPTHWISE_TAPS = True
-#: Strided convolutions whose input channels per group times the last kernel axis (C_in/groups · k)
-#: reach this take their im2col from a channels-last padded copy, where each tap's channels are one
-#: contiguous run (56² C64→128 k3 s2, 2 threads: 37 → 28 ms in the engine benchmark with malloc kept
-#: from returning memory, ~6% alone; with stride 1 the channels-first wide view already copies whole
-#: rows, and its shifted GEMM measured ~10% faster than a channels-last one).
-CHANNELS_LAST_MIN_K = 128
-#: 2-D stride-1 convolutions with at least this many GEMM rows per tap of the first axis
-#: (C_in/groups · k of the last axis) copy only the last axis' taps and run one GEMM per tap of the
-#: first axis (56² C64 k3: 7% faster; 224² C3 k3, K = 9: much slower, so it keeps one GEMM).
-SHIFTED_MIN_K = 128
-#: Convolutions on the general path with few GEMM rows (C_in/groups · k… < SHIFTED_MIN_K: the GEMM
-#: is bound by writing its result) and a channels-first output run one GEMM per image straight
-#: into the output: exact positions, no row tails, no copy of the result (224² C3→32: ~10% faster).
-DIRECT_OUTPUT = True
-#: Depthwise blocks run on threads only when each NumPy call covers at least this many elements
-#: (shorter calls spend more time handing over the GIL than they gain; measured on 2 cores).
-PARALLEL_ELEMENTS = 1 << 17
+__all__ = ["conv", "conv_plan", "padded_buffer"]
 
 
 def padded_buffer(
@@ -108,13 +66,53 @@ def padded_buffer(
     return buf, view
 
 
-def _weights(w: np.ndarray, layout: str, nd: int) -> np.ndarray:
-    """Weights as (C_out, C_in/groups, *k) from either layout."""
-    if w.ndim != nd + 2:
-        raise PaddingError(f"weight has {w.ndim} axes, expected {nd + 2}")
-    if layout == "channels_last":  # (*k, C_in/groups, C_out)
-        return np.moveaxis(w, (nd + 1, nd), (0, 1))
-    return w
+@dataclass(frozen=True)
+class _Job:
+    """One convolution's operands, channels first, in the output dtype."""
+
+    x: np.ndarray  # (N, C_in, *spatial), any strides
+    weight: np.ndarray  # (C_out, C_in/groups, *k)
+    bias: np.ndarray | None  # (groups, C_out/groups)
+    shape: ConvShape
+    mode: str  # canonical padding mode
+    out: np.ndarray  # (N, groups, C_out/groups, *output), a view of the output
+
+    @property
+    def itemsize(self) -> int:
+        return self.shape.itemsize
+
+    def padded(self, first: int, last: int, slack: int, channels_last: bool = False) -> np.ndarray:
+        """Flat buffer of images ``first … last − 1`` padded (see :func:`padded_buffer`)."""
+        return padded_buffer(self.x[first:last], self.shape.geo.pads, self.weight.dtype, self.mode, slack,
+                             channels_last)[0]
+
+
+def _prepare(x: object, w: object, bias: object, stride: int | Sequence[int], padding: object,
+             dilation: int | Sequence[int], groups: int, padding_mode: str,
+             layout: str) -> tuple[_Job, np.ndarray, bool]:
+    """The job, the output array in ``layout`` and whether the input had a batch axis."""
+    xf, wa, nd, layout, was_batched = operands(x, w, layout, "C_out, C_in")
+    weight = np.moveaxis(wa, (nd + 1, nd), (0, 1)) if layout == "channels_last" else wa  # (C_out, C_in/g, *k)
+    n, c = xf.shape[:2]
+    c_out, cin_group = weight.shape[:2]
+    if groups < 1 or c % groups or c_out % groups or c // groups != cin_group:
+        raise PaddingError(
+            f"groups={groups} does not fit {c} input channels and weight {tuple(wa.shape)} "
+            f"(expects C_in/groups = {cin_group} input channels per group and C_out divisible by groups)"
+        )
+    geo = geometry.conv(xf.shape[2:], weight.shape[2:], stride, padding, dilation)
+    dtype = np.result_type(xf.dtype, wa.dtype) if bias is None else np.result_type(xf, wa, np.asarray(bias))
+    outs = geo.output
+    out = np.empty((n, *outs, c_out) if layout == "channels_last" else (n, c_out, *outs), dtype)
+    grouped = (np.moveaxis(out, -1, 1) if layout == "channels_last" else out).reshape(n, groups, c_out // groups,
+                                                                                       *outs)
+    itemsize = dtype.itemsize
+    channels_first_out = grouped.strides[-1] == itemsize and all(
+        grouped.strides[i] == grouped.strides[i + 1] * grouped.shape[i + 1] for i in range(3, grouped.ndim - 1))
+    shape = ConvShape(n, c, c_out, groups, geo, itemsize, channels_first_out)
+    b = None if bias is None else np.asarray(bias, dtype).reshape(groups, c_out // groups)
+    job = _Job(xf, weight.astype(dtype, copy=False), b, shape, pad_mode(padding_mode), grouped)
+    return job, out, was_batched
 
 
 def conv(
@@ -127,6 +125,7 @@ def conv(
     groups: int = 1,
     padding_mode: str = "constant",
     layout: str = "channels_first",
+    tuning: Tuning | None = None,
 ) -> np.ndarray:
     """1-D, 2-D or 3-D convolution in any padding convention; the number of axes comes from ``w``.
 
@@ -136,7 +135,8 @@ def conv(
     (``valid``, ``same``, ``same_lower``, ``torch_same``, ``full``, ``causal``, ints or
     ``(before, after)`` pairs, negative = crop); ``padding_mode`` any mode of
     :func:`padstride.engine.pad` (PyTorch's ``zeros``/``replicate`` too). dtype follows
-    ``np.result_type(x, w)``.
+    ``np.result_type(x, w)``. ``tuning``: the planner's thresholds, or a forced path
+    (:class:`padstride.engine.Tuning`).
 
     >>> import numpy as np
     >>> x = np.random.default_rng(0).random((2, 7, 7, 4), np.float32)
@@ -144,320 +144,327 @@ def conv(
     >>> conv(x, w, stride=2, padding="same", groups=2, layout="channels_last").shape
     (2, 4, 4, 6)
     """
-    xf, wa, nd, layout, was_batched = operands(x, w, layout, "C_out, C_in")
-    wt = _weights(wa, layout, nd)
-    n, c = xf.shape[:2]
-    co, cg = wt.shape[:2]
-    ks = wt.shape[2:]
-    if groups < 1 or c % groups or co % groups or c // groups != cg:
-        raise PaddingError(
-            f"groups={groups} does not fit {c} input channels and weight {tuple(wa.shape)} "
-            f"(expects C_in/groups = {cg} input channels per group and C_out divisible by groups)"
-        )
-    geo = geometry.conv(xf.shape[2:], ks, stride, padding, dilation)
-    dtype = np.result_type(xf.dtype, wa.dtype) if bias is None else np.result_type(xf, wa, np.asarray(bias))
-    b = None if bias is None else np.asarray(bias, dtype).reshape(groups, co // groups)
-    out_last = layout == "channels_last"
-    outs = geo.output
-    out = np.empty((n, *outs, co) if out_last else (n, co, *outs), dtype)
-    og = (np.moveaxis(out, -1, 1) if out_last else out).reshape(n, groups, co // groups, *outs)
-    _conv_into(xf, wt.astype(dtype, copy=False), b, geo, groups, pad_mode(padding_mode), og)
+    job, out, was_batched = _prepare(x, w, bias, stride, padding, dilation, groups, padding_mode, layout)
+    chosen = plan(job.shape, tuning or Tuning())
+    _PATHS[chosen.path](job, chosen)
     return out if was_batched else out[0]
 
 
-def _conv_into(
-    xf: np.ndarray,
-    wt: np.ndarray,
-    bias: np.ndarray | None,
-    geo: geometry.Geometry,
-    groups: int,
-    mode: str,
-    og: np.ndarray,
-) -> None:
-    n, c = xf.shape[:2]
-    co, cg = wt.shape[:2]
-    ks = wt.shape[2:]
-    nd, outs = len(ks), geo.output
-    ss = tuple(a.stride for a in geo)
-    ds = tuple(a.dilation for a in geo)
-    dtype, it = wt.dtype, wt.dtype.itemsize
-    padded = tuple(a.padded_input for a in geo)
-    ps = tuple(math.prod(padded[i + 1:]) for i in range(nd))  # element strides of the padded axes
-    pt = math.prod(padded)
-    wide = all(s == 1 for s in ss)
-    taps = tuple(d * p for d, p in zip(ds, ps, strict=True))
-    steps = tuple(s * p for s, p in zip(ss, ps, strict=True))
-    if cg == 1 and groups > 1 and DEPTHWISE_TAPS:  # channel-major buffer: one channel is one contiguous run
-        buf, _ = padded_buffer(xf.swapaxes(0, 1), geo.pads, dtype, mode, slack=ps[0] if wide else 0)
-        _depthwise(buf, wt, bias, og, padded, taps, steps, wide)
-        return
-    if not wide and cg * ks[-1] >= CHANNELS_LAST_MIN_K:
-        _channels_last_gemm(xf, wt, bias, geo, groups, mode, og)
-        return
-    head = (c * pt, cg * pt, pt)
-    cog = co // groups
-    kk = math.prod(ks)
-    w3 = wt.reshape(groups, cog, cg * kk)
-    shifted = wide and nd == 2 and ks[0] > 1 and cg * ks[1] >= SHIFTED_MIN_K
-    flat_out = og.strides[-1] == it and all(og.strides[i] == og.strides[i + 1] * og.shape[i + 1]
-                                            for i in range(3, og.ndim - 1))  # channels first
-    direct = DIRECT_OUTPUT and not shifted and cg * kk < SHIFTED_MIN_K and flat_out
-    wide = wide and not direct  # the GEMM writes exact positions straight into the output
-    slack = ps[0] if wide else 0
-    row_cols = ps[0] if wide else math.prod(outs[1:])
+def conv_plan(
+    x: object,
+    w: object,
+    bias: object = None,
+    stride: int | Sequence[int] = 1,
+    padding: object = "valid",
+    dilation: int | Sequence[int] = 1,
+    groups: int = 1,
+    layout: str = "channels_first",
+    tuning: Tuning | None = None,
+) -> ConvPlan:
+    """The plan :func:`conv` follows for these arguments.
 
-    def windows(buf: np.ndarray, images: int) -> np.ndarray:
-        if wide:
-            return as_strided(buf, (images, groups, cg, *ks, outs[0] * ps[0]),
-                              tuple(v * it for v in (*head, *taps, 1)), writeable=False)
-        return as_strided(buf, (images, groups, cg, *ks, *outs), tuple(v * it for v in (*head, *taps, *steps)),
-                          writeable=False)
-
-    # 2-D, stride 1: im2col of the last axis' taps only, one GEMM per tap of the first axis on a
-    # shifted window of those columns (a third of the copying for 3×3)
-    wl = np.ascontiguousarray(np.moveaxis(wt.reshape(groups, cog, cg, ks[0], ks[1]), 3, 0)).reshape(
-        ks[0], groups, cog, cg * ks[1]) if shifted else w3
-    if shifted:  # columns of the last axis' taps (plus the first axis' extra rows), result, temporary
-        extra = (ks[0] - 1) * taps[0] * c * ks[1] * it
-        blocks, own_pad = _pad_plan(n, outs[0], (c * ks[1] + 2 * co) * ps[0] * it, (c * pt + slack) * it, extra)
-    else:
-        blocks, own_pad = _pad_plan(n, outs[0], (c * kk + co) * row_cols * it, (c * pt + slack) * it)
-    if not own_pad:
-        whole = padded_buffer(xf, geo.pads, dtype, mode, slack=slack)[0]
-
-    def work(block: tuple[int, int, int, int]) -> None:
-        n0, n1, r0, r1 = block
-        nb, rows = n1 - n0, r1 - r0
-        buf, first = (padded_buffer(xf[n0:n1], geo.pads, dtype, mode, slack=slack)[0], 0) if own_pad else (whole, n0)
-        if shifted and DIRECT_OUTPUT and flat_out and r0 == 0 and r1 == outs[0]:
-            _shifted_into(buf, wl, first * head[0], og[n0:n1], head, padded, ds, bias)
-            return
-        if shifted:
-            res = _shifted_gemm(buf, wl, (first * head[0] + r0 * ps[0], nb, rows * ps[0]), head, taps, groups, cg, it)
-        else:
-            view = windows(buf, first + nb)
-            if wide:
-                part = view[first:, ..., r0 * ps[0]:r1 * ps[0]]
-            else:
-                part = view[(slice(first, None), Ellipsis, slice(r0, r1)) + (slice(None),) * (nd - 1)]
-            if direct:  # one GEMM per image (batched over groups), written into the output
-                cols = np.empty((groups, cg * kk, rows * row_cols), dtype)
-                for i in range(nb):
-                    np.copyto(cols.reshape(part.shape[1:]), part[i])
-                    target = og[n0 + i, :, :, r0:r1].reshape(groups, cog, rows * row_cols)
-                    np.matmul(w3, cols, out=target)
-                    if bias is not None:
-                        target += bias[:, :, None]
-                return
-            cols = np.moveaxis(part, 0, 2 + nd).reshape(groups, cg * kk, nb * rows * row_cols)
-            res = np.matmul(w3, cols)
-        if bias is not None:
-            res += bias[:, :, None]
-        if wide:
-            res5 = res.reshape(groups, cog, nb, rows, *padded[1:])[(..., *(slice(0, o) for o in outs[1:]))]
-        else:
-            res5 = res.reshape(groups, cog, nb, rows, *outs[1:])
-        og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, 2, 0)
-
-    _blocks.run(blocks, work)
-
-
-def _pad_plan(
-    n: int, rows: int, row_bytes: int, image_bytes: int, extra: int = 0
-) -> tuple[list[tuple[int, int, int, int]], bool]:
-    """Blocks, and whether each pads its own images: yes where blocks that also hold their padded
-    images (``image_bytes`` each) still hold whole images (one pass less over memory, and one
-    thread's copies overlap the others' GEMMs); else blocks for one padded copy of the input.
-    ``extra``: bytes a block needs beside its rows."""
-    limit = max(1, _blocks.BLOCK_BYTES - extra)
-    blocks = list(_blocks.plan(n, rows, row_bytes + math.ceil(image_bytes / rows), limit))
-    if all(r0 == 0 and r1 == rows for _, _, r0, r1 in blocks):
-        return blocks, True
-    return list(_blocks.plan(n, rows, row_bytes, limit)), False
-
-
-def _channels_last_gemm(
-    xf: np.ndarray,
-    wt: np.ndarray,
-    bias: np.ndarray | None,
-    geo: geometry.Geometry,
-    groups: int,
-    mode: str,
-    og: np.ndarray,
-) -> None:
-    """im2col from an (N, *spatial, C) padded copy: columns (groups, positions, k… · C_in/groups).
-
-    With one group and no dilation along the last axis, one column's taps of the last axis are one
-    run of k · C_in values, so even a strided window copies long runs; the GEMM positions × weights
-    gives (positions, C_out/groups) per group, written into ``og`` through a transposed view.
+    >>> import numpy as np
+    >>> conv_plan(np.ones((1, 8, 9, 9)), np.ones((8, 1, 3, 3)), groups=8).path
+    <Path.DEPTHWISE: 'depthwise'>
     """
-    n, c = xf.shape[:2]
-    co, cg = wt.shape[:2]
-    ks = wt.shape[2:]
-    nd, outs = len(ks), geo.output
-    cog, kk = co // groups, math.prod(ks)
-    it = wt.dtype.itemsize
-    padded = tuple(a.padded_input for a in geo)
-    ps = tuple(math.prod(padded[i + 1:]) * c for i in range(nd))  # element strides of the padded axes
-    pt = math.prod(padded)
-    wt5 = wt.reshape(groups, cog, cg, *ks)
-    steps = tuple(a.stride * p for a, p in zip(geo, ps, strict=True))
-    taps = tuple(a.dilation * p for a, p in zip(geo, ps, strict=True))
-    wc = np.ascontiguousarray(np.moveaxis(wt5, (1, 2), (-1, -2))).reshape(groups, kk * cg, cog)
-    row_cols = math.prod(outs[1:])
-    row = (c * kk + co) * row_cols * it
+    job = _prepare(x, w, bias, stride, padding, dilation, groups, "constant", layout)[0]
+    return plan(job.shape, tuning or Tuning())
 
-    def windows(buf: np.ndarray, images: int) -> np.ndarray:
-        return as_strided(buf, (groups, images, *outs, *ks, cg),
-                          tuple(v * it for v in (cg, pt * c, *steps, *taps, 1)), writeable=False)
 
-    blocks, own_pad = _pad_plan(n, outs[0], row, pt * c * it)
-    if not own_pad:
-        view = windows(padded_buffer(xf, geo.pads, wt.dtype, mode, channels_last=True)[0], n)
+def _element_strides(sizes: Sequence[int]) -> tuple[int, ...]:
+    """Element strides of a C-ordered array of ``sizes``."""
+    return tuple(math.prod(sizes[i + 1:]) for i in range(len(sizes)))
 
-    def work(block: tuple[int, int, int, int]) -> None:
+
+def _sources(job: _Job, p: ConvPlan, channels_last: bool = False) -> Callable[[int, int], tuple[np.ndarray, int]]:
+    """For a block of images ``n0 … n1 − 1``: the flat padded buffer holding them, and ``n0``'s index in it."""
+    if p.own_pad:
+        return lambda n0, n1: (job.padded(n0, n1, p.slack, channels_last), 0)
+    whole = job.padded(0, job.shape.n, p.slack, channels_last)
+    return lambda n0, n1: (whole, n0)
+
+
+def _windows(job: _Job, buf: np.ndarray, first: int, images: int, wide: bool) -> np.ndarray:
+    """``(images, groups, C_in/groups, *k, *positions)`` view of a flat channels-first padded buffer.
+
+    ``wide``: positions are one flat range, output rows × padded row (row tails included).
+    """
+    s, itemsize = job.shape, job.itemsize
+    image = s.c_in * s.image_size
+    axis_steps = _element_strides(s.padded)
+    taps = tuple(a.dilation * step for a, step in zip(s.geo, axis_steps, strict=True))
+    if wide:
+        positions: tuple[int, ...] = (s.geo.output[0] * s.row_size,)
+        steps: tuple[int, ...] = (1,)
+    else:
+        positions = s.geo.output
+        steps = tuple(a.stride * step for a, step in zip(s.geo, axis_steps, strict=True))
+    view_shape = (images, s.groups, s.cin_per_group, *s.kernel, *positions)
+    strides = (image, s.cin_per_group * s.image_size, s.image_size, *taps, *steps)
+    return as_strided(buf[first * image:], view_shape, tuple(v * itemsize for v in strides), writeable=False)
+
+
+def _rows(view: np.ndarray, r0: int, r1: int, job: _Job, wide: bool) -> np.ndarray:
+    """Output rows ``r0 … r1 − 1`` of a :func:`_windows` view."""
+    if wide:
+        return view[..., r0 * job.shape.row_size:r1 * job.shape.row_size]
+    return view[(Ellipsis, slice(r0, r1)) + (slice(None),) * (job.shape.nd - 1)]
+
+
+def _store(job: _Job, result: np.ndarray, block: Block, wide: bool) -> None:
+    """Add the bias to a block's GEMM result (groups, C_out/groups, images · rows · row positions)
+    and copy it into the output (``wide``: row tails dropped)."""
+    s = job.shape
+    n0, n1, r0, r1 = block
+    if job.bias is not None:
+        result += job.bias[:, :, None]
+    if wide:
+        kept: tuple[slice, ...] = tuple(slice(0, o) for o in s.geo.output[1:])
+        grid = result.reshape(s.groups, s.cout_per_group, n1 - n0, r1 - r0, *s.padded[1:])[(slice(None),) * 4 + kept]
+    else:
+        grid = result.reshape(s.groups, s.cout_per_group, n1 - n0, r1 - r0, *s.geo.output[1:])
+    job.out[n0:n1, :, :, r0:r1] = np.moveaxis(grid, 2, 0)
+
+
+def _gemm_weights(job: _Job) -> np.ndarray:
+    """Weights as GEMM rows: (groups, C_out/groups, C_in/groups · k…)."""
+    return job.weight.reshape(job.shape.groups, job.shape.cout_per_group, -1)
+
+
+def _im2col(job: _Job, p: ConvPlan) -> None:
+    """:attr:`Path.IM2COL`: per block, columns of every tap and position, one GEMM batched over groups."""
+    s = job.shape
+    weights = _gemm_weights(job)
+    source = _sources(job, p)
+
+    def work(block: Block) -> None:
         n0, n1, r0, r1 = block
-        nb, rows = n1 - n0, r1 - r0
-        if own_pad:
-            src = windows(padded_buffer(xf[n0:n1], geo.pads, wt.dtype, mode, channels_last=True)[0], nb)
+        buf, first = source(n0, n1)
+        part = _rows(_windows(job, buf, first, n1 - n0, p.wide), r0, r1, job, p.wide)
+        cols = np.moveaxis(part, 0, 2 + s.nd).reshape(s.groups, s.cin_per_group * s.tap_count, -1)
+        _store(job, np.matmul(weights, cols), block, p.wide)
+
+    _blocks.run(p.blocks, work, p.parallel)
+
+
+def _direct(job: _Job, p: ConvPlan) -> None:
+    """:attr:`Path.DIRECT`: columns of one image at a time, the GEMM written straight into the output."""
+    s = job.shape
+    weights = _gemm_weights(job)
+    source = _sources(job, p)
+    row_positions = math.prod(s.geo.output[1:])
+
+    def work(block: Block) -> None:
+        n0, n1, r0, r1 = block
+        positions = (r1 - r0) * row_positions
+        buf, first = source(n0, n1)
+        part = _rows(_windows(job, buf, first, n1 - n0, False), r0, r1, job, False)
+        cols = np.empty((s.groups, s.cin_per_group * s.tap_count, positions), job.weight.dtype)
+        for i in range(n1 - n0):
+            np.copyto(cols.reshape(part.shape[1:]), part[i])
+            target = job.out[n0 + i, :, :, r0:r1].reshape(s.groups, s.cout_per_group, positions)
+            np.matmul(weights, cols, out=target)
+            if job.bias is not None:
+                target += job.bias[:, :, None]
+
+    _blocks.run(p.blocks, work, p.parallel)
+
+
+def _shifted(job: _Job, p: ConvPlan) -> None:
+    """:attr:`Path.SHIFTED`: columns of the last axis' taps; one GEMM per tap of the other axes.
+
+    Where a 2-D block holds whole images and ``p.into_output``, the GEMMs write into the output
+    (:func:`_shifted_into`); else into a block buffer with row tails (:func:`_shifted_gemm`).
+    """
+    s = job.shape
+    lead = s.nd - 1
+    per_group = job.weight.reshape(s.groups, s.cout_per_group, s.cin_per_group, *s.kernel)
+    # (*k_lead, G, C_out/G, C_in/G, k_last): one weight matrix per tap of the leading axes
+    per_lead_tap = np.moveaxis(per_group, tuple(range(3, 3 + lead)), tuple(range(lead)))
+    tap_weights = np.ascontiguousarray(per_lead_tap).reshape(-1, s.groups, s.cout_per_group,
+                                                              s.cin_per_group * s.kernel[-1])
+    axis_steps = _element_strides(s.padded)
+    offsets = [sum(t * a.dilation * step for t, a, step in zip(idx, s.geo, axis_steps, strict=False))
+               for idx in np.ndindex(*s.kernel[:-1])]  # element offset of each tap of the leading axes
+    source = _sources(job, p)
+    rows = s.geo.output[0]
+
+    def work(block: Block) -> None:
+        n0, n1, r0, r1 = block
+        buf, first = source(n0, n1)
+        if p.into_output and s.nd == 2 and r0 == 0 and r1 == rows:
+            _shifted_into(job, buf, first, tap_weights, job.out[n0:n1])
         else:
-            src = view[:, n0:n1, r0:r1]
-        cols = np.empty((groups, nb * rows * row_cols, kk * cg), wt.dtype)
-        np.copyto(cols.reshape(groups, nb, rows, *outs[1:], *ks, cg), src)
-        res = np.matmul(cols, wc)
-        if bias is not None:
-            res += bias[:, None, :]
-        res5 = res.reshape(groups, nb, rows, *outs[1:], cog)
-        og[n0:n1, :, :, r0:r1] = np.moveaxis(res5, (1, 0, -1), (0, 1, 2))
+            start = first * s.c_in * s.image_size + r0 * s.row_size
+            result = _shifted_gemm(job, buf, start, n1 - n0, (r1 - r0) * s.row_size, tap_weights, offsets)
+            _store(job, result, block, True)
 
-    _blocks.run(blocks, work)
+    _blocks.run(p.blocks, work, p.parallel)
 
 
-def _shifted_gemm(
-    buf: np.ndarray,
-    wl: np.ndarray,
-    span: tuple[int, int, int],
-    head: tuple[int, int, int],
-    taps: tuple[int, ...],
-    groups: int,
-    cg: int,
-    it: int,
-) -> np.ndarray:
-    """Wide 2-D GEMM of ``nb`` images from ``start``: (groups, C_out/groups, nb · positions)."""
-    start, nb, size = span
-    k0, _, cog, ck1 = wl.shape
-    k1 = ck1 // cg
-    q = size + (k0 - 1) * taps[0]
-    src = as_strided(buf[start:], (groups, cg, k1, nb, q),
-                     (head[1] * it, head[2] * it, taps[1] * it, head[0] * it, it), writeable=False)
-    cols = np.empty((groups, cg * k1, nb, q), buf.dtype)
+def _shifted_gemm(job: _Job, buf: np.ndarray, start: int, images: int, size: int, tap_weights: np.ndarray,
+                  offsets: Sequence[int]) -> np.ndarray:
+    """Wide GEMM of ``images`` images from element ``start``, ``size`` positions each:
+    (groups, C_out/groups, images · size). ``offsets``: element offset of each leading-axes tap."""
+    s, itemsize = job.shape, job.itemsize
+    cout, rows_per_tap = tap_weights.shape[2:]
+    span = size + max(offsets)
+    strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[-1].dilation, s.c_in * s.image_size, 1)
+    src = as_strided(buf[start:], (s.groups, s.cin_per_group, s.kernel[-1], images, span),
+                     tuple(v * itemsize for v in strides), writeable=False)
+    cols = np.empty((s.groups, rows_per_tap, images, span), buf.dtype)
     np.copyto(cols.reshape(src.shape), src)
-    res = np.empty((groups, cog, nb, size), buf.dtype)
-    tmp = np.empty((groups, cog, size), buf.dtype)
-    for i in range(nb):
-        _sum_tap_gemms(wl, lambda t, i=i: cols[:, :, i, t * taps[0]:t * taps[0] + size], res[:, :, i], tmp)
-    return res.reshape(groups, cog, nb * size)
+    result = np.empty((s.groups, cout, images, size), buf.dtype)
+    tmp = np.empty((s.groups, cout, size), buf.dtype)
+    for i in range(images):
+        _sum_tap_gemms(tap_weights, cols[:, :, i], offsets, result[:, :, i], tmp)
+    return result.reshape(s.groups, cout, images * size)
 
 
-def _sum_tap_gemms(wl: np.ndarray, columns: Callable[[int], np.ndarray], out: np.ndarray, tmp: np.ndarray) -> None:
-    """``out = Σ_t wl[t] @ columns(t)`` over the first axis' taps: the first GEMM writes ``out``, the
-    others go through ``tmp`` and are added (NumPy's matmul cannot accumulate)."""
-    for t in range(wl.shape[0]):
+def _sum_tap_gemms(tap_weights: np.ndarray, cols: np.ndarray, offsets: Sequence[int], out: np.ndarray,
+                   tmp: np.ndarray) -> None:
+    """``out = Σ_t tap_weights[t] @ cols[..., offsets[t] : offsets[t] + positions]`` over the leading
+    axes' taps: the first GEMM writes ``out``, the others go through ``tmp`` and are added (NumPy's
+    matmul cannot accumulate)."""
+    size = out.shape[-1]
+    for t, offset in enumerate(offsets):
+        window = cols[..., offset:offset + size]
         if t == 0:
-            np.matmul(wl[0], columns(0), out=out)
+            np.matmul(tap_weights[0], window, out=out)
         else:
-            np.matmul(wl[t], columns(t), out=tmp)
+            np.matmul(tap_weights[t], window, out=tmp)
             out += tmp
 
 
-def _shifted_into(
-    buf: np.ndarray,
-    wl: np.ndarray,
-    start: int,
-    og: np.ndarray,
-    head: tuple[int, int, int],
-    padded: tuple[int, ...],
-    dilation: tuple[int, ...],
-    bias: np.ndarray | None,
-) -> None:
-    """:func:`_shifted_gemm` on exact columns, written straight into ``og`` (nb, groups, C_out/groups, H, W).
+def _shifted_into(job: _Job, buf: np.ndarray, first: int, tap_weights: np.ndarray, out: np.ndarray) -> None:
+    """:func:`_shifted_gemm` on exact columns, written straight into ``out`` (images, groups, C_out/groups, H, W).
 
     Per image, the last axis' taps are copied for every padded row but only the output's columns,
     so the GEMM of first-axis tap ``t`` reads the flat range of rows ``t·d … t·d + H − 1`` and its
     result is the output itself: no row tails and no copy of the result.
     """
-    nb, groups, cog, ho, wo = og.shape
-    ck1 = wl.shape[-1]
-    cg, it = head[1] // head[2], buf.dtype.itemsize
-    k1, rows = ck1 // cg, padded[0]
-    cols = np.empty((groups, ck1, rows * wo), buf.dtype)
-    tmp = np.empty((groups, cog, ho * wo), buf.dtype)
-    for i in range(nb):
-        src = as_strided(buf[start + i * head[0]:], (groups, cg, k1, rows, wo),
-                         tuple(v * it for v in (head[1], head[2], dilation[1], padded[1], 1)), writeable=False)
+    s, itemsize = job.shape, job.itemsize
+    images, groups, cout, height, width = out.shape
+    rows_per_tap = tap_weights.shape[-1]
+    offsets = [t * s.geo.axes[0].dilation * width for t in range(s.kernel[0])]  # first-axis taps, in columns
+    image = s.c_in * s.image_size
+    strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[1].dilation, s.padded[1], 1)
+    cols = np.empty((groups, rows_per_tap, s.padded[0] * width), buf.dtype)
+    tmp = np.empty((groups, cout, height * width), buf.dtype)
+    for i in range(images):
+        src = as_strided(buf[(first + i) * image:], (groups, s.cin_per_group, s.kernel[1], s.padded[0], width),
+                         tuple(v * itemsize for v in strides), writeable=False)
         np.copyto(cols.reshape(src.shape), src)
-        out = og[i].reshape(groups, cog, ho * wo)
-        _sum_tap_gemms(wl, lambda t: cols[:, :, t * dilation[0] * wo:t * dilation[0] * wo + ho * wo], out, tmp)
-        if bias is not None:
-            out += bias[:, :, None]
+        target = out[i].reshape(groups, cout, height * width)
+        _sum_tap_gemms(tap_weights, cols, offsets, target, tmp)
+        if job.bias is not None:
+            target += job.bias[:, :, None]
 
 
-def _depthwise(
-    buf: np.ndarray,
-    wt: np.ndarray,
-    bias: np.ndarray | None,
-    og: np.ndarray,
-    padded: tuple[int, ...],
-    taps: tuple[int, ...],
-    steps: tuple[int, ...],
-    wide: bool,
-) -> None:
-    """One input channel per group: per channel, multiply-accumulate one view per kernel tap.
+def _channels_last(job: _Job, p: ConvPlan) -> None:
+    """:attr:`Path.CHANNELS_LAST`: im2col from an (N, *spatial, C) padded copy.
 
-    ``buf`` is channel-major (C, N, *padded), so a channel's images are one run of memory and every
-    tap is a multiply by a scalar weight (NumPy's fastest loop) plus an add, on an accumulator of at
-    most :func:`padstride.engine._blocks.tap_limit` bytes (with ``tmp``), i.e. in cache. With
-    all strides 1 the view is wide (one flat range per block of images; row tails dropped).
+    Columns are (groups, positions, k… · C_in/groups): with one group and no dilation along the
+    last axis, one position's taps of the last axis are one run of k · C_in values, so even a
+    strided window copies long runs. The GEMM columns × weights gives (positions, C_out/groups)
+    per group, written into the output through a transposed view.
     """
-    n, groups, cog, *outs = og.shape
-    ks = wt.shape[2:]
-    it = wt.dtype.itemsize
-    pt = math.prod(padded)
-    wk = wt.reshape(groups, cog, -1)
-    offsets = [sum(t * p for t, p in zip(idx, taps, strict=True)) for idx in np.ndindex(*ks)]
-    keep = tuple(slice(0, o) for o in outs)
+    s, itemsize = job.shape, job.itemsize
+    outs, c, cin_group = s.geo.output, s.c_in, s.cin_per_group
+    axis_steps = tuple(step * c for step in _element_strides(s.padded))
+    steps = tuple(a.stride * step for a, step in zip(s.geo, axis_steps, strict=True))
+    taps = tuple(a.dilation * step for a, step in zip(s.geo, axis_steps, strict=True))
+    per_group = job.weight.reshape(s.groups, s.cout_per_group, cin_group, *s.kernel)
+    weights = np.ascontiguousarray(np.moveaxis(per_group, (1, 2), (-1, -2))).reshape(s.groups, -1, s.cout_per_group)
+    row_positions = math.prod(outs[1:])
+    source = _sources(job, p, channels_last=True)
 
-    if wide:  # a block's positions: one flat range over its images' padded grids (row tails dropped)
-        shape: tuple[int, ...] = (pt,)
-        views = [buf[off:] for off in offsets]
+    def work(block: Block) -> None:
+        n0, n1, r0, r1 = block
+        images, rows = n1 - n0, r1 - r0
+        buf, first = source(n0, n1)
+        view = as_strided(buf[first * s.image_size * c:], (s.groups, images, *outs, *s.kernel, cin_group),
+                          tuple(v * itemsize for v in (cin_group, s.image_size * c, *steps, *taps, 1)), writeable=False)
+        cols = np.empty((s.groups, images * rows * row_positions, s.tap_count * cin_group), job.weight.dtype)
+        np.copyto(cols.reshape(s.groups, images, rows, *outs[1:], *s.kernel, cin_group), view[:, :, r0:r1])
+        result = np.matmul(cols, weights)
+        if job.bias is not None:
+            result += job.bias[:, None, :]
+        grid = result.reshape(s.groups, images, rows, *outs[1:], s.cout_per_group)
+        job.out[n0:n1, :, :, r0:r1] = np.moveaxis(grid, (1, 0, -1), (0, 1, 2))
+
+    _blocks.run(p.blocks, work, p.parallel)
+
+
+def _depthwise(job: _Job, p: ConvPlan) -> None:
+    """:attr:`Path.DEPTHWISE`: per block of channels, multiply-accumulate one view per kernel tap.
+
+    The input is padded channel-major (C, N, *padded), so a channel's images are one run of memory
+    and every tap is a multiply by the channel's weight plus an add, on an accumulator of at most
+    the tap limit (with its temporary), i.e. in cache. Blocks that run on threads do a block of
+    channels per NumPy call (long enough calls to be worth handing over the GIL); in turn, one
+    channel per call. With all strides 1 the view is wide (one flat range per channel over the
+    block's images; row tails dropped).
+    """
+    s, itemsize = job.shape, job.itemsize
+    outs, padded, image, n = s.geo.output, s.padded, s.image_size, s.n
+    buf = padded_buffer(job.x.swapaxes(0, 1), s.geo.pads, job.weight.dtype, job.mode, slack=p.slack)[0]
+    axis_steps = _element_strides(padded)
+    taps = tuple(a.dilation * step for a, step in zip(s.geo, axis_steps, strict=True))
+    steps = tuple(a.stride * step for a, step in zip(s.geo, axis_steps, strict=True))
+    weights = job.weight.reshape(s.groups, s.cout_per_group, -1)
+    offsets = [sum(t * step for t, step in zip(idx, taps, strict=True)) for idx in np.ndindex(*s.kernel)]
+    keep = (slice(None), slice(None), *(slice(0, o) for o in outs))
+    if p.wide:  # per channel, one flat range over its images' padded grids (row tails dropped)
+        acc_shape: tuple[int, ...] = (image,)
+        views = [as_strided(buf[offset:], (s.groups, n * image), (n * image * itemsize, itemsize), writeable=False)
+                 for offset in offsets]
     else:
-        shape = tuple(outs)
-        views = [as_strided(buf[off:], (groups, n, *outs), (n * pt * it, pt * it, *(s * it for s in steps)),
-                            writeable=False) for off in offsets]
+        acc_shape = tuple(outs)
+        strides = tuple(v * itemsize for v in (n * image, image, *steps))
+        views = [as_strided(buf[offset:], (s.groups, n, *outs), strides, writeable=False) for offset in offsets]
 
-    def work(block: tuple[int, int, int, int]) -> None:
+    def work(block: Block) -> None:
         g0, g1, n0, n1 = block
-        nb = n1 - n0
-        acc, tmp = np.empty((2, nb, *shape), wt.dtype)
-        span = (nb - 1) * pt + outs[0] * (pt // padded[0])  # wide: the last image stops after its last output row
-        acc_v, tmp_v = (acc.reshape(-1)[:span], tmp.reshape(-1)[:span]) if wide else (acc, tmp)
-        res = acc.reshape(nb, *padded)[(slice(None), *keep)] if wide else acc
-        for g in range(g0, g1):
-            start = (g * n + n0) * pt
-            for k in range(cog):
+        images = n1 - n0
+        # on threads, one NumPy call per tap covers the block's channels (each weight broadcast along
+        # its channel's run); in turn, one channel per call: NumPy's loop with a scalar weight is faster
+        step = g1 - g0 if p.parallel else 1
+        acc, tmp = np.empty((2, step, images, *acc_shape), job.weight.dtype)
+        span = (images - 1) * image + outs[0] * s.row_size  # wide: the last image stops after its last output row
+        if p.wide:
+            acc_run, tmp_run = acc.reshape(step, -1)[:, :span], tmp.reshape(step, -1)[:, :span]
+            result = acc.reshape(step, images, *padded)[keep]
+        else:
+            acc_run, tmp_run, result = acc, tmp, acc
+        if step == 1:
+            acc_run, tmp_run = acc_run[0], tmp_run[0]
+        column = (step,) + (1,) * (acc_run.ndim - 1)
+        for c0 in range(g0, g1, step):
+            picked = c0 if step == 1 else slice(c0, c0 + step)
+            for k in range(s.cout_per_group):
                 for t, view in enumerate(views):
-                    v = view[start:start + span] if wide else view[g, n0:n1]
+                    v = view[picked, n0 * image:n0 * image + span] if p.wide else view[picked, n0:n1]
+                    w = weights[c0, k, t] if step == 1 else weights[c0:c0 + step, k, t].reshape(column)
                     if t == 0:
-                        np.multiply(v, wk[g, k, t], out=acc_v)
+                        np.multiply(v, w, out=acc_run)
                     else:
-                        np.multiply(v, wk[g, k, t], out=tmp_v)
-                        np.add(acc_v, tmp_v, out=acc_v)
-                if bias is None:
-                    og[n0:n1, g, k] = res
+                        np.multiply(v, w, out=tmp_run)
+                        np.add(acc_run, tmp_run, out=acc_run)
+                target = job.out[n0:n1, c0:c0 + step, k]
+                if job.bias is None:
+                    target[...] = np.moveaxis(result, 0, 1)
                 else:
-                    np.add(res, bias[g, k], out=og[n0:n1, g, k])
+                    bias = job.bias[c0:c0 + step, k].reshape((step,) + (1,) * s.nd)
+                    np.add(np.moveaxis(result, 0, 1), bias, out=target)
 
-    row = 2 * math.prod(shape) * it  # acc + tmp of one image
-    blocks = list(_blocks.plan(groups, n, row, _blocks.tap_limit()))
-    op = max((b[3] - b[2]) * math.prod(shape) for b in blocks)  # elements per NumPy call
-    _blocks.run(blocks, work, parallel=op >= PARALLEL_ELEMENTS)
+    _blocks.run(p.blocks, work, p.parallel)
+
+
+_PATHS: dict[Path, Callable[[_Job, ConvPlan], None]] = {
+    Path.IM2COL: _im2col,
+    Path.DIRECT: _direct,
+    Path.SHIFTED: _shifted,
+    Path.CHANNELS_LAST: _channels_last,
+    Path.DEPTHWISE: _depthwise,
+}

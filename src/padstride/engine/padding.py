@@ -19,6 +19,7 @@ and ``wrap``; ``torch.nn.functional.pad`` gives the same values where it accepts
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Final
 
 import numpy as np
 
@@ -27,8 +28,8 @@ from ..geometry import PaddingError
 __all__ = ["PAD_MODES", "SPLIT_BYTES", "pad", "pad_mode", "source_index"]
 
 #: Output bytes per block when a large array is padded in blocks of its first axis, so that each
-#: block's copy and border fills stay in cache (2 MiB: reflect 32×64×62² ~15% faster than one pass).
-SPLIT_BYTES = 2 << 20
+#: block's copy and border fills stay in cache (measured in ``docs/engine.md``).
+SPLIT_BYTES: Final = 2 << 20
 
 #: Canonical mode names (aliases: ``zeros``→constant, ``replicate``→edge, ``wrap``→circular).
 PAD_MODES: tuple[str, ...] = ("constant", "reflect", "symmetric", "edge", "circular")
@@ -105,20 +106,21 @@ def pad_into(
     axes: Sequence[int],
     mode: str = "constant",
     value: float = 0.0,
+    split_bytes: int = SPLIT_BYTES,
 ) -> np.ndarray:
     """Write ``x`` padded by ``pads`` along ``axes`` into ``out`` (already of the padded shape).
 
     One copy of the kept input, then each axis' borders filled in turn from the array being
     built (so corners come out right). ``x`` may be any strided view, e.g. a transposed one.
     A large array whose first axis is not padded is done in blocks of that axis (about
-    :data:`SPLIT_BYTES` of output each) on the engine's threads, each block's copy and border
+    ``split_bytes`` of output each) on the engine's threads, each block's copy and border
     fills together while it is in cache.
     """
-    if 0 not in axes and x.ndim > 1 and x.shape[0] > 1 and out.nbytes >= 2 * SPLIT_BYTES:
+    if 0 not in axes and x.ndim > 1 and x.shape[0] > 1 and out.nbytes >= 2 * split_bytes:
         from . import _blocks
 
         n = x.shape[0]
-        step = max(1, n * SPLIT_BYTES // out.nbytes)
+        step = max(1, n * split_bytes // out.nbytes)
 
         def work(block: tuple[int, int, int, int]) -> None:
             _pad_block(x[block[0]:block[1]], pads, out[block[0]:block[1]], axes, mode, value)
@@ -170,8 +172,8 @@ def _pad_block(
                 return _pad_gather(x, pads, out, axes, mode)
             target = list(done)
             target[ax] = slice(int(positions[0]), int(positions[-1]) + 1)
-            source = list(done)
-            source[ax] = _as_slice(where)  # type: ignore[call-overload]
+            source: list[slice | np.ndarray] = list(done)
+            source[ax] = _as_slice(where)
             out[tuple(target)] = out[tuple(source)]
         done[ax] = slice(None)
     return out
