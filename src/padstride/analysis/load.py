@@ -139,9 +139,9 @@ def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[st
 
             return graph_from_keras_file(text, input_shape), None
         if suffix == ".onnx":
-            from .adapters.onnx import graph_from_onnx
+            from .adapters.onnx import analyzed_onnx
 
-            return graph_from_onnx(text, input_shape), None
+            return analyzed_onnx(text, input_shape)
         raise ModelError(f"{text}: unknown model file type {suffix!r}; "
                          "expected .yaml, .json, .keras, .onnx or FILE.py:ATTR")
     kind = _framework(model)
@@ -156,9 +156,9 @@ def _load(model: Any, input_shape: Sequence[int] | None) -> tuple[Graph, dict[st
 
         return graph_from_keras(model, input_shape), None
     if kind == "onnx":
-        from .adapters.onnx import graph_from_onnx
+        from .adapters.onnx import analyzed_onnx
 
-        return graph_from_onnx(model, input_shape), None
+        return analyzed_onnx(model, input_shape)
     raise ModelError(f"cannot analyse a {type(model).__name__}: expected a spec, a torch, Keras or ONNX model")
 
 
