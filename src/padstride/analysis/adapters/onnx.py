@@ -8,7 +8,8 @@ come from :mod:`padstride.geometry`; ``auto_pad`` and ``pads`` are read by
 own shape inference gives for it (:mod:`.onnx_infer`); a node that cannot be read is a
 :class:`~padstride.analysis.load.ModelError` naming it. Graph inputs that are weights (an
 initializer, or a static input in a weight slot, as in ONNX's conformance models) count as
-parameters; every other graph input is a model input. A file is read without its weights
+parameters; inputs used only as settings (a ``Pad``'s pads) are constants of unknown value; every
+other graph input is a model input. A file is read without its weights
 (:mod:`.onnx_file`).
 
 >>> from onnx import TensorProto, helper
@@ -53,9 +54,15 @@ _ACTIVATIONS = {
 _MERGE = {"Add": "add", "Sum": "add", "Sub": "add", "Max": "add", "Min": "add", "Mean": "add",
           "Mul": "mul", "Div": "mul", "Pow": "mul"}
 #: Inputs that hold weights: a graph input feeding one of these is a parameter, not a model input.
-_WEIGHT_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "PRelu": (1,),
-                 "BatchNormalization": (1, 2, 3, 4), "InstanceNormalization": (1, 2),
+_WEIGHT_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "ConvInteger": (1, 3), "Gemm": (1, 2), "MatMul": (1,),
+                 "PRelu": (1,), "BatchNormalization": (1, 2, 3, 4), "InstanceNormalization": (1, 2),
                  "LayerNormalization": (1, 2), "GroupNormalization": (1, 2)}
+#: Inputs that say how to reshape, pad or slice (not data): a graph input used only there is a setting.
+_SETTING_SLOTS = {"Pad": (1, 2, 3), "Reshape": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Slice": (1, 2, 3, 4),
+                  "Expand": (1,), "Tile": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "Split": (1,), "TopK": (1,),
+                  "ConstantOfShape": (0,), "Range": (0, 1, 2), "Clip": (1, 2), "ReduceMean": (1,), "ReduceSum": (1,),
+                  "ReduceMax": (1,), "ReduceMin": (1,), "ReduceProd": (1,), "OneHot": (1, 2), "CenterCropPad": (1,),
+                  "ConvInteger": (2,)}
 _DATA_TYPES_FLOAT = {1, 10, 11, 16}
 
 
@@ -110,18 +117,27 @@ class _Converter:
 
     # -- inputs -----------------------------------------------------------------------------
     def _inputs(self) -> None:
-        weights = {n.input[k] for n in self.graph.node for k in _WEIGHT_SLOTS.get(n.op_type, ())
-                   if k < len(n.input) and n.input[k]}
+        weights, settings, other = set(), set(), set()
+        for n in self.graph.node:
+            for k, name in enumerate(n.input):
+                if k in _WEIGHT_SLOTS.get(n.op_type, ()):
+                    weights.add(name)
+                elif k in _SETTING_SLOTS.get(n.op_type, ()):
+                    settings.add(name)
+                else:
+                    other.add(name)
         data = []
         for inp in self.graph.input:
             if inp.name in self.consts:
                 continue
             dims = _dims(inp)
             elem = int(inp.type.tensor_type.elem_type) if inp.type.HasField("tensor_type") else 0
-            if inp.name in weights and dims is not None and all(d is not None and d >= 0 for d in dims):
-                size = math.prod(d for d in dims if d is not None)
-                params = size if elem in _DATA_TYPES_FLOAT and size > 1 else 0
-                self.consts[inp.name] = Const(tuple(d for d in dims if d is not None), elem, None, params)
+            static = dims is not None and all(d is not None and d >= 0 for d in dims)
+            if static and (inp.name in weights or (inp.name in settings and inp.name not in other)):
+                shape = tuple(d for d in dims or () if d is not None)
+                size = math.prod(shape)
+                params = size if inp.name in weights and elem in _DATA_TYPES_FLOAT and size > 1 else 0
+                self.consts[inp.name] = Const(shape, elem, None, params)
             else:
                 data.append(inp)
         if not data:
@@ -368,9 +384,9 @@ class _Converter:
         strides = [int(v) for v in a.get("strides", [1] * nd)]
         dil = [int(v) for v in a.get("dilations", [1] * nd)]
         group = int(a.get("group", 1))
-        bias = len(node.input) > 2 and bool(node.input[2])
+        bias = node.op_type != "ConvInteger" and len(node.input) > 2 and bool(node.input[2])
         x = self.refs[data[0]]
-        if node.op_type == "Conv":
+        if node.op_type in ("Conv", "ConvInteger"):
             return self.b.conv(x, int(w.shape[0]), k, strides, pad, dil, group, bias,
                                in_channels=int(w.shape[1]) * group, name=name, type=node.op_type)
         short = any(effective_kernel(kk, d) < st for kk, st, d in zip(k, strides, dil, strict=False))
@@ -555,7 +571,7 @@ class _Converter:
 
 
 _HANDLERS = {
-    "Conv": _Converter.conv, "ConvTranspose": _Converter.conv,
+    "Conv": _Converter.conv, "ConvTranspose": _Converter.conv, "ConvInteger": _Converter.conv,
     "MaxPool": _Converter.pool, "AveragePool": _Converter.pool, "LpPool": _Converter.pool,
     "GlobalAveragePool": _Converter.global_pool, "GlobalMaxPool": _Converter.global_pool,
     "Pad": _Converter.pad, "Resize": _Converter.resize, "Upsample": _Converter.resize,
