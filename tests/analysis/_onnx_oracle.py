@@ -13,13 +13,13 @@ from padstride.analysis import analyze
 FLOAT_TYPES = {1, 10, 11, 16}
 
 
-def export(net: Any, args: tuple[Any, ...], path: Path, **kw: Any) -> Path:
-    """``torch.onnx.export`` with the TorchScript exporter at opset 17 (what users of torch 2.x get by default)."""
+def export(net: Any, args: tuple[Any, ...], path: Path, opset: int = 17, **kw: Any) -> Path:
+    """``torch.onnx.export`` with the TorchScript exporter (opset 17 by default, what torch 2.x users get)."""
     import torch
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        torch.onnx.export(net, args, str(path), dynamo=False, opset_version=17, **kw)
+        torch.onnx.export(net, args, str(path), dynamo=False, opset_version=opset, **kw)
     return path
 
 

@@ -190,3 +190,16 @@ def test_large_weights_are_not_read(tmp_path) -> None:
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     assert s.total_params == 8 * 256 * 256 * 9 and peak < 1 << 20
+
+
+def test_structure_over_the_cap_is_refused(tmp_path, monkeypatch) -> None:
+    """The graph without large weights must fit the structure budget (patched small here)."""
+    from padstride.analysis.adapters import onnx_file
+
+    nodes = [helper.make_node("Relu", [f"t{i}"], [f"t{i + 1}"], name="r" * 150 + str(i)) for i in range(100)]
+    path = tmp_path / "wide.onnx"
+    path.write_bytes(_model(nodes, (), ("t100",), (("t0", [1, 3, 8, 8]),)).SerializeToString())
+    assert analyze(str(path)).layer("r" * 150 + "99").shape == (3, 8, 8)
+    monkeypatch.setattr(onnx_file, "MAX_STRUCTURE_BYTES", 10_000)
+    with pytest.raises(ModelError, match="over the 10,000-byte limit"):
+        analyze(str(path))

@@ -5,7 +5,8 @@ DenseNet concatenates a one-tensor list; ShuffleNet splits channels and shuffles
 a position embedding (``Expand``, ``Concat``, attention's ``MatMul``/``Softmax``); Swin pads a
 channels-last tensor, rolls it and folds windows into the batch axis. Models with several inputs,
 and weights passed as graph inputs (``export_params=False``, as ONNX's conformance models do),
-are read too. Exported with the TorchScript exporter at opset 17, at odd sizes.
+are read too. Exported with the TorchScript exporter at opset 17 (and 18, 20, 21), at odd sizes; the
+dynamo exporter needs ``onnxscript``, not installed here.
 """
 
 from __future__ import annotations
@@ -130,6 +131,14 @@ def test_pattern_matches_onnxruntime(name: str, tmp_path) -> None:
     assert s.total_params == initializer_params(onnx.load(str(path)))
 
 
+@pytest.mark.parametrize(("name", "opset"), [("shufflenet", 18), ("swin", 20), ("vit", 21)])
+def test_pattern_at_newer_opsets(name: str, opset: int, tmp_path) -> None:
+    """Opset 18 moved reduce axes, ``Split`` counts and ``Pad`` axes into inputs; the same models still read."""
+    factory, size = CASES[name]
+    path = export(factory().eval(), (torch.zeros(1, 3, size, size),), tmp_path / f"{name}.onnx", opset=opset)
+    matches_onnxruntime(path, min_layers=8)
+
+
 @pytest.mark.parametrize("name", ["densenet", "shufflenet", "swin"])
 def test_dynamic_export_at_another_size(name: str, tmp_path) -> None:
     """Exported with dynamic sizes, the shape arithmetic is in the graph: it is folded at the size asked for."""
@@ -181,3 +190,25 @@ def test_weights_as_graph_inputs(tmp_path) -> None:
     s = matches_onnxruntime(path, feeds, min_layers=4)
     assert s.graph.inputs == ("x",)
     assert s.total_params == sum(p.numel() for p in net.parameters())
+
+
+class Tail(nn.Module):
+    """A convolution followed by shape arithmetic, a transpose and a softmax."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 5)
+
+    def forward(self, x):
+        x = self.conv(x)
+        n, c, h, w = x.shape
+        return x.reshape(n, c, h * w).transpose(1, 2).softmax(-1) + 1
+
+
+def test_a_size_the_model_cannot_take_is_reported_not_raised(tmp_path) -> None:
+    """Too small for the 5×5 kernel: the convolution's error is in the summary; what follows is unknown."""
+    path = export(Tail().eval(), (torch.zeros(1, 3, 9, 9),), tmp_path / "tail.onnx", input_names=["x"],
+                  dynamic_axes={"x": {2: "h", 3: "w"}})
+    s = analyze(str(path), (3, 4, 4))
+    assert len(s.errors) == 1 and "kernel 5 spans 5 > padded input 4" in s.errors[0], s.errors
+    assert analyze(str(path), (3, 9, 9)).layer(s.graph.outputs[0]).shape == (25, 4)

@@ -66,6 +66,10 @@ _SETTING_SLOTS = {"Pad": (1, 2, 3), "Reshape": (1,), "Resize": (1, 2, 3), "Upsam
 _DATA_TYPES_FLOAT = {1, 10, 11, 16}
 
 
+class _Unknown(ModelError):
+    """An input's shape is unknown after an earlier error, which the IR reports where it happened."""
+
+
 def _short(text: object, limit: int = 80) -> str:
     """``text`` cut to ``limit`` characters: names in a file can be any length."""
     s = str(text)
@@ -228,8 +232,8 @@ class _Converter:
         if info.shape is None:
             causes = [e for i in self._state.infos.values() for e in i.errors][:1]
             cause = causes[0] if causes else "an upstream layer has no shape"
-            raise ModelError(f"{self.where(node)}: the shape of its input is unknown after an earlier error: "
-                             f"{_short(cause, 300)}")
+            raise _Unknown(f"{self.where(node)}: the shape of its input is unknown after an earlier error: "
+                           f"{_short(cause, 300)}")
         full = (self.lead.get(value, 1), *info.shape)
         self.full[value] = full
         return full
@@ -278,7 +282,11 @@ class _Converter:
                 raise ModelError(f"{self.where(node)}: input {_short(i)!r} is not produced by any earlier node")
         data = [i for i in node.input if i in self.refs]
         if op in ("Shape", "Size") and node.domain in ("", "ai.onnx"):
-            full = np.array(self.full_shape(node.input[0], node), np.int64)
+            try:
+                full = np.array(self.full_shape(node.input[0], node), np.int64)
+            except _Unknown:
+                self.consts[node.output[0]] = Const(None)
+                return
             value = (full[a.get("start", 0):a.get("end", len(full))] if op == "Shape"
                      else np.array(math.prod(full.tolist()), np.int64))
             self.consts[node.output[0]] = Const.of(value)
@@ -288,9 +296,14 @@ class _Converter:
             return
         name = self._unique(_short(node.name or node.output[0] or op, 200))
         handler = _HANDLERS.get(op) if node.domain in ("", "ai.onnx") else None
-        out = handler(self, node, a, name, data) if handler is not None else None
-        if out is None:
-            self._opaque(node, name, data)
+        try:
+            out = handler(self, node, a, name, data) if handler is not None else None
+            if out is None:
+                self._opaque(node, name, data)
+                return
+        except _Unknown:  # downstream of a shape error: pass "unknown" on, the error is reported where it is
+            out = self.b.identity(self.refs[data[0]], name=name, type=op)
+            self.refs.update({o: out for o in node.output if o})
             return
         self.refs[node.output[0]] = out
         self.lead[node.output[0]] = max(self._lead(i) for i in data)
