@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from ...geometry import Padding, PaddingError, effective_kernel, pool
+from ...geometry import CEIL_RULES, Padding, PaddingError, effective_kernel, pool
 from ..builder import GraphBuilder
 from ..ir import Graph
 from ..layer import LayerInfo
@@ -574,7 +574,8 @@ class _Converter:
         if src.shape is None:
             return
         try:
-            spec = pool(src.shape[1:], k, strides, pad, ceil_mode=True, rule="onnx").output
+            text_rule = "plain" if "plain" in CEIL_RULES else "onnx"  # the spec's prose: plain ceil
+            spec = pool(src.shape[1:], k, strides, pad, ceil_mode=True, rule=text_rule).output
             ours = pool(src.shape[1:], k, strides, pad, ceil_mode=True, rule="torch").output
         except (ValueError, PaddingError):
             return
