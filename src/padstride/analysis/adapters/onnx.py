@@ -215,7 +215,14 @@ class _Converter:
             self._live = Graph(self.b.name, self.b.nodes, (), "channels_first", "onnx")
             self._state = new_state(self._live)
         if self._state.done < len(self.b.nodes):
-            propagate(self._live, self._state)  # type: ignore[arg-type]
+            try:
+                propagate(self._live, self._state)  # type: ignore[arg-type]
+            except (KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:
+                where = next(reversed(self._state.infos), "?")
+                raise ModelError(f"{_short(where)}: cannot analyse this layer "
+                                 f"({type(exc).__name__}: {_short(exc, 200)})") from None
         info: LayerInfo = self._state.infos[ref]
         return info
 
@@ -254,7 +261,13 @@ class _Converter:
 
     # -- conversion -------------------------------------------------------------------------
     def run(self) -> tuple[Graph, dict[str, LayerInfo]]:
-        self._inputs()
+        try:
+            self._inputs()
+        except (ModelError, KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:
+            raise ModelError(f"{self.source}: cannot read the graph's inputs "
+                             f"({type(exc).__name__}: {_short(exc, 200)})") from None
         for node in self.graph.node:
             try:
                 self.convert(node)
@@ -268,7 +281,15 @@ class _Converter:
         outputs = [self.refs[o.name] for o in self.graph.output if o.name in self.refs]
         g = self.b.build(outputs or None)
         g.notes = tuple(self.notes)
-        infos = propagate(g, self._state if self._state is not None else new_state(g))
+        state = self._state if self._state is not None else new_state(g)
+        try:
+            infos = propagate(g, state)
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:  # an attribute the IR cannot use (group 0, a stride of 0): name the layer
+            where = next(reversed(state.infos), "?")
+            raise ModelError(f"{_short(where)}: cannot analyse this layer "
+                             f"({type(exc).__name__}: {_short(exc, 200)})") from None
         return g, infos
 
     def convert(self, node: Any) -> None:
