@@ -55,14 +55,8 @@ class Const:
     @classmethod
     def of(cls, value: Any, params: int = 0) -> Const:
         """A constant holding ``value`` (a NumPy array or a number)."""
-        from onnx import helper
-
         array = np.asarray(value)
-        try:
-            dtype = int(helper.np_dtype_to_tensor_dtype(array.dtype))
-        except (KeyError, ValueError, TypeError):
-            dtype = 0
-        return cls(tuple(int(d) for d in array.shape), dtype, array, params)
+        return cls(tuple(int(d) for d in array.shape), _tensor_type(array.dtype), array, params)
 
     @classmethod
     def from_tensor(cls, tensor: Any, weights: bool, skipped: bool = False) -> Const:
@@ -87,6 +81,21 @@ class Const:
                 except Exception:  # a tensor onnx cannot decode stays unknown
                     self._value = None
         return self._value
+
+
+_TYPES: dict[np.dtype[Any], int] = {}
+
+
+def _tensor_type(dtype: np.dtype[Any]) -> int:
+    """ONNX element type of a NumPy dtype (0 where ONNX has none), cached: folding asks once per constant."""
+    if dtype not in _TYPES:
+        from onnx import helper
+
+        try:
+            _TYPES[dtype] = int(helper.np_dtype_to_tensor_dtype(dtype))
+        except (KeyError, ValueError, TypeError):
+            _TYPES[dtype] = 0
+    return _TYPES[dtype]
 
 
 def _axes(a: dict[str, Any], values: Sequence[np.ndarray | None], index: int) -> list[int] | None:
