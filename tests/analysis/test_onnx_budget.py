@@ -203,3 +203,17 @@ def test_structure_over_the_cap_is_refused(tmp_path, monkeypatch) -> None:
     monkeypatch.setattr(onnx_file, "MAX_STRUCTURE_BYTES", 10_000)
     with pytest.raises(ModelError, match="over the 10,000-byte limit"):
         analyze(str(path))
+
+
+def test_external_data_is_never_opened(tmp_path) -> None:
+    """Weights in a side file (how exporters save models over 2 GB) are counted from their shapes; the file
+    is not read (here it is deleted before the analysis)."""
+    w = numpy_helper.from_array(np.ones((16, 3, 3, 3), np.float32), "w")
+    b = numpy_helper.from_array(np.ones(16, np.float32), "b")
+    model = _model([helper.make_node("Conv", ["x", "w", "b"], ["y"], pads=[1, 1, 1, 1])], [w, b])
+    path = tmp_path / "ext.onnx"
+    onnx.save(model, str(path), save_as_external_data=True, all_tensors_to_one_file=True, location="weights.bin",
+              size_threshold=0)
+    (tmp_path / "weights.bin").unlink()
+    s = analyze(str(path))
+    assert s.total_params == 16 * 27 + 16 and s.layer("y").shape == (16, 8, 8)
