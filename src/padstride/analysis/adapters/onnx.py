@@ -328,7 +328,7 @@ class _Converter:
             return
         self.refs[node.output[0]] = out
         self.lead[node.output[0]] = max(self._lead(i) for i in data)
-        self.types[node.output[0]] = self.types.get(data[0], _FLOAT)
+        self.types[node.output[0]] = int(a["to"]) if op == "Cast" and "to" in a else self.types.get(data[0], _FLOAT)
         extra = [k for k, o in enumerate(node.output) if k and o and o in self.used]
         if extra:
             self._opaque(node, name, data, only=extra)
