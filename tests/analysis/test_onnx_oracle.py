@@ -121,3 +121,21 @@ def test_pool_window_larger_than_input():
     sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
     assert sess.run(None, {"x": np.zeros((1, 1, 2), np.float32)})[0].shape == (1, 1, 1)
     assert analyze(model).errors == ["y (MaxPool): axis 0: kernel 3 spans 3 > padded input 2 under 'valid'"]
+
+
+def test_types_follow_cast_for_the_ops_after_it():
+    """A ``Cast`` to int64 feeding ``Gather`` indices (an embedding lookup): shape inference needs the int type."""
+    table = numpy_helper.from_array(np.zeros((10, 4), np.float32), "table")
+    nodes = [helper.make_node("Cast", ["x"], ["idx"], to=TensorProto.INT64),
+             helper.make_node("Gather", ["table", "idx"], ["y"], axis=0)]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 7])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y], [table]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 4
+    sess = ort.InferenceSession(model.SerializeToString(), opts, providers=["CPUExecutionProvider"])
+    assert sess.run(None, {"x": np.zeros((1, 7), np.float32)})[0].shape == (1, 7, 4)
+    s = analyze(model)
+    assert s.layer("y").shape == (7, 4) and s.total_params == 40

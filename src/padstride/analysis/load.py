@@ -177,9 +177,9 @@ def _load(model: Any, input_shape: Any) -> tuple[Graph, dict[str, LayerInfo] | N
                     raise
                 raise ModelError(f"{text}: malformed .keras config ({type(exc).__name__}: {str(exc)[:200]})") from None
         if suffix == ".onnx":
-            from .adapters.onnx import graph_from_onnx
+            from .adapters.onnx import analyzed_onnx
 
-            return graph_from_onnx(text, input_shape), None
+            return analyzed_onnx(text, input_shape)
         raise ModelError(f"{text}: unknown model file type {suffix!r}; "
                          "expected .yaml, .json, .keras, .onnx or FILE.py:ATTR")
     kind = _framework(model)
@@ -196,11 +196,10 @@ def _load(model: Any, input_shape: Any) -> tuple[Graph, dict[str, LayerInfo] | N
 
         return graph_from_keras(model, input_shape), None
     if kind == "onnx":
-        from .adapters.onnx import graph_from_onnx
+        from .adapters.onnx import analyzed_onnx
 
-        return graph_from_onnx(model, input_shape), None
-    raise ModelError(f"cannot analyse an object of type {type(model).__name__}: expected a spec, a torch, Keras or "
-                     "ONNX model")
+        return analyzed_onnx(model, input_shape)
+    raise ModelError(f"cannot analyse a {type(model).__name__}: expected a spec, a torch, Keras or ONNX model")
 
 
 def _reshape_input(graph: Graph, input_shape: Sequence[int]) -> Graph:

@@ -188,14 +188,40 @@ class Padding:
         raise PaddingError(f"padding must be a name, an int or a sequence, got {padding!r}")
 
     @classmethod
-    def from_onnx(cls, pads: Sequence[int]) -> Padding:
-        """From ONNX ``pads`` ``[b_0, b_1, …, a_0, a_1, …]``.
+    def from_onnx(
+        cls, pads: Sequence[int] | None = None, auto_pad: str | bytes = "NOTSET", ndim: int | None = None
+    ) -> Padding:
+        """From ONNX ``pads`` ``[b_0, b_1, …, a_0, a_1, …]`` and ``auto_pad``.
+
+        ``auto_pad`` ``NOTSET`` (or empty) takes ``pads`` (zeros where absent); ``SAME_UPPER``,
+        ``SAME_LOWER`` and ``VALID`` are the conventions ``same``, ``same_lower`` and ``valid``
+        (``pads`` ignored, as onnxruntime does). ``ndim`` is needed when ``pads`` is absent.
 
         >>> Padding.from_onnx([0, 1, 1, 2]).axes
         ((0, 1), (1, 2))
+        >>> Padding.from_onnx(auto_pad="SAME_LOWER", ndim=2).axes
+        ('same_lower', 'same_lower')
+        >>> Padding.from_onnx(None, "NOTSET", ndim=1).axes
+        ((0, 0),)
         """
-        if len(pads) % 2:
-            raise PaddingError(f"ONNX pads need an even length, got {list(pads)}")
+        mode = (auto_pad.decode() if isinstance(auto_pad, bytes) else str(auto_pad)).strip().upper()
+        if mode not in ("", "NOTSET"):
+            if mode not in ("SAME_UPPER", "SAME_LOWER", "VALID"):
+                raise PaddingError(
+                    f"ONNX auto_pad must be NOTSET, SAME_UPPER, SAME_LOWER or VALID, got {mode!r}"
+                )
+            if ndim is None:
+                ndim = len(pads) // 2 if pads else None
+            if ndim is None:
+                raise PaddingError(f"auto_pad {mode} needs the number of spatial axes")
+            return cls((normalize_convention(mode),) * ndim)
+        if pads is None or len(pads) == 0:
+            if ndim is None:
+                raise PaddingError("ONNX pads are absent and the number of spatial axes is unknown")
+            return cls(((0, 0),) * ndim)
+        if len(pads) % 2 or (ndim is not None and len(pads) != 2 * ndim):
+            want = "an even length" if ndim is None else f"{2 * ndim} values"
+            raise PaddingError(f"ONNX pads need {want}, got {list(pads)}")
         half = len(pads) // 2
         return cls(tuple((int(pads[i]), int(pads[i + half])) for i in range(half)))
 

@@ -1,10 +1,16 @@
-"""ONNX model → graph IR with the ``onnx`` package only (no runtime): attributes and initializers.
+"""ONNX model → graph IR with the ``onnx`` package only (no runtime, no weights read, nothing executed).
 
-``auto_pad`` maps onto padstride's conventions (``SAME_UPPER`` → ``same``, ``SAME_LOWER`` →
-``same_lower``, ``VALID`` → ``valid``) and explicit ``pads`` onto ``(before, after)`` pairs, so pads
-come from :mod:`padstride.geometry` like everywhere else. Pooling with ``ceil_mode`` follows what
-onnxruntime computes (the ``torch`` rule); where the ONNX spec text gives another size, a warning
-says so. Ops padstride does not model get their shape from ``onnx.shape_inference``.
+Convolutions, pools, pads, resizes, merges, reshapes and dense layers become IR nodes whose sizes
+come from :mod:`padstride.geometry`; ``auto_pad`` and ``pads`` are read by
+:meth:`padstride.geometry.Padding.from_onnx`. The shape arithmetic exporters emit (``Shape`` →
+``Gather`` → ``Concat`` → ``Reshape``) is folded with the model's static sizes
+(:mod:`.onnx_fold`, budgeted), and every other op becomes an opaque node with the shape ONNX's
+own shape inference gives for it (:mod:`.onnx_infer`); a node that cannot be read is a
+:class:`~padstride.analysis.load.ModelError` naming it. Graph inputs that are weights (an
+initializer, or a static input in a weight slot, as in ONNX's conformance models) count as
+parameters; inputs used only as settings (a ``Pad``'s pads) are constants of unknown value; every
+other graph input is a model input. A file is read without its weights
+(:mod:`.onnx_file`).
 
 >>> from onnx import TensorProto, helper
 >>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 32, 32])
@@ -18,262 +24,631 @@ says so. Ops padstride does not model get their shape from ``onnx.shape_inferenc
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ...geometry import CEIL_RULES, Padding, PaddingError, effective_kernel, pool
 from ..builder import GraphBuilder
 from ..ir import Graph
+from ..layer import LayerInfo
 from ..load import ModelError
+from ..propagate import new_state, propagate
+from .onnx_fold import Const, fold
+from .onnx_infer import infer_node
 
-__all__ = ["graph_from_onnx"]
+__all__ = ["InputShapes", "analyzed_onnx", "graph_from_onnx"]
 
+#: One shape per sample (a model with one data input), one per data input, or by input name.
+InputShapes = Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Sequence[int]]
+
+_FLOAT = 1
 _ACTIVATIONS = {
     "Relu", "Sigmoid", "Tanh", "LeakyRelu", "Elu", "Selu", "Softmax", "LogSoftmax", "HardSigmoid", "HardSwish",
-    "Softplus", "Clip", "Gelu", "Mish", "Exp", "Abs", "Neg", "Sqrt", "Erf", "Cast", "Celu", "ThresholdedRelu",
+    "Softplus", "Softsign", "Clip", "Gelu", "Mish", "Exp", "Log", "Abs", "Neg", "Sqrt", "Reciprocal", "Erf", "Cast",
+    "Celu", "ThresholdedRelu", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Not", "Hardmax", "Shrink",
+    "LpNormalization",
 }
-_AUTO_PAD = {"SAME_UPPER": "same", "SAME_LOWER": "same_lower", "VALID": "valid"}
+_MERGE = {"Add": "add", "Sum": "add", "Sub": "add", "Max": "add", "Min": "add", "Mean": "add",
+          "Mul": "mul", "Div": "mul", "Pow": "mul"}
+#: Inputs that hold weights: a graph input feeding one of these is a parameter, not a model input.
+_WEIGHT_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "ConvInteger": (1, 3), "Gemm": (1, 2), "MatMul": (1,),
+                 "PRelu": (1,), "BatchNormalization": (1, 2, 3, 4), "InstanceNormalization": (1, 2),
+                 "LayerNormalization": (1, 2), "GroupNormalization": (1, 2)}
+#: Inputs that say how to reshape, pad or slice (not data): a graph input used only there is a setting.
+_SETTING_SLOTS = {"Pad": (1, 2, 3), "Reshape": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Slice": (1, 2, 3, 4),
+                  "Expand": (1,), "Tile": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "Split": (1,), "TopK": (1,),
+                  "ConstantOfShape": (0,), "Range": (0, 1, 2), "Clip": (1, 2), "ReduceMean": (1,), "ReduceSum": (1,),
+                  "ReduceMax": (1,), "ReduceMin": (1,), "ReduceProd": (1,), "OneHot": (1, 2), "CenterCropPad": (1,),
+                  "ConvInteger": (2,)}
+_DATA_TYPES_FLOAT = {1, 10, 11, 16}
 
 
-class _Converter:
-    def __init__(self, model: Any, input_shape: Sequence[int] | None) -> None:
-        import onnx
-        from onnx import numpy_helper
+class _Unknown(ModelError):
+    """An input's shape is unknown after an earlier error, which the IR reports where it happened."""
 
-        self.onnx, self.np_helper = onnx, numpy_helper
-        self.model = model
-        self.graph = model.graph
-        name = self.graph.name or "onnx_model"
-        self.b = GraphBuilder(name, layout="channels_first", framework="onnx")
-        self.consts: dict[str, Any] = {i.name: numpy_helper.to_array(i) for i in self.graph.initializer}
-        self.refs: dict[str, str] = {}
-        self.input_shape = input_shape
-        self.notes: list[str] = []
-        self._inferred: dict[str, list[int | None]] | None = None
 
-    def attrs(self, node: Any) -> dict[str, Any]:
-        return {a.name: self.onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-    def inferred(self, name: str) -> list[int | None] | None:
-        if self._inferred is None:
-            self._inferred = {}
-            try:
-                inferred = self.onnx.shape_inference.infer_shapes(self.model)
-            except Exception:
-                return None
-            for v in [*inferred.graph.value_info, *inferred.graph.output]:
-                dims = v.type.tensor_type.shape.dim
-                self._inferred[v.name] = [d.dim_value if d.HasField("dim_value") else None for d in dims]
-        return self._inferred.get(name)
-
-    def run(self) -> Graph:
-        inputs = [i for i in self.graph.input if i.name not in self.consts]
-        if len(inputs) != 1:
-            raise ModelError(f"{self.b.name}: only models with one input tensor are supported, got {len(inputs)}")
-        dims = inputs[0].type.tensor_type.shape.dim
-        shape: list[int | None] = [d.dim_value if d.HasField("dim_value") else None for d in dims][1:]
-        if self.input_shape is not None:
-            shape = list(self.input_shape)
-        if not shape or any(s is None or s < 1 for s in shape):
-            raise ModelError(f"{inputs[0].name}: input shape {tuple(shape)} has unknown sizes; pass one with --input")
-        self.refs[inputs[0].name] = self.b.input([int(s) for s in shape if s is not None], name=inputs[0].name)
-        for node in self.graph.node:
-            self.convert(node)
-        outputs = [self.refs[o.name] for o in self.graph.output if o.name in self.refs]
-        g = self.b.build(outputs or None)
-        g.notes = tuple(self.notes)
-        return g
-
-    def name(self, node: Any) -> str:
-        base = str(node.name or node.output[0])
-        name, i = base, 1
-        while name in {n.name for n in self.b.nodes}:
-            name, i = f"{base}_{i}", i + 1
-        return name
-
-    def const(self, name: str, where: str) -> Any:
-        if name not in self.consts:
-            raise ModelError(f"{where}: input {name!r} must be a constant for a static analysis")
-        return self.consts[name]
-
-    def convert(self, node: Any) -> None:
-        op, a = node.op_type, self.attrs(node)
-        if op == "Constant":
-            value = a.get("value")
-            self.consts[node.output[0]] = self.np_helper.to_array(value) if value is not None else None
-            return
-        tensors = [i for i in node.input if i in self.refs]
-        if not tensors:  # a constant subgraph (exporters compute Pad's pads so): fold it where it is all constants
-            self._fold(node)
-            return
-        if op == "Shape":  # of a tensor: static here, with batch 1
-            shape = np.array([1, *self._shape(self.refs[tensors[0]])], np.int64)
-            self.consts[node.output[0]] = shape[a.get("start", 0):a.get("end", len(shape))]
-            return
-        name, b = self.name(node), self.b
-        x = self.refs[tensors[0]]
-        out: str
-        if op in ("Conv", "ConvTranspose"):
-            w = self.const(node.input[1], name)
-            group = int(a.get("group", 1))
-            k = list(a.get("kernel_shape", w.shape[2:]))
-            pad: object = _AUTO_PAD.get(_s(a.get("auto_pad", "NOTSET")))
-            if pad is None:
-                pads = list(a.get("pads", [0] * 2 * len(k)))
-                pad = [(pads[i], pads[i + len(k)]) for i in range(len(k))]
-            bias = len(node.input) > 2 and bool(node.input[2])
-            if op == "Conv":
-                out = b.conv(x, int(w.shape[0]), k, list(a.get("strides", [1] * len(k))), pad,
-                             list(a.get("dilations", [1] * len(k))), group, bias, in_channels=int(w.shape[1]) * group,
-                             name=name, type=op)
-            else:
-                dil = list(a.get("dilations", [1] * len(k)))
-                steps = list(a.get("strides", [1] * len(k)))
-                short = any(d * (kk - 1) + 1 < st for kk, st, d in zip(k, steps, dil, strict=False))
-                if pad in ("same", "same_lower") and short:
-                    self.notes.append(f"{name}: ConvTranspose {_s(a['auto_pad'])} with kernel < stride: the ONNX spec "
-                                      "gives n·stride, onnxruntime (n−1)·stride + kernel; padstride follows the spec")
-                out = b.conv_transpose(x, int(w.shape[1]) * group, k, list(a.get("strides", [1] * len(k))), pad,
-                                       list(a.get("output_padding", [0] * len(k))),
-                                       list(a.get("dilations", [1] * len(k))), group, bias, rule="onnx",
-                                       output_size=list(a["output_shape"])[-len(k):] if "output_shape" in a else None,
-                                       in_channels=int(w.shape[0]), name=name, type=op)
-        elif op in ("MaxPool", "AveragePool", "LpPool"):
-            k = list(a["kernel_shape"])
-            pad = _AUTO_PAD.get(_s(a.get("auto_pad", "NOTSET")))
-            if pad is None:
-                pads = list(a.get("pads", [0] * 2 * len(k)))
-                pad = [(pads[i], pads[i + len(k)]) for i in range(len(k))]
-            strides = list(a.get("strides", [1] * len(k)))
-            ceil = bool(a.get("ceil_mode", 0))
-            kind = "max" if op == "MaxPool" else "avg"
-            out = b.pool(x, kind, k, strides, pad, list(a.get("dilations", [1] * len(k))), ceil, "torch",
-                         bool(a.get("count_include_pad", 0)), name=name, type=op)
-            if ceil:
-                self._check_ceil(out, k, strides, pad)
-        elif op in ("GlobalAveragePool", "GlobalMaxPool"):
-            out = b.global_pool(x, "max" if "Max" in op else "avg", keepdims=True, name=name, type=op)
-        elif op == "Pad":
-            pads = [int(p) for p in (self.const(node.input[1], name) if len(node.input) > 1 else a["pads"])]
-            half = len(pads) // 2
-            if pads[0] or pads[1] or pads[half] or pads[half + 1]:
-                raise ModelError(f"{name} (Pad): padding the batch or channel axis is not supported")
-            out = b.pad(x, [(pads[i], pads[i + half]) for i in range(2, half)], _s(a.get("mode", "constant")),
-                        name=name, type=op)
-        elif op in ("Resize", "Upsample"):
-            out = self._resize(node, a, x, name)
-        elif op == "Concat":
-            out = b.concat([self.refs[i] for i in tensors], axis=int(a["axis"]), name=name, type=op)
-        elif op in ("Add", "Sum", "Sub", "Mul", "Div", "Max", "Min", "Mean"):
-            if len(tensors) >= 2:
-                out = b.node("mul" if op in ("Mul", "Div") else "add", [self.refs[i] for i in tensors], name, op)
-            else:
-                consts = [self.consts[i] for i in node.input if i in self.consts and self.consts[i] is not None]
-                params = sum(int(c.size) for c in consts if c.size > 1)
-                out = b.opaque(x, self._shape(x), params, name=name, type=op) if params else b.identity(
-                    x, name=name, type=op)
-        elif op == "Flatten":
-            axis = int(a.get("axis", 1))
-            if axis != 1:
-                raise ModelError(f"{name} (Flatten): axis {axis} is not supported")
-            out = b.flatten(x, name=name, type=op)
-        elif op == "Reshape":
-            target = [int(t) for t in self.const(node.input[1], name)]
-            dims = self._shape(x)
-            target = [dims[i - 1] if t == 0 and i > 0 else t for i, t in enumerate(target)]
-            absorbing = target[0] == -1 and -1 not in target[1:]
-            out = b.reshape(x, target[1:], batch_absorbing=absorbing, name=name, type=op)
-        elif op in ("Gemm", "MatMul"):
-            w = self.const(node.input[1], name)
-            trans = bool(a.get("transB", 0)) if op == "Gemm" else False
-            units, fan_in = (w.shape[0], w.shape[1]) if trans else (w.shape[-1], w.shape[-2])
-            bias = op == "Gemm" and len(node.input) > 2 and bool(node.input[2])
-            out = b.dense(x, int(units), bias, in_features=int(fan_in), name=name, type=op)
-        elif op == "BatchNormalization":
-            out = b.norm(x, "batch", True, stats=True, stats_are_params=True, name=name, type=op)
-        elif op in ("InstanceNormalization", "LayerNormalization", "GroupNormalization"):
-            consts = [self.consts[i] for i in node.input[1:] if i in self.consts]
-            params = sum(int(c.size) for c in consts if c is not None)
-            out = b.opaque(x, self._shape(x), params, name=name, type=op)
-        elif op in _ACTIVATIONS:
-            out = b.activation(x, op.lower(), name=name, type=op)
-        elif op in ("Dropout",):
-            out = b.dropout(x, name=name, type=op)
-        elif op == "Identity":
-            out = b.identity(x, name=name, type=op)
-        else:
-            found = self.inferred(node.output[0])
-            if not found or any(s is None for s in found[1:]):
-                raise ModelError(f"{name} ({op}): not supported and onnx shape inference gives no static shape")
-            params = sum(int(self.consts[i].size) for i in node.input
-                         if i in self.consts and self.consts[i] is not None)
-            out = b.opaque([self.refs[i] for i in tensors], [int(s) for s in found[1:] if s is not None], params,
-                           name=name, type=op)
-        self.refs[node.output[0]] = out
-
-    def _fold(self, node: Any) -> None:
-        """Evaluate a node whose inputs are all constants (``onnx.reference``); unknown inputs leave it unknown."""
-        names = [i for i in node.input if i]
-        if any(self.consts.get(i) is None for i in names):
-            return
-        from onnx.reference import ReferenceEvaluator
-
-        try:
-            values = ReferenceEvaluator(node).run(None, {i: self.consts[i] for i in names})
-        except Exception:  # an op the reference cannot run: its outputs stay unknown
-            return
-        self.consts.update(zip(node.output, values, strict=False))
-
-    def _shape(self, ref: str) -> tuple[int, ...]:
-        info = self.b.propagated()[ref]
-        if info.shape is None:
-            raise ModelError(f"{ref}: shape unknown after an earlier error: {'; '.join(info.errors)}")
-        return info.shape
-
-    def _resize(self, node: Any, a: dict[str, Any], x: str, name: str) -> str:
-        mode = _s(a.get("mode", "nearest"))
-        corners = _s(a.get("coordinate_transformation_mode", "half_pixel")) == "align_corners"
-        shape = self._shape(x)
-        inputs = list(node.input)
-        if node.op_type == "Upsample":
-            scales = self.const(inputs[1], name) if len(inputs) > 1 else a["scales"]
-            return self.b.upsample(x, [float(s) for s in list(scales)[2:]], mode=mode, align_corners=corners,
-                                   name=name, type=node.op_type)
-        sizes = inputs[3] if len(inputs) > 3 and inputs[3] else None
-        if sizes:
-            target = [int(s) for s in self.const(sizes, name)][2:]
-            return self.b.upsample(x, size=target, mode=mode, align_corners=corners, name=name, type=node.op_type)
-        scales = [float(s) for s in self.const(inputs[2], name)][2:]
-        if any(not math.isclose(s * n, round(s * n)) for s, n in zip(scales, shape[1:], strict=False)):
-            self.notes.append(f"{name}: scale {scales} does not give whole sizes; ONNX rounds down")
-        return self.b.upsample(x, scales, mode=mode, align_corners=corners, name=name, type=node.op_type)
-
-    def _check_ceil(self, ref: str, k: list[int], strides: list[int], pad: object) -> None:
-        from ...geometry import pool
-
-        infos = self.b.propagated()
-        node = self.b.nodes[-1]
-        src = infos[node.inputs[0]]
-        if src.shape is None:
-            return
-        try:
-            spec = pool(src.shape[1:], k, strides, pad, ceil_mode=True, rule="onnx").output
-            ours = pool(src.shape[1:], k, strides, pad, ceil_mode=True, rule="torch").output
-        except ValueError:
-            return
-        if spec != ours:
-            self.notes.append(f"{ref}: ceil_mode gives {ours} in onnxruntime (and PyTorch) but {spec} by the ONNX "
-                              "spec text; padstride follows onnxruntime")
+def _short(text: object, limit: int = 80) -> str:
+    """``text`` cut to ``limit`` characters: names in a file can be any length."""
+    s = str(text)
+    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def _s(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def graph_from_onnx(model: Any, input_shape: Sequence[int] | None = None) -> Graph:
-    """The graph of an ONNX model (a ``ModelProto`` or a path); ``input_shape`` per sample, NCHW order.
+def _padding(a: dict[str, Any], nd: int) -> object:
+    """``pads`` / ``auto_pad`` as the IR's padding: a convention name, or per axis a ``(before, after)`` pair."""
+    spec = Padding.from_onnx(a.get("pads"), a.get("auto_pad", "NOTSET"), nd)
+    return spec.convention if spec.convention not in ("explicit", "mixed") else list(spec.axes)
+
+
+def _dims(value_info: Any) -> list[int | None] | None:
+    t = value_info.type
+    if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
+        return None
+    return [int(d.dim_value) if d.HasField("dim_value") else None for d in t.tensor_type.shape.dim]
+
+
+class _Converter:
+    def __init__(self, model: Any, input_shape: InputShapes | None, skipped: set[str], source: str) -> None:
+        from onnx import defs, helper
+
+        self.helper = helper
+        self.graph = model.graph
+        self.source = source
+        self.opsets = {(o.domain or ""): int(o.version) for o in model.opset_import}
+        self.opsets.setdefault("", defs.onnx_opset_version())
+        self.b = GraphBuilder(_short(self.graph.name or source or "onnx_model"), "channels_first", "onnx")
+        self.consts: dict[str, Const] = {t.name: Const.from_tensor(t, True, t.name in skipped)
+                                         for t in self.graph.initializer}
+        self.refs: dict[str, str] = {}  # ONNX value → IR node
+        self.full: dict[str, tuple[int, ...]] = {}  # ONNX value → its shape with the batch axis
+        self.lead: dict[str, int] = {}  # IR-made values: the size of axis 0 (the batch, 1 as exported)
+        self.types: dict[str, int] = {}
+        self.materialized: dict[str, str] = {}
+        self.names: set[str] = set()
+        self.used = {i for n in self.graph.node for i in n.input} | {o.name for o in self.graph.output}
+        self.declared = {v.name: v for v in [*self.graph.value_info, *self.graph.output]}
+        self.input_shape = input_shape
+        self.overridden = input_shape is not None
+        self.notes: list[str] = []
+        self._live: Graph | None = None
+        self._state: Any = None
+
+    # -- inputs -----------------------------------------------------------------------------
+    def _inputs(self) -> None:
+        weights, settings, other = set(), set(), set()
+        for n in self.graph.node:
+            for k, name in enumerate(n.input):
+                if k in _WEIGHT_SLOTS.get(n.op_type, ()):
+                    weights.add(name)
+                elif k in _SETTING_SLOTS.get(n.op_type, ()):
+                    settings.add(name)
+                else:
+                    other.add(name)
+        data = []
+        for inp in self.graph.input:
+            if inp.name in self.consts:
+                continue
+            dims = _dims(inp)
+            elem = int(inp.type.tensor_type.elem_type) if inp.type.HasField("tensor_type") else 0
+            static = dims is not None and all(d is not None and d >= 0 for d in dims)
+            if static and (inp.name in weights or (inp.name in settings and inp.name not in other)):
+                shape = tuple(d for d in dims or () if d is not None)
+                size = math.prod(shape)
+                params = size if inp.name in weights and elem in _DATA_TYPES_FLOAT and size > 1 else 0
+                self.consts[inp.name] = Const(shape, elem, None, params)
+            else:
+                data.append(inp)
+        if not data:
+            what = (f"all {len(self.graph.input)} of its inputs are weights" if len(self.graph.input)
+                    else "it has 0 inputs")
+            raise ModelError(f"{self.source}: the ONNX graph has no input tensor to analyse ({what})")
+        for inp, full in zip(data, self._input_shapes(data), strict=True):
+            ref = self.b.input(full[1:], name=self._unique(_short(inp.name, 200)))
+            self.refs[inp.name], self.full[inp.name] = ref, full
+            self.types[inp.name] = int(inp.type.tensor_type.elem_type) or _FLOAT
+
+    def _input_shapes(self, data: list[Any]) -> list[tuple[int, ...]]:
+        names = [i.name for i in data]
+        given = self.input_shape
+        per: list[Sequence[int] | None]
+        if given is None:
+            per = [None] * len(data)
+        elif isinstance(given, Mapping):
+            extra = sorted(set(given) - set(names))
+            if extra:
+                raise ModelError(f"{self.source}: no data input named {_short(extra[0])!r}; the inputs are "
+                                 f"{_short(', '.join(names), 200)}")
+            per = [given.get(n) for n in names]
+        elif len(given) and all(isinstance(s, (int, np.integer)) for s in given):
+            if len(data) != 1:
+                raise ModelError(f"{self.source}: the model has {len(data)} data inputs "
+                                 f"({_short(', '.join(names), 200)}); give one shape per input")
+            per = [given]  # type: ignore[list-item]
+        else:
+            per = [list(s) for s in given]  # type: ignore[arg-type]
+            if len(per) != len(data):
+                raise ModelError(f"{self.source}: {len(per)} input shapes for {len(data)} data inputs "
+                                 f"({_short(', '.join(names), 200)})")
+        out = []
+        for inp, shape in zip(data, per, strict=True):
+            dims = _dims(inp) or []
+            batch = dims[0] if dims and dims[0] else 1
+            where = _short(inp.name)
+            if shape is None:
+                if any(d is None for d in dims[1:]):
+                    text = "×".join("?" if d is None else str(d) for d in dims)
+                    raise ModelError(f"{where}: input shape {text} has unknown sizes; pass one with --input")
+                out.append((batch, *[int(d) for d in dims[1:] if d is not None]) if dims else ())
+                continue
+            sizes = tuple(int(s) for s in shape)
+            if any(s < 1 for s in sizes):
+                raise ModelError(f"{where}: input sizes must be positive, got {sizes}")
+            if dims and len(sizes) == len(dims):
+                out.append(sizes)  # given with the batch axis
+            elif not dims or len(sizes) == len(dims) - 1:
+                out.append((batch, *sizes))
+            else:
+                raise ModelError(f"{where}: the model's input has {len(dims)} axes with the batch; give "
+                                 f"{len(dims) - 1} sizes per sample, got {len(sizes)}")
+        return out
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def _unique(self, base: str) -> str:
+        name, i = base, 1
+        while name in self.names:
+            name, i = f"{base}_{i}", i + 1
+        self.names.add(name)
+        return name
+
+    def where(self, node: Any) -> str:
+        return f"{_short(node.name or node.output[0] if node.output else node.op_type)} ({_short(node.op_type, 40)})"
+
+    def info(self, ref: str) -> LayerInfo:
+        """The IR's propagation of ``ref``, incremental over the nodes built so far."""
+        if self._state is None:
+            self._live = Graph(self.b.name, self.b.nodes, (), "channels_first", "onnx")
+            self._state = new_state(self._live)
+        if self._state.done < len(self.b.nodes):
+            try:
+                propagate(self._live, self._state)  # type: ignore[arg-type]
+            except (KeyboardInterrupt, MemoryError):
+                raise
+            except Exception as exc:
+                where = next(reversed(self._state.infos), "?")
+                raise ModelError(f"{_short(where)}: cannot analyse this layer "
+                                 f"({type(exc).__name__}: {_short(exc, 200)})") from None
+        info: LayerInfo = self._state.infos[ref]
+        return info
+
+    def full_shape(self, value: str, node: Any) -> tuple[int, ...]:
+        """The shape of ``value`` with its batch axis (batch 1, as exported)."""
+        if value in self.full:
+            return self.full[value]
+        if value in self.consts:
+            shape = self.consts[value].shape
+            if shape is None:
+                raise ModelError(f"{self.where(node)}: the shape of constant {_short(value)!r} is unknown")
+            return shape
+        info = self.info(self.refs[value])
+        if info.shape is None:
+            causes = [e for i in self._state.infos.values() for e in i.errors][:1]
+            cause = causes[0] if causes else "an upstream layer has no shape"
+            raise _Unknown(f"{self.where(node)}: the shape of its input is unknown after an earlier error: "
+                           f"{_short(cause, 300)}")
+        full = (self.lead.get(value, 1), *info.shape)
+        self.full[value] = full
+        return full
+
+    def _lead(self, value: str) -> int:
+        full = self.full.get(value)
+        if full is not None:
+            return full[0] if full else 1
+        return self.lead.get(value, 1)
+
+    def const(self, node: Any, index: int) -> Const | None:
+        name = node.input[index] if index < len(node.input) else ""
+        return self.consts.get(name) if name else None
+
+    def value(self, node: Any, index: int) -> np.ndarray | None:
+        c = self.const(node, index)
+        return None if c is None else c.value
+
+    # -- conversion -------------------------------------------------------------------------
+    def run(self) -> tuple[Graph, dict[str, LayerInfo]]:
+        try:
+            self._inputs()
+        except (ModelError, KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:
+            raise ModelError(f"{self.source}: cannot read the graph's inputs "
+                             f"({type(exc).__name__}: {_short(exc, 200)})") from None
+        for node in self.graph.node:
+            try:
+                self.convert(node)
+            except (ModelError, KeyboardInterrupt, MemoryError):
+                raise
+            except PaddingError as exc:
+                raise ModelError(f"{self.where(node)}: {_short(exc, 300)}") from None
+            except Exception as exc:  # never a traceback: name the node that could not be read
+                raise ModelError(f"{self.where(node)}: cannot read this node "
+                                 f"({type(exc).__name__}: {_short(exc, 200)})") from None
+        outputs = [self.refs[o.name] for o in self.graph.output if o.name in self.refs]
+        g = self.b.build(outputs or None)
+        g.notes = tuple(self.notes)
+        state = self._state if self._state is not None else new_state(g)
+        try:
+            infos = propagate(g, state)
+        except (KeyboardInterrupt, MemoryError):
+            raise
+        except Exception as exc:  # an attribute the IR cannot use (group 0, a stride of 0): name the layer
+            where = next(reversed(state.infos), "?")
+            raise ModelError(f"{_short(where)}: cannot analyse this layer "
+                             f"({type(exc).__name__}: {_short(exc, 200)})") from None
+        return g, infos
+
+    def convert(self, node: Any) -> None:
+        op = node.op_type
+        a = {x.name: self.helper.get_attribute_value(x) for x in node.attribute}
+        if op == "Constant" and node.domain in ("", "ai.onnx"):
+            self.consts[node.output[0]] = self._constant(a)
+            return
+        for i in node.input:
+            if i and i not in self.refs and i not in self.consts:
+                raise ModelError(f"{self.where(node)}: input {_short(i)!r} is not produced by any earlier node")
+        data = [i for i in node.input if i in self.refs]
+        if op in ("Shape", "Size") and node.domain in ("", "ai.onnx"):
+            try:
+                full = np.array(self.full_shape(node.input[0], node), np.int64)
+            except _Unknown:
+                self.consts[node.output[0]] = Const(None)
+                return
+            value = (full[a.get("start", 0):a.get("end", len(full))] if op == "Shape"
+                     else np.array(math.prod(full.tolist()), np.int64))
+            self.consts[node.output[0]] = Const.of(value)
+            return
+        if not data:
+            self._fold(node, a)
+            return
+        name = self._unique(_short(node.name or node.output[0] or op, 200))
+        handler = _HANDLERS.get(op) if node.domain in ("", "ai.onnx") else None
+        try:
+            out = handler(self, node, a, name, data) if handler is not None else None
+            if out is None:
+                self._opaque(node, name, data)
+                return
+        except _Unknown:  # downstream of a shape error: pass "unknown" on, the error is reported where it is
+            out = self.b.identity(self.refs[data[0]], name=name, type=op)
+            self.refs.update({o: out for o in node.output if o})
+            return
+        self.refs[node.output[0]] = out
+        self.lead[node.output[0]] = max(self._lead(i) for i in data)
+        self.types[node.output[0]] = int(a["to"]) if op == "Cast" and "to" in a else self.types.get(data[0], _FLOAT)
+        extra = [k for k, o in enumerate(node.output) if k and o and o in self.used]
+        if extra:
+            self._opaque(node, name, data, only=extra)
+
+    def _constant(self, a: dict[str, Any]) -> Const:
+        if "value" in a:
+            return Const.from_tensor(a["value"], weights=False)
+        for key in ("value_float", "value_int", "value_floats", "value_ints"):
+            if key in a:
+                return Const.of(np.array(a[key], np.float32 if "float" in key else np.int64))
+        if "sparse_value" in a:
+            return Const(tuple(int(d) for d in a["sparse_value"].dims), int(a["sparse_value"].values.data_type))
+        return Const(None)
+
+    def _fold(self, node: Any, a: dict[str, Any]) -> None:
+        ins = [self.consts[i] if i else None for i in node.input]
+        results = fold(node, ins, a)
+        if results is None:  # not evaluated (unknown op, a loop, over the budget): shapes only
+            params = sum(c.params for c in ins if c is not None)
+            results = [Const(r[0], r[1], None, params if k == 0 else 0) if r is not None else Const(None)
+                       for k, r in enumerate(self._infer(node))]
+        for out, c in zip(node.output, results, strict=False):
+            if out:
+                self.consts[out] = c
+
+    def _infer(self, node: Any) -> list[tuple[tuple[int, ...], int] | None]:
+        types: dict[str, tuple[int, tuple[int, ...]]] = {}
+        data: dict[str, np.ndarray] = {}
+        for i in node.input:
+            if not i or i in types:
+                continue
+            if i in self.refs:
+                types[i] = (self.types.get(i, _FLOAT), self.full_shape(i, node))
+            elif self.consts[i].shape is not None:
+                c = self.consts[i]
+                types[i] = (c.dtype or _FLOAT, c.shape)  # type: ignore[assignment]
+                if (c.size or 0) <= 1 << 16 and c.value is not None:
+                    data[i] = c.value
+        found = infer_node(node, types, data, self.opsets)
+        if not self.overridden:  # the file's own annotations, valid at the size it was exported with
+            for k, out in enumerate(node.output):
+                if found[k] is None and out in self.declared:
+                    dims = _dims(self.declared[out])
+                    if dims is not None and all(d is not None for d in dims):
+                        elem = int(self.declared[out].type.tensor_type.elem_type)
+                        found[k] = (tuple(int(d) for d in dims if d is not None), elem)
+        return found
+
+    def _opaque(self, node: Any, name: str, data: list[str], only: list[int] | None = None) -> None:
+        """Outputs of ``node`` as IR nodes with the shapes shape inference gives (``only``: these outputs)."""
+        found = self._infer(node)
+        refs = [self.refs[i] for i in dict.fromkeys(data)]
+        params = sum(self.consts[i].params for i in dict.fromkeys(node.input) if i in self.consts)
+        for k, out in enumerate(node.output):
+            if not out or (only is not None and k not in only) or (k and out not in self.used):
+                continue
+            if found[k] is None:
+                what = "not supported and" if node.op_type not in _HANDLERS else "read as an opaque node, but"
+                raise ModelError(f"{self.where(node)}: {what} ONNX shape inference gives no static shape for "
+                                 f"output {k} ({_short(out)!r})")
+            shape, elem = found[k]  # type: ignore[misc]
+            ir_name = name if k == 0 else self._unique(f"{name}:{k}")
+            self.refs[out] = self.b.opaque(refs, shape[1:], params if k == 0 else 0, name=ir_name,
+                                           type=_short(node.op_type, 40))
+            self.full[out], self.types[out] = shape, elem
+
+    def _materialize(self, value: str) -> str | None:
+        """A constant used as data (a class token concatenated to the patches): an IR node with no inputs."""
+        if value in self.refs:
+            return self.refs[value]
+        if value not in self.materialized:
+            c = self.consts[value]
+            if c.shape is None or not c.shape:
+                return None
+            self.materialized[value] = self.b.opaque([], c.shape[1:], c.params,
+                                                     name=self._unique(_short(value, 200)), type="Constant")
+        return self.materialized[value]
+
+    # -- modelled ops -----------------------------------------------------------------------
+    def conv(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        w = self.const(node, 1)
+        if node.input[0] != data[0] or len(data) != 1 or w is None or w.shape is None or len(w.shape) < 3:
+            return None
+        k = [int(v) for v in a.get("kernel_shape", w.shape[2:])]
+        nd = len(k)
+        pad = _padding(a, nd)
+        strides = [int(v) for v in a.get("strides", [1] * nd)]
+        dil = [int(v) for v in a.get("dilations", [1] * nd)]
+        group = int(a.get("group", 1))
+        bias = node.op_type != "ConvInteger" and len(node.input) > 2 and bool(node.input[2])
+        x = self.refs[data[0]]
+        if node.op_type in ("Conv", "ConvInteger"):
+            return self.b.conv(x, int(w.shape[0]), k, strides, pad, dil, group, bias,
+                               in_channels=int(w.shape[1]) * group, name=name, type=node.op_type)
+        short = any(effective_kernel(kk, d) < st for kk, st, d in zip(k, strides, dil, strict=False))
+        if pad in ("same", "same_lower") and short:
+            self.notes.append(f"{name}: ConvTranspose {_s(a['auto_pad'])} with kernel < stride: the ONNX spec gives "
+                              "n·stride, onnxruntime (n−1)·stride + kernel; padstride follows the spec")
+        size = [int(v) for v in a["output_shape"]][-nd:] if "output_shape" in a else None
+        return self.b.conv_transpose(x, int(w.shape[1]) * group, k, strides, pad,
+                                     [int(v) for v in a.get("output_padding", [0] * nd)], dil, group, bias,
+                                     rule="onnx", output_size=size, in_channels=int(w.shape[0]), name=name,
+                                     type=node.op_type)
+
+    def pool(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        k = [int(v) for v in a["kernel_shape"]]
+        nd = len(k)
+        pad = _padding(a, nd)
+        strides = [int(v) for v in a.get("strides", [1] * nd)]
+        ceil = bool(a.get("ceil_mode", 0))
+        kind = "max" if node.op_type == "MaxPool" else "avg"
+        out = self.b.pool(self.refs[data[0]], kind, k, strides, pad, [int(v) for v in a.get("dilations", [1] * nd)],
+                          ceil, "torch", bool(a.get("count_include_pad", 0)), name=name, type=node.op_type)
+        if ceil:
+            self._check_ceil(out, k, strides, pad)
+        return out
+
+    def global_pool(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        kind = "max" if "Max" in node.op_type else "avg"
+        return self.b.global_pool(self.refs[data[0]], kind, keepdims=True, name=name, type=node.op_type)
+
+    def pad(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        raw = a.get("pads") if "pads" in a else self.value(node, 1)
+        if raw is None or node.input[0] != data[0] or len(data) != 1 or self.value(node, 3) is not None:
+            return None  # computed at run time, or only some axes (opset 18 ``axes``): shape inference
+        axes = Padding.from_onnx([int(p) for p in np.asarray(raw).reshape(-1)]).axes
+        if len(axes) < 3 or axes[0] != (0, 0) or axes[1] != (0, 0):
+            return None  # pads the batch or channel axis: not a spatial pad
+        return self.b.pad(self.refs[data[0]], list(axes[2:]), _s(a.get("mode", "constant")), name=name,
+                          type=node.op_type)
+
+    def resize(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        if node.input[0] != data[0] or len(data) != 1 or "axes" in a:
+            return None
+        if _s(a.get("keep_aspect_ratio_policy", "stretch")) != "stretch":
+            return None
+        full = self.full_shape(data[0], node)
+        if node.op_type == "Upsample":
+            scales, sizes = (a.get("scales") if "scales" in a else self.value(node, 1)), None
+        elif self.opsets.get("", 0) <= 10:
+            scales, sizes = self.value(node, 1), None
+        else:
+            scales, sizes = self.value(node, 2), self.value(node, 3)
+        if len(full) < 3:
+            return None
+        mode = _s(a.get("mode", "nearest"))
+        corners = _s(a.get("coordinate_transformation_mode", "half_pixel")) == "align_corners"
+        x = self.refs[data[0]]
+        if sizes is not None and np.asarray(sizes).size:
+            target = [int(s) for s in np.asarray(sizes).reshape(-1)]
+            if len(target) != len(full) or tuple(target[:2]) != full[:2]:
+                return None
+            return self.b.upsample(x, size=target[2:], mode=mode, align_corners=corners, name=name, type=node.op_type)
+        if scales is None or not np.asarray(scales).size:
+            return None
+        factors = [float(s) for s in np.asarray(scales).reshape(-1)]
+        if len(factors) != len(full) or factors[:2] != [1.0, 1.0]:
+            return None
+        if any(not math.isclose(s * n, round(s * n)) for s, n in zip(factors[2:], full[2:], strict=True)):
+            self.notes.append(f"{name}: scale {factors[2:]} does not give whole sizes; ONNX rounds down")
+        return self.b.upsample(x, factors[2:], mode=mode, align_corners=corners, name=name, type=node.op_type)
+
+    def concat(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        ins = [i for i in node.input if i]
+        if len(ins) == 1:
+            return self.b.identity(self.refs[ins[0]], name=name, type=node.op_type)
+        rank = len(self.full_shape(data[0], node))
+        axis = int(a["axis"]) % max(rank, 1)
+        refs = [self._materialize(i) if i not in self.refs else self.refs[i] for i in ins]
+        if axis == 0 or any(r is None for r in refs):
+            return None
+        return self.b.concat([r for r in refs if r is not None], axis=axis, name=name, type=node.op_type)
+
+    def merge(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        ins = [i for i in node.input if i]
+        if len(ins) == 1:
+            return self.b.identity(self.refs[ins[0]], name=name, type=node.op_type)
+        consts = [self.consts[i] for i in ins if i not in self.refs]
+        if len(data) >= 2:
+            ranks = {len(self.full_shape(i, node)) for i in data}
+            if consts or len(ranks) != 1 or ranks.pop() < 1:
+                return None
+            return self.b.node(_MERGE[node.op_type], [self.refs[i] for i in data], name, node.op_type)
+        x = self.full_shape(data[0], node)
+        if any(c.shape is None for c in consts):
+            return None
+        try:
+            out = tuple(np.broadcast_shapes(x, *(c.shape for c in consts if c.shape is not None)))
+        except ValueError:
+            return None
+        if out != x or not x:
+            return None
+        params = sum(c.params for c in consts)
+        if params:
+            return self.b.opaque(self.refs[data[0]], x[1:], params, name=name, type=node.op_type)
+        return self.b.identity(self.refs[data[0]], name=name, type=node.op_type)
+
+    def flatten(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        rank = len(self.full_shape(data[0], node))
+        if rank < 2 or int(a.get("axis", 1)) % rank != 1:
+            return None
+        return self.b.flatten(self.refs[data[0]], name=name, type=node.op_type)
+
+    def reshape(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        target = self.value(node, 1)
+        if target is None or node.input[0] != data[0] or len(data) != 1:
+            return None
+        x = self.full_shape(data[0], node)
+        raw = [int(t) for t in np.asarray(target).reshape(-1)]
+        if not a.get("allowzero", 0):
+            raw = [x[i] if t == 0 and i < len(x) else t for i, t in enumerate(raw)]
+        total, known = math.prod(x), math.prod(t for t in raw if t != -1)
+        if raw.count(-1) > 1 or (known and -1 in raw and total % known) or (-1 not in raw and known != total) or \
+                not known or not raw:
+            # impossible at this size: let the IR say why (a PyTorch ``view(-1, F)`` absorbs the batch)
+            absorbing = bool(raw) and raw[0] == -1 and -1 not in raw[1:]
+            return self.b.reshape(self.refs[data[0]], raw[1:], batch_absorbing=absorbing, name=name,
+                                  type=node.op_type)
+        out = [total // known if t == -1 else t for t in raw]
+        ref = self.refs[data[0]]
+        if x and out[0] == x[0]:
+            return self.b.reshape(ref, out[1:], name=name, type=node.op_type)
+        self.full[node.output[0]] = tuple(out)  # the batch axis changes (windows folded into it)
+        return self.b.opaque(ref, out[1:], name=name, type=node.op_type)
+
+    def dense(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        w = self.const(node, 1)
+        if node.input[0] != data[0] or len(data) != 1 or w is None or w.shape is None or len(w.shape) != 2:
+            return None
+        if node.op_type == "Gemm":
+            if a.get("transA", 0):
+                return None
+            units, fan_in = (w.shape[0], w.shape[1]) if a.get("transB", 0) else (w.shape[1], w.shape[0])
+            c = self.const(node, 2)
+            bias = c is not None and c.shape is not None and math.prod(c.shape) == units
+            if len(node.input) > 2 and node.input[2] and not bias:
+                return None
+        else:
+            if len(self.full_shape(data[0], node)) < 2:
+                return None
+            units, fan_in, bias = w.shape[1], w.shape[0], False
+        return self.b.dense(self.refs[data[0]], int(units), bias, in_features=int(fan_in), name=name,
+                            type=node.op_type)
+
+    def batch_norm(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        if node.input[0] != data[0] or len(data) != 1 or a.get("training_mode", 0):
+            return None
+        return self.b.norm(self.refs[data[0]], "batch", True, stats=True, stats_are_params=True, name=name,
+                           type=node.op_type)
+
+    def elementwise(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
+        if node.input[0] != data[0] or len(data) != 1 or any(self.consts[i].params for i in node.input[1:] if i):
+            return None
+        x = self.refs[data[0]]
+        if node.op_type == "Dropout":
+            return self.b.dropout(x, name=name, type=node.op_type)
+        if node.op_type == "Identity":
+            return self.b.identity(x, name=name, type=node.op_type)
+        return self.b.activation(x, node.op_type.lower(), name=name, type=node.op_type)
+
+    def _check_ceil(self, ref: str, k: list[int], strides: list[int], pad: object) -> None:
+        node = self.b.nodes[-1]
+        src = self.info(node.inputs[0])
+        if src.shape is None:
+            return
+        try:
+            text_rule = "plain" if "plain" in CEIL_RULES else "onnx"  # the spec's prose: plain ceil
+            spec = pool(src.shape[1:], k, strides, pad, ceil_mode=True, rule=text_rule).output
+            ours = pool(src.shape[1:], k, strides, pad, ceil_mode=True, rule="torch").output
+        except (ValueError, PaddingError):
+            return
+        if spec != ours:
+            self.notes.append(f"{ref}: ceil_mode gives {ours} in onnxruntime (and PyTorch) but {spec} by the ONNX "
+                              "spec text; padstride follows onnxruntime")
+
+
+_HANDLERS = {
+    "Conv": _Converter.conv, "ConvTranspose": _Converter.conv, "ConvInteger": _Converter.conv,
+    "MaxPool": _Converter.pool, "AveragePool": _Converter.pool, "LpPool": _Converter.pool,
+    "GlobalAveragePool": _Converter.global_pool, "GlobalMaxPool": _Converter.global_pool,
+    "Pad": _Converter.pad, "Resize": _Converter.resize, "Upsample": _Converter.resize,
+    "Concat": _Converter.concat, "Flatten": _Converter.flatten, "Reshape": _Converter.reshape,
+    "Gemm": _Converter.dense, "MatMul": _Converter.dense, "BatchNormalization": _Converter.batch_norm,
+    "Dropout": _Converter.elementwise, "Identity": _Converter.elementwise,
+    **dict.fromkeys(_MERGE, _Converter.merge), **dict.fromkeys(_ACTIVATIONS, _Converter.elementwise),
+}
+
+
+def analyzed_onnx(model: Any, input_shape: InputShapes | None = None) -> tuple[Graph, dict[str, LayerInfo]]:
+    """:func:`graph_from_onnx` and its propagation, which reading the model already ran.
+
+    >>> from onnx import TensorProto, helper
+    >>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    >>> y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    >>> relu = helper.make_node("Relu", ["x"], ["y"])
+    >>> g, infos = analyzed_onnx(helper.make_model(helper.make_graph([relu], "g", [x], [y])))
+    >>> infos["y"].shape
+    (3, 8, 8)
+    """
+    import onnx
+
+    skipped: set[str] = set()
+    source = "model"
+    if isinstance(model, (str, Path)):
+        from .onnx_file import read_onnx
+
+        source = _short(Path(model).name, 120)
+        model, skipped = read_onnx(model)
+    elif not isinstance(model, onnx.ModelProto):
+        raise ModelError(f"expected an ONNX ModelProto or a path, got {type(model).__name__}")
+    else:
+        source = _short(model.graph.name or "model", 120)
+    return _Converter(model, input_shape, skipped, source).run()
+
+
+def graph_from_onnx(model: Any, input_shape: InputShapes | None = None) -> Graph:
+    """The graph of an ONNX model (a ``ModelProto`` or a path).
+
+    ``input_shape``: per sample, NCHW order (or with the batch axis: the model's rank tells which);
+    for several data inputs, a list of shapes or a mapping from input name to shape.
 
     >>> from onnx import TensorProto, helper
     >>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 1, 28, 28])
@@ -282,11 +657,4 @@ def graph_from_onnx(model: Any, input_shape: Sequence[int] | None = None) -> Gra
     >>> graph_from_onnx(m).nodes[0].attrs["shape"]
     (1, 28, 28)
     """
-    import onnx
-
-    if isinstance(model, (str, Path)):
-        try:
-            model = onnx.load(str(model))
-        except Exception as exc:
-            raise ModelError(f"{model}: not a readable ONNX file ({type(exc).__name__})") from None
-    return _Converter(model, input_shape).run()
+    return analyzed_onnx(model, input_shape)[0]
