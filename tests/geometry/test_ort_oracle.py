@@ -286,8 +286,8 @@ def test_onnxruntime_maxpool_same_dilation_fault_example(oracle_count: Counter[s
 def test_onnxruntime_ceil_mode_rule_is_torch_at_every_opset(
         n: int, k: int, s: int, data: st.DataObject, opset: int,
         oracle_count: Counter[str]) -> None:
-    """ceil_mode: onnxruntime 1.32 drops a last window starting in the right padding (rule
-    'torch') even at opsets 10–21, whose text is plain ceil (rule 'onnx')."""
+    """ceil_mode: onnxruntime 1.32 drops a last window starting in the right padding (rules
+    'torch' and 'onnx') even at opsets 10–21, whose text is plain ceil (rule 'plain')."""
     b, a = data.draw(st.integers(0, k - 1)), data.draw(st.integers(0, k - 1))
     oracle_count["onnxruntime"] += 1
     if n + b + a < k:
@@ -295,15 +295,19 @@ def test_onnxruntime_ceil_mode_rule_is_torch_at_every_opset(
     y = ort_run("MaxPool", _x(np.ones(n)), opset=opset, kernel_shape=[k], strides=[s],
                 pads=[b, a], ceil_mode=1)
     torch_rule = pool_output_size(n, k, s, b, a, ceil_mode=True, rule="torch")
-    assert y.shape[-1] == torch_rule, dict(n=n, k=k, s=s, pads=(b, a), opset=opset)
+    onnx_rule = pool_output_size(n, k, s, b, a, ceil_mode=True, rule="onnx")
+    assert y.shape[-1] == torch_rule == onnx_rule, dict(n=n, k=k, s=s, pads=(b, a), opset=opset)
 
 
 def test_onnx_text_rule_differs_from_onnxruntime(oracle_count: Counter[str]) -> None:
-    """The pinned disagreement: n=2, k=1, s=2, ceil_mode — ONNX text (opset ≤ 21) says 2."""
+    """The pinned disagreement: n=2, k=1, s=2, ceil_mode — the ONNX text (opset ≤ 21, rule
+    'plain', also OpenVINO's rounding_type='ceil') says 2; onnxruntime and ONNX's own conformance
+    case test_maxpool_2d_ceil_output_size_reduce_by_one say 1 (rule 'onnx')."""
     oracle_count["onnxruntime"] += 1
     y = ort_run("MaxPool", _x(np.ones(2)), opset=19, kernel_shape=[1], strides=[2], ceil_mode=1)
     assert y.shape[-1] == pool_output_size(2, 1, 2, 0, 0, True, "torch") == 1
-    assert pool_output_size(2, 1, 2, 0, 0, True, "onnx") == 2
+    assert pool_output_size(2, 1, 2, 0, 0, True, "onnx") == 1
+    assert pool_output_size(2, 1, 2, 0, 0, True, "plain") == 2
 
 
 @oracle_settings(40)
