@@ -206,6 +206,33 @@ def test_averagepool_divisors_match_onnxruntime(nd: int, data: st.DataObject, ce
         np.testing.assert_allclose(y * divisors, real, rtol=1e-5, err_msg=str(cfg))
 
 
+@oracle_settings(120)
+@given(nd=st.integers(1, 3), data=st.data(), ceil_mode=st.booleans(), count_include_pad=st.booleans())
+def test_dilated_averagepool_divisors_match_onnxruntime(nd: int, data: st.DataObject, ceil_mode: bool,
+                                                       count_include_pad: bool,
+                                                       oracle_count: Counter[str]) -> None:
+    """AveragePool with dilations (opset 19): only the window's taps count in the divisor; the
+    'onnx' ceil_mode rule gives onnxruntime's sizes."""
+    c = data.draw(window(nd, n_max=9 if nd < 3 else 5, d_max=3))
+    pads = tuple((data.draw(st.integers(0, k - 1)), data.draw(st.integers(0, k - 1))) for k in c["k"])
+    attrs = dict(kernel_shape=list(c["k"]), strides=list(c["s"]), dilations=list(c["d"]),
+                 ceil_mode=int(ceil_mode), count_include_pad=int(count_include_pad),
+                 pads=[b for b, _ in pads] + [a for _, a in pads])
+    for shape in _shapes(c["n"], 3):
+        cfg = {**c, "n": shape, "pads": pads, "ceil_mode": ceil_mode, "count_include_pad": count_include_pad}
+        try:
+            geom = pool(shape, c["k"], c["s"], pads, c["d"], ceil_mode, rule="onnx")
+        except PaddingError:
+            continue  # windows longer than the padded input: pinned in the tests above
+        oracle_count["onnxruntime"] += 1
+        y = ort_run("AveragePool", _x(np.ones(shape)), **attrs)[0, 0]
+        assert y.shape == geom.output, f"{cfg}: onnxruntime {y.shape} vs geometry {geom.output}"
+        divisors = outer([avg_divisors(a, count_include_pad) for a in geom.axes])
+        real = outer([[a.real_cells(j) for j in range(a.output)] for a in geom.axes])
+        seen = divisors > 0  # a window of pure padding, not counted: 0/0 in both
+        np.testing.assert_allclose((y * divisors)[seen], real[seen], rtol=1e-5, err_msg=str(cfg))
+
+
 @oracle_settings(60)
 @given(n=st.integers(1, 12), k=st.integers(1, 3), s=st.integers(2, 4),
        auto_pad=st.sampled_from(["SAME_UPPER", "SAME_LOWER"]))
