@@ -34,8 +34,7 @@ def test_pool_matches_torch_native(data: st.DataObject) -> None:
     size = draw_axes(data, nd, 1, {1: 12, 2: 9, 3: 6}[nd], "size")
     kernel = draw_axes(data, nd, 1, 4, "kernel")
     stride = draw_axes(data, nd, 1, 3, "stride")
-    dil = draw_axes(data, nd, 1, 2, "dilation") if mode == "max" \
-        else (1,) * nd
+    dil = draw_axes(data, nd, 1, 2, "dilation")
     pads = tuple(data.draw(st.integers(0, k // 2), f"pad{i}") for i, k in enumerate(kernel))  # torch's limit
     ceil = data.draw(st.booleans(), "ceil_mode")
     include = data.draw(st.sampled_from([None, True, False]), "count_include_pad")
@@ -48,7 +47,10 @@ def test_pool_matches_torch_native(data: st.DataObject) -> None:
     op = torch_op(f"{mode}_pool", nd)
     kw = {"dilation": dil} if mode == "max" else {"count_include_pad": include is not False}
     try:
-        want = op(torch.from_numpy(x), kernel, stride, pads, ceil_mode=ceil, **kw).numpy()
+        if mode == "avg" and dil != (1,) * nd:  # torch's avg pools have no dilation: unfold
+            want = dilated_avg_pool(x, kernel, stride, pads, dil, ceil, include is not False)
+        else:
+            want = op(torch.from_numpy(x), kernel, stride, pads, ceil_mode=ceil, **kw).numpy()
     except RuntimeError:  # torch rejects some inputs smaller than the kernel even when padded
         assume(False)
         return
@@ -59,6 +61,24 @@ def test_pool_matches_torch_native(data: st.DataObject) -> None:
     got_last = pool(np.moveaxis(x, 1, -1), kernel, stride, list(pads), mode, ceil, dilation=dil,
                     layout="channels_last", **extra)
     check(np.moveaxis(got_last, -1, 1), want, (*cfg, "channels_last"))
+
+
+def dilated_avg_pool(x: np.ndarray, kernel: tuple[int, ...], stride: tuple[int, ...], pads: tuple[int, ...],
+                     dilation: tuple[int, ...], ceil: bool, include_pad: bool) -> np.ndarray:
+    """Dilated average pooling by torch ops: the window's taps by ``Tensor.unfold`` per axis over
+    the zero-padded input (and a ones map padded by 1s or 0s for the divisor), summed."""
+    geo = geometry.pool(x.shape[2:], kernel, stride, list(pads), dilation, ceil)
+    pad = torch_pad([(a.pad_before, a.pad_after + a.overhang) for a in geo])
+    marks = torch.ones(x.shape, dtype=torch.float64)
+    marks = F.pad(marks, torch_pad(geo.pads), value=1.0 if include_pad else 0.0)
+    marks = F.pad(marks, torch_pad([(0, a.overhang) for a in geo]))  # the overhang never counts
+    t = F.pad(torch.from_numpy(x), pad)
+    nd = geo.ndim
+    for i, a in enumerate(geo):  # unfold spans, then keep every dilation-th tap
+        t = t.unfold(2 + i, a.span, a.stride)[..., :: a.dilation]
+        marks = marks.unfold(2 + i, a.span, a.stride)[..., :: a.dilation]
+    axes = tuple(range(-nd, 0))
+    return (t.sum(axes) / marks.sum(axes)).numpy()
 
 
 def sum_over_count(x: np.ndarray, geo: geometry.Geometry, include_pad: bool) -> np.ndarray:
@@ -152,7 +172,46 @@ def test_pool_dtypes(dtype: type) -> None:
 
 
 def test_pool_errors_are_clear() -> None:
-    with pytest.raises(PaddingError, match="average pooling has no dilation"):
-        pool(np.ones((1, 1, 5, 5)), 2, mode="avg", dilation=2)
     with pytest.raises(PaddingError, match="unknown pooling mode"):
         pool(np.ones((1, 1, 5, 5)), 2, mode="min")
+
+
+@oracle_settings(40)
+@given(st.data())
+def test_long_kernels_match_torch(data: st.DataObject) -> None:
+    """Kernels longer than WINDOW_TAPS along the last axis (reduced over a window view), both
+    layouts, max with dilation, avg with and without padded cells counted; global pools."""
+    from padstride.engine.pooling import WINDOW_TAPS
+
+    nd = data.draw(st.integers(1, 2), "nd")
+    mode = data.draw(st.sampled_from(["max", "avg"]), "mode")
+    lead = draw_axes(data, nd - 1, 1, 3, "lead kernel")
+    k = data.draw(st.integers(WINDOW_TAPS + 1, 40), "last kernel")
+    kernel = (*lead, k)
+    n = data.draw(st.integers(k, 60), "last size")
+    size = (*(kk + 2 for kk in lead), n)
+    stride = draw_axes(data, nd, 1, 5, "stride")
+    dil = (*((1,) * (nd - 1)), data.draw(st.integers(1, 2), "dilation"))
+    assume(dil[-1] * (k - 1) + 1 <= n)
+    pads = tuple(data.draw(st.integers(0, kk // 2), f"pad{i}") for i, kk in enumerate(kernel))
+    ceil = data.draw(st.booleans(), "ceil_mode")
+    include = data.draw(st.booleans(), "count_include_pad")
+    x = np.random.default_rng(7).standard_normal((2, 3, *size))
+    if mode == "max":
+        want = torch_op("max_pool", nd)(torch.from_numpy(x), kernel, stride, pads, dil, ceil).numpy()
+    else:
+        want = dilated_avg_pool(x, kernel, stride, pads, dil, ceil, include)
+    kw = {} if mode == "max" else {"count_include_pad": include}
+    cfg = (mode, size, kernel, stride, dil, pads, ceil, include)
+    check(pool(x, kernel, stride, list(pads), mode, ceil, dilation=dil, **kw), want, cfg)
+    got_last = pool(np.moveaxis(x, 1, -1), kernel, stride, list(pads), mode, ceil, dilation=dil,
+                    layout="channels_last", **kw)
+    check(np.moveaxis(got_last, -1, 1), want, (*cfg, "channels_last"))
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_global_pool_matches_numpy(mode: str) -> None:
+    x = np.random.default_rng(1).standard_normal((2, 3, 40, 50))
+    got = pool(x, (40, 50), mode=mode)
+    want = x.max(axis=(2, 3), keepdims=True) if mode == "max" else x.mean(axis=(2, 3), keepdims=True)
+    check(got, want, mode)

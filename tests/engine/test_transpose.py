@@ -75,3 +75,35 @@ def test_conv_transpose_dtype_and_errors() -> None:
         conv_transpose(x, np.ones((2, 1, 2, 2)), groups=3)
     with pytest.raises(PaddingError, match="output_padding 2 must be"):
         conv_transpose(x, np.ones((2, 1, 2, 2)), stride=2, output_padding=2)
+
+
+@oracle_settings(60)
+@given(st.data())
+def test_long_kernels_over_small_inputs_match_torch(data: st.DataObject) -> None:
+    """Kernels much longer than the input (the scatter loops over inputs), cropped so that only
+    some taps reach the output, tap chunks split by a small block limit."""
+    nd = data.draw(st.integers(1, 2), "nd")
+    size = draw_axes(data, nd, 1, 3, "size")
+    kernel = draw_axes(data, nd, 5, 40, "kernel")
+    stride = draw_axes(data, nd, 1, 3, "stride")
+    dil = draw_axes(data, nd, 1, 2, "dilation")
+    pads = [data.draw(st.integers(0, (d * (k - 1)) // 2), f"pad{i}") for i, (k, d) in enumerate(zip(kernel, dil,
+                                                                                                   strict=True))]
+    groups = data.draw(st.integers(1, 2), "groups")
+    block = data.draw(st.sampled_from([64, 4096, 8 << 20]), "block")
+    try:
+        geometry.conv_transpose(size, kernel, stride, pads, 0, dil)
+    except PaddingError:
+        assume(False)
+        return
+    rng = np.random.default_rng(sum(kernel))
+    x = rng.standard_normal((2, 2 * groups, *size))
+    w = rng.standard_normal((2 * groups, 2, *kernel))
+    want = torch_op("conv_transpose", nd)(torch.from_numpy(x), torch.from_numpy(w), None, stride, pads, 0, groups,
+                                          dil).numpy()
+    old = set_block_bytes(block)
+    try:
+        got = conv_transpose(x, w, None, stride, pads, 0, dil, groups)
+    finally:
+        set_block_bytes(old)
+    check(got, want, (size, kernel, stride, dil, pads, groups, block))

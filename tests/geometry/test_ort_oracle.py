@@ -206,6 +206,33 @@ def test_averagepool_divisors_match_onnxruntime(nd: int, data: st.DataObject, ce
         np.testing.assert_allclose(y * divisors, real, rtol=1e-5, err_msg=str(cfg))
 
 
+@oracle_settings(120)
+@given(nd=st.integers(1, 3), data=st.data(), ceil_mode=st.booleans(), count_include_pad=st.booleans())
+def test_dilated_averagepool_divisors_match_onnxruntime(nd: int, data: st.DataObject, ceil_mode: bool,
+                                                       count_include_pad: bool,
+                                                       oracle_count: Counter[str]) -> None:
+    """AveragePool with dilations (opset 19): only the window's taps count in the divisor; the
+    'onnx' ceil_mode rule gives onnxruntime's sizes."""
+    c = data.draw(window(nd, n_max=9 if nd < 3 else 5, d_max=3))
+    pads = tuple((data.draw(st.integers(0, k - 1)), data.draw(st.integers(0, k - 1))) for k in c["k"])
+    attrs = dict(kernel_shape=list(c["k"]), strides=list(c["s"]), dilations=list(c["d"]),
+                 ceil_mode=int(ceil_mode), count_include_pad=int(count_include_pad),
+                 pads=[b for b, _ in pads] + [a for _, a in pads])
+    for shape in _shapes(c["n"], 3):
+        cfg = {**c, "n": shape, "pads": pads, "ceil_mode": ceil_mode, "count_include_pad": count_include_pad}
+        try:
+            geom = pool(shape, c["k"], c["s"], pads, c["d"], ceil_mode, rule="onnx")
+        except PaddingError:
+            continue  # windows longer than the padded input: pinned in the tests above
+        oracle_count["onnxruntime"] += 1
+        y = ort_run("AveragePool", _x(np.ones(shape)), **attrs)[0, 0]
+        assert y.shape == geom.output, f"{cfg}: onnxruntime {y.shape} vs geometry {geom.output}"
+        divisors = outer([avg_divisors(a, count_include_pad) for a in geom.axes])
+        real = outer([[a.real_cells(j) for j in range(a.output)] for a in geom.axes])
+        seen = divisors > 0  # a window of pure padding, not counted: 0/0 in both
+        np.testing.assert_allclose((y * divisors)[seen], real[seen], rtol=1e-5, err_msg=str(cfg))
+
+
 @oracle_settings(60)
 @given(n=st.integers(1, 12), k=st.integers(1, 3), s=st.integers(2, 4),
        auto_pad=st.sampled_from(["SAME_UPPER", "SAME_LOWER"]))
@@ -286,8 +313,8 @@ def test_onnxruntime_maxpool_same_dilation_fault_example(oracle_count: Counter[s
 def test_onnxruntime_ceil_mode_rule_is_torch_at_every_opset(
         n: int, k: int, s: int, data: st.DataObject, opset: int,
         oracle_count: Counter[str]) -> None:
-    """ceil_mode: onnxruntime 1.32 drops a last window starting in the right padding (rule
-    'torch') even at opsets 10–21, whose text is plain ceil (rule 'onnx')."""
+    """ceil_mode: onnxruntime 1.32 drops a last window starting in the right padding (rules
+    'torch' and 'onnx') even at opsets 10–21, whose text is plain ceil (rule 'plain')."""
     b, a = data.draw(st.integers(0, k - 1)), data.draw(st.integers(0, k - 1))
     oracle_count["onnxruntime"] += 1
     if n + b + a < k:
@@ -295,15 +322,19 @@ def test_onnxruntime_ceil_mode_rule_is_torch_at_every_opset(
     y = ort_run("MaxPool", _x(np.ones(n)), opset=opset, kernel_shape=[k], strides=[s],
                 pads=[b, a], ceil_mode=1)
     torch_rule = pool_output_size(n, k, s, b, a, ceil_mode=True, rule="torch")
-    assert y.shape[-1] == torch_rule, dict(n=n, k=k, s=s, pads=(b, a), opset=opset)
+    onnx_rule = pool_output_size(n, k, s, b, a, ceil_mode=True, rule="onnx")
+    assert y.shape[-1] == torch_rule == onnx_rule, dict(n=n, k=k, s=s, pads=(b, a), opset=opset)
 
 
 def test_onnx_text_rule_differs_from_onnxruntime(oracle_count: Counter[str]) -> None:
-    """The pinned disagreement: n=2, k=1, s=2, ceil_mode — ONNX text (opset ≤ 21) says 2."""
+    """The pinned disagreement: n=2, k=1, s=2, ceil_mode — the ONNX text (opset ≤ 21, rule
+    'plain', also OpenVINO's rounding_type='ceil') says 2; onnxruntime and ONNX's own conformance
+    case test_maxpool_2d_ceil_output_size_reduce_by_one say 1 (rule 'onnx')."""
     oracle_count["onnxruntime"] += 1
     y = ort_run("MaxPool", _x(np.ones(2)), opset=19, kernel_shape=[1], strides=[2], ceil_mode=1)
     assert y.shape[-1] == pool_output_size(2, 1, 2, 0, 0, True, "torch") == 1
-    assert pool_output_size(2, 1, 2, 0, 0, True, "onnx") == 2
+    assert pool_output_size(2, 1, 2, 0, 0, True, "onnx") == 1
+    assert pool_output_size(2, 1, 2, 0, 0, True, "plain") == 2
 
 
 @oracle_settings(40)

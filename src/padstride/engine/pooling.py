@@ -12,10 +12,13 @@ array([[ 7.,  9., 10.],
        [25., 27., 28.]], dtype=float32)
 
 The input is padded once (``-inf`` for max, ``0`` for average, plus the overhang a ``ceil_mode``
-window needs), then a loop over the kernel taps reduces whole strided views per block of
-images × output rows (at most ``min(BLOCK_BYTES, TAP_BYTES)`` = 2 MiB of accumulator per block;
-see :mod:`padstride.engine._blocks`). Sizes and pads come from :func:`padstride.geometry.pool`, divisors from
-:func:`padstride.geometry.avg_divisors`.
+window needs; not copied at all when nothing is padded), then a loop over the kernel taps reduces
+whole strided views per block of images × output rows (at most ``min(BLOCK_BYTES, TAP_BYTES)`` =
+2 MiB of accumulator, plus as much for a temporary, per block; see :mod:`padstride.engine._blocks`).
+The taps are generated lazily, never listed; along the last axis a kernel longer than
+:data:`WINDOW_TAPS` is reduced in one call over a window view, so a global pool over 2048² makes
+2048 NumPy calls, not 2048². Sizes and pads come from :func:`padstride.geometry.pool`, divisors from
+:func:`padstride.geometry.avg_divisors` (average pooling may be dilated, as ONNX and TF allow).
 """
 
 from __future__ import annotations
@@ -32,9 +35,14 @@ from . import _blocks
 from ._layout import check_layout
 from .padding import pad_into, padded_shape
 
-__all__ = ["POOL_MODES", "pool"]
+__all__ = ["POOL_MODES", "WINDOW_TAPS", "pool"]
 
 POOL_MODES: tuple[str, ...] = ("max", "avg")
+
+#: Along the last spatial axis, kernels up to this many taps are reduced tap by tap (one
+#: elementwise call per tap, the fastest for small kernels); longer ones in one ``reduce`` call
+#: over a window view of the whole axis.
+WINDOW_TAPS = 16
 
 
 def _spatial_ndim(x: np.ndarray, kernel: object) -> int:
@@ -97,8 +105,11 @@ def pool(
         fill = -np.inf if dtype.kind in "fc" else (np.iinfo(dtype).min if dtype.kind in "iu" else False)
     # pads, plus the overhang of a ceil_mode window past the padded input
     pads = [(a.pad_before, a.pad_after + a.overhang) for a in geo]
-    xp = np.empty(padded_shape(xa.shape, pads, sax), dtype)
-    pad_into(xa, pads, xp, sax, "constant", fill)
+    if any(p != (0, 0) for p in pads) or xa.dtype != dtype:
+        xp = np.empty(padded_shape(xa.shape, pads, sax), dtype)
+        pad_into(xa, pads, xp, sax, "constant", fill)
+    else:
+        xp = xa  # nothing to pad: read the input in place
     outs = geo.output
     shape = list(xa.shape)
     for a, o in zip(sax, outs, strict=True):
@@ -110,9 +121,11 @@ def pool(
         for i, d in enumerate(divs[1:], 1):
             div = div * d.reshape((-1,) + (1,) * (len(shape) - sax[i] - 1))
         div = div.astype(dtype)
-    taps = list(itertools.product(*(range(a.kernel) for a in geo)))
     reduce = np.maximum if mode == "max" else np.add
-    row_bytes = math.prod(shape[1:]) // outs[0] * dtype.itemsize
+    last = geo.axes[-1]
+    windowed = last.kernel > WINDOW_TAPS  # the last axis' taps in one reduce over a window view
+    inner = (None,) if windowed else range(last.kernel)
+    row_bytes = math.prod(shape[1:]) // outs[0] * dtype.itemsize * (2 if windowed else 1)
 
     def work(block: tuple[int, int, int, int]) -> None:
         n0, n1, r0, r1 = block
@@ -120,16 +133,27 @@ def pool(
         index[0] = slice(n0, n1)
         index[sax[0]] = slice(r0, r1)
         acc = out[tuple(index)]
-        for t, tap in enumerate(taps):
-            for i, (a, k) in enumerate(zip(geo, tap, strict=True)):
-                lo = k * a.dilation + (r0 * a.stride if i == 0 else 0)
-                count = (r1 - r0) if i == 0 else a.output
-                index[sax[i]] = slice(lo, lo + (count - 1) * a.stride + 1, a.stride)
-            view = xp[tuple(index)]
-            if t == 0:
-                acc[...] = view
-            else:
-                reduce(acc, view, out=acc)
+        tmp = np.empty_like(acc) if windowed else None
+        first = True
+        for lead in itertools.product(*(range(a.kernel) for a in geo.axes[:-1])):  # lazily: no list
+            for k in inner:
+                for i, (a, t) in enumerate(zip(geo, (*lead, k or 0), strict=True)):
+                    lo = t * a.dilation + (r0 * a.stride if i == 0 else 0)
+                    count = (r1 - r0) if i == 0 else a.output
+                    index[sax[i]] = slice(lo, lo + (count - 1) * a.stride + 1, a.stride)
+                view = xp[tuple(index)]
+                if windowed:  # append the last axis' taps as a trailing axis and reduce it away
+                    step = xp.strides[sax[-1]] * last.dilation
+                    view = np.lib.stride_tricks.as_strided(
+                        view, (*view.shape, last.kernel), (*view.strides, step), writeable=False)
+                    reduce.reduce(view, axis=-1, out=acc if first else tmp)
+                    if not first:
+                        reduce(acc, tmp, out=acc)
+                elif first:
+                    acc[...] = view
+                else:
+                    reduce(acc, view, out=acc)
+                first = False
         if div is not None:
             acc /= div[r0:r1]
 

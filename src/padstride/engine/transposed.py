@@ -13,7 +13,11 @@ Explicit pads follow PyTorch (``padding`` crops both ends of the full output ``(
 placement; ``"keras_torch"``: what Keras 3 computes on its torch backend; ``"onnx"``: ONNX
 ``auto_pad``). Every size and crop comes from :func:`padstride.geometry.conv_transpose`.
 Memory: the GEMM result of a block (``C_out·k… × positions``) holds at most
-``padstride.engine.BLOCK_BYTES`` (never less than one input row of one image).
+``padstride.engine.BLOCK_BYTES`` (never less than one input row of one image and one tap of the
+first kernel axis: a long kernel's taps are split along that axis). Only the taps that can reach
+the output are computed, and taps are generated lazily, never listed; where a block has more taps
+than inputs (a huge kernel over a small input) the scatter loops over the inputs instead, each
+adding its whole run of taps through one strided view.
 """
 
 from __future__ import annotations
@@ -79,39 +83,84 @@ def conv_transpose(
     out = np.empty((n, *outs, co) if layout == "channels_last" else (n, co, *outs), dtype)
     og = (np.moveaxis(out, -1, 1) if layout == "channels_last" else out).reshape(n, groups, cog, *outs)
     og[...] = 0 if bias is None else np.asarray(bias, dtype).reshape((groups, cog) + (1,) * nd)
-    kk = math.prod(ks)
-    # (G, C_out/G · k…, C_in/G): each group's weights, transposed for cols = W^T · x
-    wg = np.ascontiguousarray(
-        wt.astype(dtype, copy=False).reshape(groups, cig, cog * kk).transpose(0, 2, 1)
-    )
     ins = xf.shape[2:]
+    # per axis, the taps that can reach the output at all: k·d − pad_before + i·s in [0, out) for
+    # some input i (a huge kernel over a small, cropped input computes only these)
+    kranges = [(max(0, -(((a.input - 1) * a.stride - a.pad_before) // a.dilation)),
+                min(a.kernel, (a.output - 1 + a.pad_before) // a.dilation + 1)) for a in geo]
+    box = [max(hi - lo, 0) for lo, hi in kranges]
+    if 0 in box:
+        return out if was_batched else out[0]  # no tap reaches the output: bias only
+    inner = math.prod(box[1:])  # taps per tap index of the first kernel axis
+    # (C_in, C_out/G, box…): the reaching taps of the weights, a view
+    wbox = wt[(slice(None), slice(None), *(slice(lo, hi) for lo, hi in kranges))]
     xg = xf.reshape(n, groups, cig, *ins)
     row = math.prod(ins[1:])
-    taps = list(itertools.product(*(range(k) for k in ks)))
+    blocks = list(_blocks.plan(n, ins[0], (cig + cog * box[0] * inner) * groups * row * dtype.itemsize))
+    positions = max((b[1] - b[0]) * (b[3] - b[2]) * row for b in blocks)
+    # the GEMM result of a block holds at most BLOCK_BYTES: split the first kernel axis' taps
+    per = max(1, _blocks.BLOCK_BYTES // (groups * cog * inner * positions * dtype.itemsize))
+    chunks = [(c, min(c + per, box[0])) for c in range(0, box[0], per)]
 
-    def work(blocks: list[tuple[int, int, int, int]]) -> None:
-        for n0, n1, r0, r1 in blocks:  # row blocks of one image group write overlapping rows: in order
+    def weights(c0: int, c1: int) -> np.ndarray:
+        """(G, C_out/G · taps, C_in/G) of taps ``c0 … c1−1`` of the first axis: cols = W^T · x."""
+        part = wbox[:, :, c0:c1].astype(dtype, copy=False).reshape(groups, cig, cog * (c1 - c0) * inner)
+        return np.ascontiguousarray(part.transpose(0, 2, 1))
+
+    whole = weights(0, box[0]) if len(chunks) == 1 else None  # made once, not per block
+
+    def scatter_taps(res: np.ndarray, c0: int, c1: int, n0: int, n1: int, r0: int, r1: int) -> None:
+        """Add each tap's contribution over all the block's inputs (few taps, many inputs)."""
+        ranges = [range(kranges[0][0] + c0, kranges[0][0] + c1), *(range(lo, hi) for lo, hi in kranges[1:])]
+        for t, tap in enumerate(itertools.product(*ranges)):  # lazily: no list of taps
+            src: list[slice] = [slice(None)] * (nd + 1)
+            dst: list[slice] = [slice(n0, n1), slice(None), slice(None)]
+            empty = False
+            for i, (a, k) in enumerate(zip(geo, tap, strict=True)):
+                start = k * a.dilation - a.pad_before
+                lo, hi = _tap_range(a.input, a.output, a.stride, start, r0 if i == 0 else 0,
+                                    r1 if i == 0 else a.input)
+                empty |= hi <= lo
+                src[i + 1] = slice(lo - r0, hi - r0) if i == 0 else slice(lo, hi)
+                o = lo * a.stride + start
+                dst.append(slice(o, o + (hi - lo - 1) * a.stride + 1, a.stride))
+            if not empty:
+                og[tuple(dst)] += np.moveaxis(res[:, :, t], 2, 0)[(slice(None), slice(None), *src)]
+
+    def scatter_inputs(res: np.ndarray, c0: int, c1: int, n0: int, n1: int, r0: int, r1: int) -> None:
+        """Add each input's contribution over all the chunk's taps (many taps, few inputs)."""
+        rv = res.reshape(groups, cog, c1 - c0, *box[1:], n1 - n0, r1 - r0, *ins[1:])
+        firsts = [kranges[0][0] + c0, *(lo for lo, _ in kranges[1:])]
+        lasts = [kranges[0][0] + c1, *(hi for _, hi in kranges[1:])]
+        for b in range(n1 - n0):
+            for pos in itertools.product(range(r1 - r0), *(range(m) for m in ins[1:])):
+                src: list[int | slice] = [slice(None), slice(None)]
+                dst: list[int | slice] = [n0 + b, slice(None), slice(None)]
+                for i, (a, ka, kb) in enumerate(zip(geo, firsts, lasts, strict=True)):
+                    base = (pos[0] + r0 if i == 0 else pos[i]) * a.stride - a.pad_before
+                    k0 = max(ka, -(base // a.dilation))  # first tap landing at >= 0
+                    k1 = min(kb, (a.output - 1 - base) // a.dilation + 1)
+                    if k1 <= k0:
+                        break
+                    src.append(slice(k0 - ka, k1 - ka))
+                    o = base + k0 * a.dilation
+                    dst.append(slice(o, o + (k1 - k0 - 1) * a.dilation + 1, a.dilation))
+                else:
+                    og[tuple(dst)] += rv[(*src, b, *pos)]
+
+    def work(group: list[tuple[int, int, int, int]]) -> None:
+        for n0, n1, r0, r1 in group:  # row blocks of one image group write overlapping rows: in order
             nb, rows = n1 - n0, r1 - r0
             part = xg[n0:n1, :, :, r0:r1]
             cols = np.moveaxis(part, 0, 2).reshape(groups, cig, nb * rows * row)
-            res = np.matmul(wg, cols).reshape(groups, cog, kk, nb, rows, *ins[1:])
-            for t, tap in enumerate(taps):
-                src: list[slice] = [slice(None)] * (nd + 1)
-                dst: list[slice] = [slice(n0, n1), slice(None), slice(None)]
-                empty = False
-                for i, (a, k) in enumerate(zip(geo, tap, strict=True)):
-                    start = k * a.dilation - a.pad_before
-                    lo, hi = _tap_range(a.input, a.output, a.stride, start, r0 if i == 0 else 0,
-                                        r1 if i == 0 else a.input)
-                    empty |= hi <= lo
-                    src[i + 1] = slice(lo - r0, hi - r0) if i == 0 else slice(lo, hi)
-                    o = lo * a.stride + start
-                    dst.append(slice(o, o + (hi - lo - 1) * a.stride + 1, a.stride))
-                if not empty:
-                    og[tuple(dst)] += np.moveaxis(res[:, :, t], 2, 0)[(slice(None), slice(None), *src)]
+            for c0, c1 in chunks:
+                wg = whole if whole is not None else weights(c0, c1)
+                res = np.matmul(wg, cols).reshape(groups, cog, (c1 - c0) * inner, nb, rows, *ins[1:])
+                scatter = scatter_inputs if (c1 - c0) * inner > nb * rows * row else scatter_taps
+                scatter(res, c0, c1, n0, n1, r0, r1)
 
     groups_of_blocks: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
-    for block in _blocks.plan(n, ins[0], (cig + cog * kk) * groups * row * dtype.itemsize):
+    for block in blocks:
         groups_of_blocks.setdefault(block[:2], []).append(block)
     _blocks.run(list(groups_of_blocks.values()), work)  # type: ignore[arg-type]
     return out if was_batched else out[0]

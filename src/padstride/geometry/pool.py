@@ -3,15 +3,21 @@
 Rules for the last window in ``ceil_mode`` (all round the window count up first):
 
 - ``torch``: drop a last window that would start in the right padding
-  (``(out−1)·s ≥ n + pad_before``). PyTorch; onnxruntime (1.32 measured, at every opset 10–22);
-  the ONNX text from opset 22.
+  (``(out−1)·s ≥ n + pad_before``). PyTorch; onnxruntime (1.32 measured, at every opset 10–22).
+- ``onnx``: the same as ``torch``. ONNX's own conformance cases
+  (``onnx.backend.test.case.node``: ``test_maxpool_2d_ceil_output_size_reduce_by_one``,
+  ``test_averagepool_2d_ceil_last_window_starts_on_pad``), its shape inference (onnx 1.16,
+  onnx/onnx#5741), its reference implementation ``onnx.reference`` (onnx 1.18, onnx/onnx#6650)
+  and the operator text from opset 22 all drop that window.
 - ``caffe``: the same drop, but only when the layer has padding; without padding Caffe keeps a
   window that starts past the input (possible when kernel < stride).
-- ``onnx``: the ONNX operator spec text (opsets 10–21): plain ``ceil``, no drop.
+- ``plain``: plain ``ceil``, no drop: the ONNX operator text of opsets 10–21 (which its own tests
+  contradict), OpenVINO's ``rounding_type="ceil"`` (it added ``"ceil_torch"`` in opset 14 for
+  PyTorch's rule) and WebNN's ``roundingType: "ceil"``.
 
 >>> pool(5, 2, ceil_mode=True).output
 (3,)
->>> pool(4, 1, stride=2, ceil_mode=True).output, pool(4, 1, stride=2, ceil_mode=True, rule="onnx").output
+>>> pool(4, 1, stride=2, ceil_mode=True, rule="onnx").output, pool(4, 1, stride=2, ceil_mode=True, rule="plain").output
 ((2,), (3,))
 """
 
@@ -26,7 +32,7 @@ from .window import AxisWindow, Geometry, _check_list, _padding_len, _spans
 
 __all__ = ["CEIL_RULES", "avg_divisor", "avg_divisors", "full_divisors", "pool", "pool_axis", "pool_output_size"]
 
-CEIL_RULES: tuple[str, ...] = ("torch", "caffe", "onnx")
+CEIL_RULES: tuple[str, ...] = ("torch", "onnx", "caffe", "plain")
 
 
 def pool_output_size(
@@ -51,7 +57,7 @@ def pool_output_size(
         out = room // stride + 1 if room >= 0 else 0
     else:  # a last window may overhang the padded input by up to stride−1 cells
         out = -(-room // stride) + 1
-        drop = (rule == "torch") or (rule == "caffe" and (before or after))
+        drop = rule in ("torch", "onnx") or (rule == "caffe" and (before or after))
         if drop and (out - 1) * stride >= n + before:
             out -= 1
     if out < 1:
@@ -124,19 +130,21 @@ def pool(
 
 
 def avg_divisors(window: AxisWindow, count_include_pad: bool) -> tuple[int, ...]:
-    """Per output index, the cells an average-pooling window divides by along this axis.
+    """Per output index, the taps an average-pooling window divides by along this axis.
 
-    ``count_include_pad=True`` (PyTorch's default for explicit pads) counts padded cells but not
-    the ``ceil_mode`` overhang past the right padding; ``False`` (TF/Keras SAME) counts only real
-    input cells. The N-D divisor is the product over axes.
+    ``count_include_pad=True`` (PyTorch's default for explicit pads) counts taps on padded cells
+    but not on the ``ceil_mode`` overhang past the right padding; ``False`` (TF/Keras SAME) counts
+    only taps on real input cells. With dilation only the window's taps count (every
+    ``dilation``-th cell: ONNX AveragePool from opset 19, TF's ``tf.nn.pool``). The N-D divisor is
+    the product over axes.
 
     >>> avg_divisors(pool_axis(6, 3, 2, "same"), count_include_pad=False)
     (3, 3, 2)
     >>> avg_divisors(pool_axis(5, 2, 2, 1, ceil_mode=True), count_include_pad=True)
     (2, 2, 2)
+    >>> avg_divisors(pool_axis(5, 2, 2, 1, dilation=2), count_include_pad=False)   # taps on real cells
+    (1, 2, 1)
     """
-    if window.dilation != 1:
-        raise PaddingError("average pooling has no dilation")
     _check_list(window.output, "average-pool divisors")
     return tuple(avg_divisor(window, j, count_include_pad) for j in range(window.output))
 
@@ -146,16 +154,21 @@ def avg_divisor(window: AxisWindow, j: int, count_include_pad: bool) -> int:
 
     >>> avg_divisor(pool_axis(10**15, 3, 2, "same"), 0, count_include_pad=False)
     3
+    >>> avg_divisor(pool_axis(5, 2, 2, 1, dilation=2), 1, count_include_pad=False)
+    2
     """
     lo_limit = 0 if not count_include_pad else -window.pad_before
     hi_limit = window.input if not count_include_pad else window.input + window.pad_after
-    lo = window.start(j)
-    return max(min(lo + window.kernel, hi_limit) - max(lo, lo_limit), 0)
+    d, k = window.dilation, window.kernel
+    start = window.start(j)  # taps start + t·d for t < k; count those in [lo_limit, hi_limit)
+    first = max(0, -((start - lo_limit) // d))
+    last = min(k - 1, (hi_limit - 1 - start) // d)
+    return max(last - first + 1, 0)
 
 
 def full_divisors(window: AxisWindow, count_include_pad: bool) -> bool:
-    """True when every window divides by the whole kernel along this axis (O(1): the windows move
-    one way, so only the first and the last can lose cells).
+    """True when every window divides by all its taps along this axis (O(1): the windows move
+    one way, so taps lost on the left only shrink and taps lost on the right only grow with ``j``).
 
     >>> full_divisors(pool_axis(6, 3, 2, "same"), False), full_divisors(pool_axis(7, 3, 2), False)
     (False, True)

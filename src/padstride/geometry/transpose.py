@@ -8,7 +8,9 @@ Rules for the named conventions and ``output_size`` (see ``docs/conventions.md``
   ``conv_transpose`` window. Differs from ``keras`` only where TF itself refuses
   (``same``, even span, ``output_padding=0``).
 - ``onnx``: the ONNX operator text: SAME_* gives ``n·s``; ``output_shape`` sets the length and
-  SAME_UPPER puts the smaller half of the crop first, everything else the larger half.
+  SAME_UPPER puts the smaller half of the crop first, everything else the larger half; an
+  ``output_shape`` past the full output without SAME_* is reached by zeros at the end (ONNX's
+  conformance case ``test_convtranspose_output_shape``).
 - ``onnxruntime``: what onnxruntime (1.32) computes: as ``onnx``, but the total crop is clamped at
   0, so SAME_* gives ``min(n·s, (n−1)·s + K + output_padding)`` and an ``output_shape`` past the
   full output is reached by zeros at the end; ``output_padding`` must be < stride.
@@ -277,6 +279,11 @@ def _onnx_crop(n: int, span: int, stride: int, name: str, op: int, output_size: 
                 f"axis {axis}: onnxruntime rejects output_shape {output_size}: a convolution of it "
                 f"gives {(output_size + total - span) // stride + 1} positions, not the input {n}"
             )
+    if total < 0 and name not in ("same", "same_lower"):
+        # an output_shape past the full output: zeros at the end, as ONNX's own conformance case
+        # (test_convtranspose_output_shape) and onnxruntime have it; the text's split would put
+        # the odd zero first
+        return (0, full - length)
     small = _c_div2(total)
     before = small if name == "same" else total - small
     return (before, full - length - before)

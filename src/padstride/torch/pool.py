@@ -10,6 +10,11 @@ like TF/Keras; explicit pads honour ``count_include_pad`` as PyTorch does. Which
    case except stride 1 with an even kernel;
 3. else ``F.pad`` then an unpadded pool (average: divided by the pooled count of real cells).
 
+Average pooling takes a ``dilation`` too (keyword; ONNX AveragePool from opset 19 and TF's
+``tf.nn.pool`` have it, PyTorch's avg pools do not): the window sums are a dilated convolution
+of each channel with a kernel of ones, divided by the same convolution of a map of the cells
+that count (``padstride.geometry.avg_divisors``' rule).
+
 >>> import torch
 >>> pool = AvgPool2d(3, 2, padding="same")
 >>> pool(torch.ones(1, 1, 6, 6)).shape
@@ -24,13 +29,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..geometry import PaddingError, pool_output_size
+from ..geometry import PaddingError, effective_kernel, pool_output_size
 from ._runtime import WindowArgs, flat_pad, is_symbolic, pads_for, sizes_of, spec_repr, symmetric
 
 __all__ = ["AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "native_pool_padding"]
 
 _MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
 _AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
 def native_pool_padding(
@@ -152,7 +158,7 @@ class _MaxBase(_PadPool):
 
 
 class _AvgBase(_PadPool):
-    """``nn.AvgPool1d``'s constructor (no ``divisor_override``)."""
+    """``nn.AvgPool1d``'s constructor (no ``divisor_override``), plus ``dilation``."""
 
     _max = False
 
@@ -163,14 +169,21 @@ class _AvgBase(_PadPool):
         padding: object = 0,
         ceil_mode: bool = False,
         count_include_pad: bool | None = None,
+        *,
+        dilation: Any = 1,
     ) -> None:
-        self._init(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        self._init(kernel_size, stride, padding, ceil_mode, count_include_pad, dilation=dilation)
         self.divisor_override = None  # read by _pool; nn.AvgPool1d has none
 
-    def _init(self, kernel_size: Any, stride: Any, padding: object, ceil_mode: bool, include: Any, *rest: Any) -> None:
-        native = self._setup(kernel_size, stride, padding, 1)
+    def _init(self, kernel_size: Any, stride: Any, padding: object, ceil_mode: bool, include: Any, *rest: Any,
+              dilation: Any = 1) -> None:
+        native = self._setup(kernel_size, stride, padding, dilation)
+        self._dilated = any(d != 1 for d in self._d)
+        if self._dilated:  # no native op: always the dilated sum below
+            native, self._native = 0, False
         include = self._include(include)
         super().__init__(kernel_size, stride, native, ceil_mode, include, *rest)  # type: ignore[call-arg]
+        self.dilation = self._d if self._dilated else 1
 
     def _include(self, count_include_pad: bool | None) -> bool:
         if count_include_pad is not None:
@@ -178,15 +191,50 @@ class _AvgBase(_PadPool):
         # PyTorch's default for explicit pads; TF's rule (real cells only) for named conventions
         return all(not isinstance(a, str) for a in self.spec.axes)
 
+    def forward(self, x: torch.Tensor) -> Any:
+        return self._dilated_avg(x) if self._dilated else super().forward(x)
+
+    def _dilated_avg(self, x: torch.Tensor) -> torch.Tensor:
+        """Window sums by a dilated convolution with ones, over each channel; divided by the
+        same convolution of a map of the counted cells (or by ``divisor_override``)."""
+        nd = self._ndim
+        sizes = sizes_of(x, nd)
+        pairs = self.static if self.static is not None else pads_for(x, self._k, self._s, self._d, self.spec.axes)
+        ceil = self.ceil_mode  # type: ignore[attr-defined]
+        spans = [effective_kernel(k, d) for k, d in zip(self._k, self._d, strict=True)]
+        wants = [pool_output_size(n, span, s, b, a, ceil, axis=i)
+                 for i, (n, span, s, (b, a)) in enumerate(zip(sizes, spans, self._s, pairs, strict=True))]
+        tails = [s - 1 if ceil else 0 for s in self._s]  # room for a ceil_mode window's overhang
+        ones = torch.ones((1, 1, *self._k), dtype=x.dtype, device=x.device)
+
+        def window_sums(t: torch.Tensor) -> torch.Tensor:
+            out = _CONV[nd](t, ones, None, self._s, 0, self._d)
+            for axis, want in enumerate(wants):
+                out = out.narrow(2 + axis, 0, want)
+            return out
+
+        flat = x.reshape(-1, 1, *sizes)
+        padded = F.pad(F.pad(flat, flat_pad(pairs)), flat_pad([(0, t) for t in tails]))
+        total = window_sums(padded)
+        div = self.divisor_override
+        if div is not None:
+            out = total / div
+        else:
+            marks = torch.ones((1, 1, *sizes), dtype=x.dtype, device=x.device)
+            marks = F.pad(marks, flat_pad(pairs), value=1.0 if self.count_include_pad else 0.0)  # type: ignore[attr-defined]
+            out = total / window_sums(F.pad(marks, flat_pad([(0, t) for t in tails])))
+        return out.reshape(*x.shape[:-nd], *out.shape[2:])
+
     def extra_repr(self) -> str:
+        dil = f", dilation={self.dilation}" if self._dilated else ""
         return (
             f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self._repr_padding()}, "  # type: ignore[attr-defined]
-            f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}"  # type: ignore[attr-defined]
+            f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}{dil}"  # type: ignore[attr-defined]
         )
 
 
 class _AvgDivisorBase(_AvgBase):
-    """``nn.AvgPool2d/3d``'s constructor (with ``divisor_override``)."""
+    """``nn.AvgPool2d/3d``'s constructor (with ``divisor_override``), plus ``dilation``."""
 
     def __init__(  # type: ignore[override]
         self,
@@ -196,8 +244,10 @@ class _AvgDivisorBase(_AvgBase):
         ceil_mode: bool = False,
         count_include_pad: bool | None = None,
         divisor_override: int | None = None,
+        *,
+        dilation: Any = 1,
     ) -> None:
-        self._init(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override)
+        self._init(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, dilation=dilation)
 
 
 class MaxPool1d(_MaxBase, nn.MaxPool1d):
@@ -256,6 +306,9 @@ class AvgPool2d(_AvgDivisorBase, nn.AvgPool2d):
     >>> import torch
     >>> float(AvgPool2d(3, 2, padding="same")(torch.ones(1, 1, 6, 6)).min())
     1.0
+    >>> AvgPool2d(2, 1, dilation=2)(torch.arange(16.0).reshape(1, 1, 4, 4))   # ONNX's dilated AveragePool
+    tensor([[[[ 5.,  6.],
+              [ 9., 10.]]]])
     """
 
     _ndim = 2

@@ -1,0 +1,70 @@
+"""The engine's memory bound (docs/engine.md) holds for pooling and transposed convolution
+whatever the kernel: peak traced memory (tracemalloc; NumPy reports its buffers to it) beside the
+output and the operands stays within the engine's threads × ``BLOCK_BYTES``, plus a small slack
+for Python objects. Before taps were generated lazily and split in blocks, a global average pool
+over 2048² took +273 MiB (a list of 4 M taps) and a kernel of 10^8 on 10 inputs ~10 GB."""
+
+from __future__ import annotations
+
+import tracemalloc
+from collections.abc import Callable
+
+import numpy as np
+import pytest
+
+from padstride.engine import _blocks, conv_transpose, pool, set_block_bytes
+
+SLACK = 1 << 20  # Python objects: slices, tuples, the thread pool's bookkeeping
+
+
+def _peak(fn: Callable[[], np.ndarray]) -> tuple[int, np.ndarray]:
+    tracemalloc.start()
+    try:
+        out = fn()
+        return tracemalloc.get_traced_memory()[1], out
+    finally:
+        tracemalloc.stop()
+
+
+def _bound(out: np.ndarray, limit: int) -> int:
+    """The documented bound beside the operands: the output, workers × the block limit, slack."""
+    return out.nbytes + _blocks.workers() * limit + SLACK
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_global_pool_memory(mode: str) -> None:
+    x = np.ones((1, 1, 2048, 2048), np.float32)
+    peak, out = _peak(lambda: pool(x, 2048, mode=mode))
+    assert out.shape == (1, 1, 1, 1) and out.item() == 1.0
+    assert peak <= _bound(out, 2 * _blocks.tap_limit()), f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_huge_pool_kernel_memory() -> None:
+    x = np.ones((2, 3, 1_000_000), np.float32)
+    peak, out = _peak(lambda: pool(x, 999_990, 3, mode="avg"))
+    assert out.shape == (2, 3, 4) and np.allclose(out, 1.0)
+    assert peak <= _bound(out, 2 * _blocks.tap_limit()), f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_huge_transposed_kernel_memory() -> None:
+    """A kernel of 200 000 taps on 10 inputs under a 256 KiB block limit: one input row's GEMM
+    result (800 kB) is split along the taps."""
+    x = np.ones((1, 1, 10), np.float32)
+    w = np.ones((1, 1, 200_000), np.float32)
+    old = set_block_bytes(256 << 10)
+    try:
+        peak, out = _peak(lambda: conv_transpose(x, w))
+    finally:
+        set_block_bytes(old)
+    assert out.shape == (1, 1, 200_009) and out[0, 0, 100] == 10
+    assert peak <= _bound(out, 256 << 10) + w.nbytes, f"peak {peak / 2**20:.1f} MiB"
+
+
+def test_kernel_of_10_to_8_cropped_computes_only_reaching_taps() -> None:
+    """10^8 taps (a broadcast weight: no memory), cropped to 20 outputs: only ~30 taps computed."""
+    x = np.ones((1, 1, 10), np.float32)
+    k = 100_000_000
+    w = np.broadcast_to(np.float32(1), (1, 1, k))
+    peak, out = _peak(lambda: conv_transpose(x, w, padding=[(k - 11, 0)]))
+    assert out.shape == (1, 1, 20) and out[0, 0, 0] == 10 and out[0, 0, -1] == 1
+    assert peak <= _bound(out, 0), f"peak {peak / 2**20:.1f} MiB"
