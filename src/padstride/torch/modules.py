@@ -168,7 +168,16 @@ class Dense(nn.Linear):
 
 
 class BatchNormAnyRank(nn.BatchNorm1d):
-    """Batch normalization over dim 1 of a tensor of any rank (Keras has one layer for all ranks)."""
+    """Batch normalization over dim 1 of a tensor of any rank (Keras has one layer for all ranks);
+    ``center``/``scale`` choose which affine vectors exist (Keras' InceptionV3 has no scale)."""
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float = 0.1, center: bool = True,
+                 scale: bool = True) -> None:
+        super().__init__(num_features, eps, momentum, affine=center and scale)
+        if scale and not center:
+            self.weight = nn.Parameter(torch.ones(num_features))
+        if center and not scale:
+            self.bias = nn.Parameter(torch.zeros(num_features))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return super().forward(x.flatten(2) if x.dim() > 3 else x).view_as(x)

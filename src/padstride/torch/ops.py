@@ -262,7 +262,7 @@ def _norm_op(ctx: NodeContext) -> nn.Module:
     module: nn.Module
     if kind == "batch":
         momentum = ctx.node.attrs.get("momentum")
-        module = M.BatchNormAnyRank(c, eps=eps, momentum=0.1 if momentum is None else 1 - float(momentum))
+        module = M.BatchNormAnyRank(c, eps, 0.1 if momentum is None else 1 - float(momentum), center, scale)
         ctx.load(module)
     elif kind == "layer":
         module = M.ChannelLayerNorm(c, eps, center, scale, bool(ctx.attr("rms", False)))
