@@ -87,6 +87,8 @@ def _step(node: Node, st: _State) -> None:
     except (ShapeError, PaddingError) as exc:
         out.errors.append(f"{node.name} ({node.type}): {exc}")
         out.shape = out.shape if out.shape is not None and not isinstance(exc, PaddingError) else None
+    if node.attrs.get("shared"):  # a second call of a layer: its weights were counted at the first
+        out.params = out.trainable = 0
     if out.shape is not None:
         out.bytes = math.prod(out.shape) * graph.dtype_bytes
     _check_rf(out, st)
@@ -476,7 +478,7 @@ def _norm(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     vectors = (2 if affine else 0) if isinstance(affine, bool) else int(affine)
     out.trainable = vectors * n
     stats = 2 * n if node.attrs.get("stats", True) and node.attrs.get("stats_are_params") else 0
-    out.params = out.trainable + stats
+    out.params = out.trainable + stats + int(node.attrs.get("extra_params", 0))
     out.macs = out.trainable
     _passthrough(node, ins, out, st)
 

@@ -6,6 +6,7 @@
 torch.Size([1, 8, 4, 4])
 """
 
+from .build import BuildError, build
 from .conv import Conv1d, Conv2d, Conv3d
 from .convert import convert
 from .keras_port import KerasPortError, PortedModel, from_keras
@@ -16,6 +17,7 @@ __all__ = [
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",
+    "BuildError",
     "Conv1d",
     "Conv2d",
     "Conv3d",
@@ -27,6 +29,7 @@ __all__ = [
     "MaxPool2d",
     "MaxPool3d",
     "PortedModel",
+    "build",
     "convert",
     "from_keras",
 ]

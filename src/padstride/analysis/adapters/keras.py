@@ -1,10 +1,17 @@
 """Keras 3 model or ``.keras`` file → graph IR, from the model's config alone.
 
-A ``.keras`` file is read as its ``config.json`` (nothing is deserialized, so no code from the
-file runs); a layer padstride does not know is then built with
-``keras.saving.load_model(path, safe_mode=True)`` and kept as an opaque node with the shape and
-parameter count Keras computes. Sequential and functional models are supported; Keras' own
-layer names are kept.
+A ``.keras`` file is read as its ``config.json`` (capped at :data:`CONFIG_LIMIT` bytes; nothing is
+deserialized, no code from the file runs and no weight is allocated). Sequential and functional
+models, nested models (inlined, their layers named ``outer/inner``), ``keras.ops`` arithmetic on
+tensors and both ``data_format`` values are read; Keras' own layer names are kept. Parameters come
+from the layers' attributes (the arithmetic Keras' ``count_params()`` does).
+
+A layer class padstride does not know: in a live model, an opaque node with the shape and
+parameters Keras reports for it; in a file, an opaque node with the shape recorded in the config
+(its parameters are not counted, and the graph's notes say so).
+
+Every node carries ``source``, the layer's path in the Keras model (nested models add a level), so
+a builder can fetch its weights (:mod:`padstride.torch`).
 
 >>> import os; os.environ.setdefault("KERAS_BACKEND", "torch")  # doctest: +ELLIPSIS
 '...'
@@ -18,130 +25,68 @@ layer names are kept.
 from __future__ import annotations
 
 import json
-import re
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from ..builder import GraphBuilder
-from ..ir import Graph
+from ..ir import Graph, to_canonical
 from ..load import ModelError
+from .keras_layers import HANDLERS, OP_HANDLERS, Call, Config, op_node
 
-__all__ = ["graph_from_config", "graph_from_keras", "graph_from_keras_file"]
+__all__ = ["CONFIG_LIMIT", "graph_from_config", "graph_from_keras", "graph_from_keras_file", "read_keras_config"]
 
-Config = Mapping[str, Any]
-Handler = Callable[[GraphBuilder, Config, list[str], str, str], str]
+#: The largest ``config.json`` read from a ``.keras`` file (EfficientNetB7's is about 1 MB).
+CONFIG_LIMIT = 64 * 2**20
 
-
-def _nd(cls: str) -> int:
-    m = re.search(r"([123])D", cls)
-    return int(m.group(1)) if m else 2
-
-
-def _conv(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-    if "Transpose" in cls:
-        return b.conv_transpose(xs[0], c["filters"], c["kernel_size"], c["strides"], c["padding"],
-                                c.get("output_padding"), c.get("dilation_rate", 1), c.get("groups", 1),
-                                c.get("use_bias", True), rule="keras", name=name, type=cls)
-    if cls.startswith("Depthwise"):
-        return b.node("conv", xs, name, cls, filters=c.get("depth_multiplier", 1), kernel=c["kernel_size"],
-                      stride=c["strides"], padding=c["padding"], dilation=c.get("dilation_rate", 1),
-                      bias=c.get("use_bias", True), depthwise=True)
-    return b.conv(xs[0], c["filters"], c["kernel_size"], c["strides"], c["padding"], c.get("dilation_rate", 1),
-                  c.get("groups", 1), c.get("use_bias", True), c.get("activation"), name=name, type=cls)
+Fallback = Callable[[tuple[str, ...]], tuple[Sequence[int], int, int]]
+_MODELS = ("Functional", "Model", "Sequential")
 
 
-def _pool(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-    kind = "max" if cls.startswith("Max") else "avg"
-    size = c.get("pool_size", 2)
-    return b.pool(xs[0], kind, size, c.get("strides") or size, c.get("padding", "valid"),
-                  count_include_pad=False, name=name, type=cls)
+def read_keras_config(path: str | Path, limit: int = CONFIG_LIMIT) -> dict[str, Any]:
+    """The ``config.json`` of a ``.keras`` file, read only if it is at most ``limit`` bytes.
+
+    >>> read_keras_config("missing.keras")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    padstride.analysis.load.ModelError: missing.keras: not a readable .keras file ([Errno 2] No such file ...)
+    """
+    try:
+        with zipfile.ZipFile(path) as z:
+            info = z.getinfo("config.json")
+            if info.file_size > limit:
+                raise ModelError(f"{path}: config.json is {info.file_size} bytes, over the {limit}-byte limit")
+            with z.open(info) as f:
+                raw = f.read(limit + 1)  # the header's size may lie: never read past the limit
+            if len(raw) > limit:
+                raise ModelError(f"{path}: config.json is over the {limit}-byte limit")
+            data = json.loads(raw)
+    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError, UnicodeDecodeError, EOFError,
+            RuntimeError, NotImplementedError) as exc:
+        raise ModelError(f"{path}: not a readable .keras file ({exc})") from None
+    if not isinstance(data, dict):
+        raise ModelError(f"{path}: config.json holds a {type(data).__name__}, expected a model object")
+    return data
 
 
-def _global(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-    return b.global_pool(xs[0], "max" if "Max" in cls else "avg", bool(c.get("keepdims", False)), name=name, type=cls)
+def _layout(layers: Sequence[Any]) -> str:
+    """The model's ``data_format`` (every layer that has one must agree)."""
+    found: set[str] = set()
 
+    def walk(items: Sequence[Any]) -> None:
+        for layer in items:
+            c = layer.get("config", {}) if isinstance(layer, Mapping) else {}
+            if isinstance(c, Mapping):
+                if c.get("data_format") in ("channels_first", "channels_last"):
+                    found.add(str(c["data_format"]))
+                if isinstance(c.get("layers"), list):
+                    walk(c["layers"])
 
-def _pairs(value: Any, nd: int) -> list[Any]:
-    if isinstance(value, int):
-        return [value] * nd
-    items = list(value)
-    if nd == 1 and len(items) == 2 and all(isinstance(i, int) for i in items):
-        return [tuple(items)]
-    return [tuple(i) if isinstance(i, (list, tuple)) else i for i in items]
-
-
-def _zero_pad(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-    return b.pad(xs[0], _pairs(c["padding"], _nd(cls)), name=name, type=cls)
-
-
-def _crop(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-    return b.crop(xs[0], _pairs(c["cropping"], _nd(cls)), name=name, type=cls)
-
-
-def _upsample(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-    size = c.get("size", 2)
-    scale = list(size) if isinstance(size, (list, tuple)) else [size] * _nd(cls)
-    return b.upsample(xs[0], scale, mode=c.get("interpolation", "nearest"), name=name, type=cls)
-
-
-def _merge(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-    if cls == "Concatenate":
-        return b.concat(xs, axis=c.get("axis", -1), name=name, type=cls)
-    return b.node("mul" if cls == "Multiply" else "add", xs, name, cls)
-
-
-def _dense(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-    return b.dense(xs[0], c["units"], c.get("use_bias", True), c.get("activation"), name=name, type=cls)
-
-
-def _norm(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-    axis = c.get("axis", -1)
-    if axis not in (-1, [-1], (-1,)) and not isinstance(axis, int):
-        raise ModelError(f"{name} ({cls}): normalizing over axes {axis} is not supported")
-    vectors = int(c.get("center", True)) + int(c.get("scale", True))
-    kind = {"BatchNormalization": "batch", "LayerNormalization": "layer", "GroupNormalization": "group"}[cls]
-    return b.norm(xs[0], kind, vectors, stats=kind == "batch", stats_are_params=True, name=name, type=cls)
-
-
-def _simple(op: str) -> Handler:
-    def handler(b: GraphBuilder, c: Config, xs: list[str], name: str, cls: str) -> str:
-        if op == "reshape":
-            return b.reshape(xs[0], list(c["target_shape"]), name=name, type=cls)
-        return b.node(op, xs, name, cls)
-
-    return handler
-
-
-_HANDLERS: dict[str, Handler] = {
-    **{f"Conv{d}D": _conv for d in (1, 2, 3)}, **{f"Convolution{d}D": _conv for d in (1, 2, 3)},
-    **{f"Conv{d}DTranspose": _conv for d in (1, 2, 3)}, "DepthwiseConv1D": _conv, "DepthwiseConv2D": _conv,
-    **{f"{k}Pooling{d}D": _pool for k in ("Max", "Average") for d in (1, 2, 3)},
-    **{f"Global{k}Pooling{d}D": _global for k in ("Max", "Average") for d in (1, 2, 3)},
-    **{f"ZeroPadding{d}D": _zero_pad for d in (1, 2, 3)}, **{f"Cropping{d}D": _crop for d in (1, 2, 3)},
-    **{f"UpSampling{d}D": _upsample for d in (1, 2, 3)},
-    "Concatenate": _merge, "Add": _merge, "Subtract": _merge, "Average": _merge, "Maximum": _merge,
-    "Minimum": _merge, "Multiply": _merge,
-    "Dense": _dense, "Flatten": _simple("flatten"), "Reshape": _simple("reshape"),
-    "BatchNormalization": _norm, "LayerNormalization": _norm, "GroupNormalization": _norm,
-    **{k: _simple("activation") for k in ("Activation", "ReLU", "LeakyReLU", "Softmax", "ELU")},
-    **{k: _simple("dropout") for k in ("Dropout", "SpatialDropout1D", "SpatialDropout2D", "SpatialDropout3D",
-                                       "GaussianNoise", "GaussianDropout", "AlphaDropout")},
-    "Identity": _simple("identity"),
-}
-
-
-#: Keras operations (``keras.ops``, or Python operators on Keras tensors) that keep or broadcast shapes.
-_ELEMENTWISE_OPS = {"Add": "add", "Subtract": "add", "Maximum": "add", "Minimum": "add", "Multiply": "mul",
-                    "Divide": "mul", "TrueDivide": "mul", "Power": "mul"}
-_UNARY_OPS = {"Sigmoid", "HardSigmoid", "Relu", "Relu6", "Tanh", "Exp", "Abs", "Negative", "Sqrt", "Square",
-              "Silu", "Swish", "HardSilu", "HardSwish", "Gelu", "Softplus", "Elu", "LeakyRelu", "Clip", "Log",
-              "Reciprocal", "Sign", "Round", "Floor", "Ceil", "Cast"}
-
-
-def _elementwise(cls: str, tensors: int) -> bool:
-    return (cls in _ELEMENTWISE_OPS and tensors >= 1) or (cls in _UNARY_OPS and tensors == 1)
+    walk(layers)
+    if len(found) > 1:
+        raise ModelError("the model mixes data_format='channels_first' and 'channels_last' layers")
+    return found.pop() if found else "channels_last"
 
 
 def _input_shape(layer: Config) -> list[Any]:
@@ -160,75 +105,206 @@ def _check_shape(shape: Sequence[Any], given: Sequence[int] | None, where: str) 
     return [int(s) for s in shape]
 
 
+def _layer_name(layer: Config) -> str:
+    return str(layer.get("name") or layer["config"]["name"])
+
+
+class _Reader:
+    """Walks a (possibly nested) model config into one :class:`GraphBuilder`."""
+
+    def __init__(self, name: str, layout: str, fallback: Fallback | None) -> None:
+        self.b = GraphBuilder(name, layout=layout, framework="keras")
+        self.layout, self.fallback = layout, fallback
+        self.recorded: dict[tuple[tuple[str, ...], int, int], list[Any]] = {}
+        self.unknown_params: list[str] = []
+        self.shared = False  # inside a second call of a layer or nested model
+
+    # -- one layer call ---------------------------------------------------------------------
+    def layer(self, layer: Config, args: Sequence[Any], refs: list[str], name: str, path: tuple[str, ...],
+              call_index: int) -> str:
+        cls = str(layer["class_name"])
+        shared = self.shared or call_index > 0
+        call = Call(name, cls, path, self.layout, shared)
+        c = layer.get("config", {})
+        if cls in _MODELS:
+            outer, self.shared = self.shared, shared
+            try:
+                return self.nested(layer, refs, name, path)
+            finally:
+                self.shared = outer
+        if str(layer.get("module", "")).startswith("keras.src.ops") and cls in OP_HANDLERS:
+            out = op_node(self.b, c, args, refs, call)
+            if out is not None:
+                return out
+        handler = HANDLERS.get(cls)
+        if handler is not None:
+            if not refs:
+                raise ModelError(f"{name} ({cls}): called without an input tensor")
+            return handler(self.b, c, refs, call)
+        return self.opaque(cls, refs, name, path, call_index, shared)
+
+    def opaque(self, cls: str, refs: list[str], name: str, path: tuple[str, ...], call_index: int,
+               shared: bool) -> str:
+        if self.fallback is not None:
+            try:
+                shape, params, trainable = self.fallback(path)
+            except Exception as exc:  # any failure of the live model is reported as such
+                raise ModelError(f"{name} ({cls}): unknown layer class, and Keras cannot say its shape "
+                                 f"({exc})") from None
+            if shared:
+                params = trainable = 0
+            return self.b.opaque(refs, to_canonical(shape, self.layout), params, trainable, name=name, type=cls)
+        recorded = self.recorded.get((path, call_index, 0))
+        if recorded is None:
+            raise ModelError(f"{name} ({cls}): unknown layer class, and the config records no output shape for it "
+                             "(load the model and analyse it live to use Keras' shapes)")
+        self.unknown_params.append(f"{name} ({cls})")
+        return self.b.opaque(refs, to_canonical([int(s) for s in recorded], self.layout), 0, name=name, type=cls)
+
+    # -- models -----------------------------------------------------------------------------
+    def nested(self, layer: Config, refs: list[str], name: str, path: tuple[str, ...]) -> str:
+        cls = str(layer["class_name"])
+        config = layer.get("config", {})
+        if cls == "Sequential":
+            inner = [x for x in config.get("layers", []) if x.get("class_name") != "InputLayer"]
+            if len(refs) != 1:
+                raise ModelError(f"{name} (Sequential): called on {len(refs)} tensors, expected one")
+            x = refs[0]
+            for i, sub in enumerate(inner):
+                sname = _layer_name(sub)
+                last = i == len(inner) - 1
+                x = self.layer(sub, [x], [x], name if last else f"{name}/{sname}", (*path, sname), 0)
+            if not inner:
+                x = self.b.node("identity", x, name, cls, source=path)
+            return x
+        outs = self.functional(config, refs, name, path)
+        if len(outs) != 1:
+            raise ModelError(f"{name} ({cls}): a nested model with {len(outs)} outputs is not supported")
+        return outs[0]
+
+    def functional(self, config: Config, refs: list[str] | None, prefix: str | None,
+                   path: tuple[str, ...], given: Sequence[int] | None = None) -> list[str]:
+        """The output node names of a functional model; ``refs`` feed its inputs (``None``: top level)."""
+        layers = list(config.get("layers", []))
+        self._record(layers, path)
+        outputs = [tuple(o) for o in _output_list(config.get("output_layers", []))]
+        final = {(str(o[0]), int(o[1]), int(o[2])) for o in outputs}
+        single = prefix if prefix is not None and len(outputs) == 1 else None
+        tensors: dict[tuple[str, int, int], str] = {}
+        inputs = [str(i[0]) for i in _output_list(config.get("input_layers", []))]
+        for layer in layers:
+            lname, cls = _layer_name(layer), str(layer["class_name"])
+            full = lname if prefix is None else f"{prefix}/{lname}"
+            if cls == "InputLayer":
+                if refs is None:
+                    shape = _check_shape(_input_shape(layer), given, lname)
+                    tensors[(lname, 0, 0)] = self.b.input(shape, name=lname)
+                    given = None
+                else:
+                    index = inputs.index(lname) if lname in inputs else len(tensors)
+                    if index >= len(refs):
+                        raise ModelError(f"{prefix}: the nested model has more inputs than it is called with")
+                    tensors[(lname, 0, 0)] = refs[index]
+                continue
+            for call_index, node in enumerate(layer.get("inbound_nodes", [])):
+                args = list(node.get("args", [])) if isinstance(node, Mapping) else []
+                if len(args) == 1 and isinstance(args[0], list):
+                    args = args[0]  # a merge layer: one list argument
+                resolved = [self._resolve(a, tensors, full) for a in args]
+                refs_here = [r for r in resolved if isinstance(r, str)]
+                nested = [t for a in args if isinstance(a, (list, tuple, Mapping)) for t in _tensors(a)]
+                if nested and len(refs_here) < len(nested):
+                    refs_here = [tensors[_history(t)] for t in nested]
+                key = (lname, call_index, 0)
+                node_name = single if single is not None and key in final else full
+                if call_index:
+                    node_name = f"{node_name}_call{call_index}"
+                tensors[key] = self.layer(layer, resolved, refs_here, node_name, (*path, lname), call_index)
+        if refs is None and not self.b.nodes:
+            raise ModelError("malformed Keras config: the functional model has no InputLayer")
+        if not outputs:
+            raise ModelError(f"malformed Keras config: {prefix or 'the model'} names no output_layers")
+        result = []
+        for o in outputs:
+            key = (str(o[0]), int(o[1]), int(o[2]))
+            if key not in tensors:
+                raise ModelError(f"{prefix or config.get('name')}: output {key[0]!r} is not produced by any layer")
+            result.append(tensors[key])
+        if single is not None and result and result[0] != single:  # the output is an input, or renamed
+            result = [self.b.node("identity", result[0], single, "Functional", source=path)]
+        return result
+
+    def _resolve(self, arg: Any, tensors: Mapping[tuple[str, int, int], str], where: str) -> Any:
+        if isinstance(arg, Mapping) and arg.get("class_name") == "__keras_tensor__":
+            key = _history(arg)
+            if key not in tensors:
+                raise ModelError(f"{where}: input {key[0]!r} is not defined before it")
+            return tensors[key]
+        return arg
+
+    def _record(self, layers: Sequence[Any], path: tuple[str, ...]) -> None:
+        """Shapes the config records for each layer output (where a later layer consumes it)."""
+        for layer in layers:
+            for node in layer.get("inbound_nodes", []) if isinstance(layer, Mapping) else []:
+                for t in _tensors(node.get("args", []) if isinstance(node, Mapping) else []):
+                    shape = t.get("config", {}).get("shape")
+                    if isinstance(shape, list) and len(shape) > 1 and all(isinstance(s, int) for s in shape[1:]):
+                        h = _history(t)
+                        self.recorded[((*path, h[0]), h[1], h[2])] = shape[1:]
+
+
 def graph_from_config(config: Config, class_name: str, input_shape: Sequence[int] | None = None,
-                      fallback: Callable[[str], tuple[Sequence[int], int, int]] | None = None) -> Graph:
+                      fallback: Fallback | None = None) -> Graph:
     """The graph of a Sequential or Functional model config (``model.get_config()``).
 
-    ``fallback(layer_name)`` returns ``(output shape without batch, params, trainable)`` for layers
-    padstride does not know; without it such a layer is an error naming it.
+    ``fallback(path)`` returns ``(output shape without batch, params, trainable)`` for a layer
+    padstride does not know (``path``: its layer names from the top model down). Malformed configs
+    raise :class:`ModelError` with one line.
+
+    >>> graph_from_config({"layers": [{"class_name": "Dense"}]}, "Sequential")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    padstride.analysis.load.ModelError: malformed Keras config: Sequential model has no input shape; pass one ...
     """
+    try:
+        return _graph_from_config(config, class_name, input_shape, fallback)
+    except ModelError:
+        raise
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as exc:
+        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc).splitlines()[0][:200]
+        raise ModelError(f"malformed Keras config: {what}") from None
+
+
+def _graph_from_config(config: Config, class_name: str, input_shape: Sequence[int] | None,
+                       fallback: Fallback | None) -> Graph:
+    if not isinstance(config, Mapping):
+        raise ModelError(f"malformed Keras config: expected an object, got {type(config).__name__}")
     name = str(config.get("name", "model"))
-    b = GraphBuilder(name, layout="channels_last", framework="keras")
     layers = list(config.get("layers", []))
-    for layer in layers:
-        fmt = layer.get("config", {}).get("data_format")
-        if fmt == "channels_first":
-            raise ModelError(f"{layer['config'].get('name')}: data_format='channels_first' is not supported yet")
-
-    def add(layer: Config, inputs: list[str], lname: str, nested: bool = False) -> str:
-        cls = str(layer["class_name"])
-        if cls == "Sequential" and len(inputs) == 1:  # a nested Sequential (ConvNeXt's stem): inlined
-            inner = [x for x in layer["config"]["layers"] if x["class_name"] != "InputLayer"]
-            x = inputs[0]
-            for i, sub in enumerate(inner):
-                x = add(sub, [x], lname if i == len(inner) - 1 else f"{lname}/{sub['config']['name']}", True)
-            return x
-        if str(layer.get("module", "")).startswith("keras.src.ops") and _elementwise(cls, len(inputs)):
-            op = _ELEMENTWISE_OPS.get(cls, "activation") if len(inputs) > 1 else "activation"
-            return b.node(op, inputs, lname, cls)  # ``x + 3.0``, ``ops.sigmoid(x)``, ``a * b``: shapes broadcast
-        handler = _HANDLERS.get(cls)
-        if handler is not None:
-            return handler(b, layer.get("config", {}), inputs, lname, cls)
-        if cls in ("Functional", "Model") and fallback is None:
-            raise ModelError(f"{lname} ({cls}): a nested functional model needs the model itself (load it), "
-                             "or analyse it on its own")
-        if fallback is None or nested:
-            raise ModelError(f"{lname} ({cls}): unknown layer class (load the model itself to use Keras' shapes)")
-        shape, params, trainable = fallback(lname)
-        from ..ir import to_canonical
-
-        return b.opaque(inputs, to_canonical(shape, "channels_last"), params, trainable, name=lname, type=cls)
-
+    r = _Reader(name, _layout(layers), fallback)
     if class_name == "Sequential":
         start = 0
-        if layers and layers[0]["class_name"] == "InputLayer":
+        if layers and layers[0].get("class_name") == "InputLayer":
             shape = _input_shape(layers[0])
             in_name = layers[0]["config"].get("name", "input_layer")
             start = 1
         else:
             build = config.get("build_input_shape")
             if build is None and input_shape is None:
-                raise ModelError(f"{name}: the Sequential model has no input shape; pass one with --input")
+                raise ModelError("malformed Keras config: Sequential model has no input shape; pass one with --input")
             shape = list(build or [None])[1:]
             in_name = "input_layer"
-        x = b.input(_check_shape(shape, input_shape, name), name=in_name)
+        x = r.b.input(_check_shape(shape, input_shape, name), name=in_name)
         for layer in layers[start:]:
-            x = add(layer, [x], str(layer["config"]["name"]))
-        return b.build(x)
-
-    tensors: dict[tuple[str, int, int], str] = {}
-    given = input_shape
-    for layer in layers:
-        lname = str(layer.get("name") or layer["config"]["name"])
-        if layer["class_name"] == "InputLayer":
-            tensors[(lname, 0, 0)] = b.input(_check_shape(_input_shape(layer), given, lname), name=lname)
-            given = None
-            continue
-        for call, node in enumerate(layer.get("inbound_nodes", [])):
-            refs = [tensors[_history(t)] for t in _tensors(node.get("args", []))]
-            tensors[(lname, call, 0)] = add(layer, refs, lname if call == 0 else f"{lname}_call{call}")
-    outputs = [tensors[(str(o[0]), int(o[1]), int(o[2]))] for o in _output_list(config.get("output_layers", []))]
-    return b.build(outputs or None)
+            lname = _layer_name(layer)
+            x = r.layer(layer, [x], [x], lname, (lname,), 0)
+        outputs = [x]
+    else:
+        outputs = r.functional(config, None, None, (), input_shape)
+    graph = r.b.build(outputs or None)
+    if r.unknown_params:
+        graph.notes = (f"parameters not counted for layers padstride does not know: {', '.join(r.unknown_params)}",)
+    return graph
 
 
 def _output_list(value: Any) -> list[Any]:
@@ -250,6 +326,21 @@ def _tensors(args: Any) -> list[Config]:
     return []
 
 
+def keras_layer(model: Any, path: Sequence[str]) -> Any:
+    """The layer at ``path`` (layer names from the top model down) of a live Keras model.
+
+    >>> import keras
+    >>> inner = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, name="d")], name="inner")
+    >>> outer = keras.Sequential([keras.Input((4,)), inner])
+    >>> keras_layer(outer, ("inner", "d")).units
+    2
+    """
+    layer = model
+    for part in path:
+        layer = layer.get_layer(part)
+    return layer
+
+
 def graph_from_keras(model: Any, input_shape: Sequence[int] | None = None) -> Graph:
     """The graph of a live Keras 3 model (its config; Keras shapes for layers padstride does not know).
 
@@ -262,8 +353,8 @@ def graph_from_keras(model: Any, input_shape: Sequence[int] | None = None) -> Gr
 
     kind = "Sequential" if isinstance(model, keras.Sequential) else "Functional"
 
-    def fallback(name: str) -> tuple[Sequence[int], int, int]:
-        layer = model.get_layer(name)
+    def fallback(path: tuple[str, ...]) -> tuple[Sequence[int], int, int]:
+        layer = keras_layer(model, path)
         shape = tuple(layer.output.shape)[1:]
         trainable = sum(int(w.numpy().size) for w in layer.trainable_weights)
         return shape, layer.count_params(), trainable
@@ -272,30 +363,14 @@ def graph_from_keras(model: Any, input_shape: Sequence[int] | None = None) -> Gr
 
 
 def graph_from_keras_file(path: str | Path, input_shape: Sequence[int] | None = None) -> Graph:
-    """The graph of a ``.keras`` file, read from its ``config.json``.
-
-    Unknown layer classes make padstride load the model with ``keras.saving.load_model(path,
-    safe_mode=True)`` and ask Keras for their shapes.
-    """
-    try:
-        with zipfile.ZipFile(path) as z:
-            data = json.loads(z.read("config.json"))
-    except (OSError, KeyError, zipfile.BadZipFile, json.JSONDecodeError) as exc:
-        raise ModelError(f"{path}: not a readable .keras file ({exc})") from None
+    """The graph of a ``.keras`` file, read from its ``config.json`` only (never loaded by Keras)."""
+    data = read_keras_config(path)
     cls, config = str(data.get("class_name")), data.get("config", {})
-    if cls not in ("Sequential", "Functional", "Model"):
+    if cls not in _MODELS:
         raise ModelError(f"{path}: a {cls} is not a Sequential or functional model")
-    loaded: list[Any] = []
-
-    def fallback(name: str) -> tuple[Sequence[int], int, int]:
-        if not loaded:
-            import keras
-
-            loaded.append(keras.saving.load_model(str(path), safe_mode=True, compile=False))
-        layer = loaded[0].get_layer(name)
-        trainable = sum(int(w.numpy().size) for w in layer.trainable_weights)
-        return tuple(layer.output.shape)[1:], layer.count_params(), trainable
-
-    graph = graph_from_config(config, "Sequential" if cls == "Sequential" else "Functional", input_shape, fallback)
-    graph.name = str(config.get("name", Path(path).stem))
+    try:
+        graph = graph_from_config(config, "Sequential" if cls == "Sequential" else "Functional", input_shape)
+    except ModelError as exc:
+        raise ModelError(f"{path}: {exc}") from None
+    graph.name = str(config.get("name", Path(path).stem)) if isinstance(config, Mapping) else Path(path).stem
     return graph
