@@ -145,8 +145,10 @@ def _one_shape(input_shape: Any) -> Any:
 
 def _load(model: Any, input_shape: Any) -> tuple[Graph, dict[str, LayerInfo] | None]:
     """The graph, and its propagation where loading already ran it (the torch trace does)."""
-    if _framework(model) != "torch" and not (isinstance(model, (str, Path)) and ":" in str(model)
-                                             and not Path(str(model)).exists()):
+    several_inputs = _framework(model) in ("torch", "onnx") or (
+        isinstance(model, (str, Path)) and (str(model).endswith(".onnx")
+                                            or (":" in str(model) and not Path(str(model)).exists())))
+    if not several_inputs:
         input_shape = _one_shape(input_shape)
     if isinstance(model, Graph):
         return (model if input_shape is None else _reshape_input(model, input_shape)), None
