@@ -247,3 +247,40 @@ def test_lazy_parameters_are_one_line() -> None:
     with pytest.raises(ModelError, match=r"^Sequential: has uninitialized \(Lazy\*\) parameters"):
         analyze(nn.Sequential(nn.LazyConv2d(4, 3), nn.ReLU()), (3, 8, 8))
 
+
+
+TWO_INPUTS = '''
+import torch.nn as nn
+
+
+class Two(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(3, 8, 3, stride=2), nn.Linear(10, 8)
+
+    def forward(self, image, meta):
+        return self.conv(image).mean((2, 3)) + self.fc(meta)
+'''
+
+
+@pytest.mark.parametrize(("inputs", "code"), [
+    (["--input", "3,33,33", "--input", "10"], 0),
+    (["--input", "meta=10", "--input", "image=1,3,33,33"], 0),
+    (["--input", "meta=10", "--input", "3,33,33"], 2),
+    (["--input", "3,33,33"], 2),
+])
+def test_the_cli_takes_several_inputs(tmp_path, capsys, inputs: list[str], code: int) -> None:
+    import json
+
+    from padstride.cli import main
+
+    (tmp_path / "two.py").write_text(TWO_INPUTS)
+    got = main(["summary", f"{tmp_path / 'two.py'}:Two", *inputs, "--json"])
+    out = capsys.readouterr()
+    assert got == code, out.err
+    if code == 0:
+        data = json.loads(out.out)
+        assert data["reader"] == "meta" and data["total_params"] == 224 + 88
+        assert data["layers"][-1]["output_shape"] == [8]
+    else:
+        assert out.err.count("\n") == 1 and ("name every input" in out.err or "missing 1 required" in out.err)
