@@ -170,6 +170,14 @@ def test_a_linear_that_torch_refuses_is_reported_with_its_features() -> None:
     assert s.errors == ["2 (Linear): expects 3136 = 64·7·7 input features, gets 2304 = 64·6·6"]
 
 
+def test_a_conv_fed_the_wrong_channels_is_reported_and_the_read_goes_on() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU())
+    net.register_parameter("bare", nn.Parameter(torch.zeros(3)))
+    s = analyze(net, (3, 9, 9))
+    assert s.graph.reader == "meta" and s.errors == ["1 (Conv2d): expects 4 input channels, gets 8"]
+    assert s.layer("2").shape == (6, 7, 7) and s.total_params == sum(p.numel() for p in net.parameters())
+
+
 def test_a_data_dependent_forward_is_one_line_with_the_module_path() -> None:
     class Gate(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
