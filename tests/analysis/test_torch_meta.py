@@ -170,6 +170,14 @@ def test_a_linear_that_torch_refuses_is_reported_with_its_features() -> None:
     assert s.errors == ["2 (Linear): expects 3136 = 64·7·7 input features, gets 2304 = 64·6·6"]
 
 
+def test_a_conv_fed_the_wrong_channels_is_reported_and_the_read_goes_on() -> None:
+    net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU())
+    net.register_parameter("bare", nn.Parameter(torch.zeros(3)))
+    s = analyze(net, (3, 9, 9))
+    assert s.graph.reader == "meta" and s.errors == ["1 (Conv2d): expects 4 input channels, gets 8"]
+    assert s.layer("2").shape == (6, 7, 7) and s.total_params == sum(p.numel() for p in net.parameters())
+
+
 def test_a_data_dependent_forward_is_one_line_with_the_module_path() -> None:
     class Gate(nn.Module):
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -247,3 +255,40 @@ def test_lazy_parameters_are_one_line() -> None:
     with pytest.raises(ModelError, match=r"^Sequential: has uninitialized \(Lazy\*\) parameters"):
         analyze(nn.Sequential(nn.LazyConv2d(4, 3), nn.ReLU()), (3, 8, 8))
 
+
+
+TWO_INPUTS = '''
+import torch.nn as nn
+
+
+class Two(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(3, 8, 3, stride=2), nn.Linear(10, 8)
+
+    def forward(self, image, meta):
+        return self.conv(image).mean((2, 3)) + self.fc(meta)
+'''
+
+
+@pytest.mark.parametrize(("inputs", "code"), [
+    (["--input", "3,33,33", "--input", "10"], 0),
+    (["--input", "meta=10", "--input", "image=1,3,33,33"], 0),
+    (["--input", "meta=10", "--input", "3,33,33"], 2),
+    (["--input", "3,33,33"], 2),
+])
+def test_the_cli_takes_several_inputs(tmp_path, capsys, inputs: list[str], code: int) -> None:
+    import json
+
+    from padstride.cli import main
+
+    (tmp_path / "two.py").write_text(TWO_INPUTS)
+    got = main(["summary", f"{tmp_path / 'two.py'}:Two", *inputs, "--json"])
+    out = capsys.readouterr()
+    assert got == code, out.err
+    if code == 0:
+        data = json.loads(out.out)
+        assert data["reader"] == "meta" and data["total_params"] == 224 + 88
+        assert data["layers"][-1]["output_shape"] == [8]
+    else:
+        assert out.err.count("\n") == 1 and ("name every input" in out.err or "missing 1 required" in out.err)

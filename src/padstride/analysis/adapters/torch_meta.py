@@ -631,19 +631,20 @@ def _tensor_class() -> Any:
 def _tensors(value: Any) -> list[Any]:
     """The tensors in a value: nested lists, tuples, dicts and ``ModelOutput``-like mappings."""
     tensor = _tensor_class()
-    if type(value) is tensor:
+    if isinstance(value, tensor):
         return [value]
     found: list[Any] = []
-    todo = [value]
-    while todo:
-        v = todo.pop()
+    _collect(value, found, tensor)
+    return found
+
+
+def _collect(value: Any, found: list[Any], tensor: Any) -> None:
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    for v in items:
         if isinstance(v, tensor):
             found.append(v)
-        elif isinstance(v, (list, tuple)):
-            todo.extend(reversed(v))
-        elif isinstance(v, dict):
-            todo.extend(reversed(list(v.values())))
-    return found
+        elif isinstance(v, (list, tuple, dict)):
+            _collect(v, found, tensor)
 
 
 def _to_meta(value: Any) -> Any:
