@@ -73,7 +73,7 @@ class SizeReport:
     """
 
     name: str
-    channels_first: tuple[int, ...]
+    input_shape: tuple[int, ...]  # the shape the model was read at, per sample, channels first
     traced: int
     verdicts: list[SizeVerdict]
     structural: list[str] = field(default_factory=list)
@@ -180,8 +180,8 @@ def _border_drops(infos: dict[str, LayerInfo]) -> tuple[list[str], list[str]]:
     return border, interior
 
 
-def _verdict(size: int, graph: Graph, traced_graph: Graph, traced: dict[str, LayerInfo]) -> tuple[SizeVerdict,
-                                                                                                   list[str]]:
+def _verdict(size: int, graph: Graph, traced: dict[str, LayerInfo], side: int) -> tuple[SizeVerdict, list[str]]:
+    """The verdict at ``size`` (one propagation pass), and the layers skipping interior pixels."""
     g = _at_size(graph, size)
     infos = propagate(g)
     for node in g.nodes:  # a layer recorded at the traced size whose input has changed: no static answer
@@ -191,7 +191,7 @@ def _verdict(size: int, graph: Graph, traced_graph: Graph, traced: dict[str, Lay
             now = [infos[i].shape for i in node.inputs]
             if before != now and all(s is not None for s in now):
                 return SizeVerdict(size, False, False, True, f"{node.name} ({node.type}) was recorded at the traced "
-                                   f"size {_side(traced_graph)} only"), []
+                                   f"size {side} only"), []
     errors = [e for i in infos.values() for e in i.errors]
     if errors:
         return SizeVerdict(size, False, False, reason=errors[0]), []
@@ -225,11 +225,11 @@ def input_sizes(model: Any, sizes: Iterable[int], input_shape: Sequence[int] | N
         raise GraphError(f"graph {graph.name!r} has no input")
     traced = infos if infos is not None else propagate(graph)
     generic = _generic(graph, traced)
+    side = _side(graph)
     verdicts, structural = [], set()
     for size in candidates:
-        v, interior = _verdict(size, generic, graph, traced)
+        v, interior = _verdict(size, generic, traced, side)
         verdicts.append(v)
         structural.update(interior)
-    channels = tuple(graph.node(graph.inputs[0]).attrs["shape"])
-    return SizeReport(graph.name, channels, _side(graph), verdicts,
-                      [n for n in traced if n in structural])
+    shape = tuple(graph.node(graph.inputs[0]).attrs["shape"])
+    return SizeReport(graph.name, shape, side, verdicts, [n for n in traced if n in structural])
