@@ -97,6 +97,8 @@ class IndexSample:
         if not self.count:
             return "none"
         items = (*self.head, *self.tail)
+        if not items:
+            return f"{self.count:,} pixels"
         if self.complete and self.count <= 8:
             return ", ".join(map(str, items))
         head, tail = (items[:4], items[-1:]) if self.complete else (self.head, self.tail)

@@ -131,7 +131,9 @@ class AxisTranspose(AxisBase):
         """
         n = self.input
         kept = self._coverage(n).sources_with_hits(0, self.output - 1)
-        if not isinstance(kept, tuple):
+        if not isinstance(kept, tuple):  # an output shorter than the dilation: irregular
+            if n > LIST_LIMIT:
+                return IndexSample(n - kept, ())  # the count alone
             dropped = self.dropped
             count = len(dropped)
             head = dropped[:limit]
@@ -149,12 +151,13 @@ class AxisTranspose(AxisBase):
         return self.input - (kept[1] - kept[0] if isinstance(kept, tuple) else kept)
 
     def to_dict(self) -> dict[str, Any]:
-        """JSON-ready fields; ``dropped`` lists at most ``SAMPLE`` inputs, ``dropped_count`` all."""
+        """JSON-ready fields; inputs cropped away as ``dropped`` (the first ``SAMPLE``),
+        ``dropped_last`` (the last ones not in ``dropped``) and ``dropped_count``."""
         out = asdict(self)
         args = self.torch_args
-        count = self.dropped_count
-        dropped = list(self.dropped[:SAMPLE]) if count <= LIST_LIMIT else []
-        out.update(span=self.span, full=self.full, dropped=dropped, dropped_count=count,
+        sample = self.dropped_sample()
+        out.update(span=self.span, full=self.full, dropped=list(sample.head), dropped_last=list(sample.tail),
+                   dropped_count=sample.count,
                    torch_padding=None if args is None else args[0],
                    torch_output_padding=None if args is None else args[1])
         return out
