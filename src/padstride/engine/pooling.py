@@ -16,10 +16,11 @@ window needs; not copied at all when nothing is padded), then a loop over the ke
 whole strided views per block of images × output rows (at most ``min(BLOCK_BYTES, TAP_BYTES)`` =
 2 MiB of accumulator, plus as much for a temporary, per block; see :mod:`padstride.engine._blocks`).
 The taps are generated lazily, never listed; along the last axis a kernel longer than
-:data:`WINDOW_TAPS` is reduced in one call over a window view, so a global pool over 2048² makes
-2048 NumPy calls, not 2048². A kernel with more taps than the input has cells is computed per
-input cell instead (nothing padded). Sizes and pads come from :func:`padstride.geometry.pool`, divisors from
-:func:`padstride.geometry.avg_divisors` (average pooling may be dilated, as ONNX and TF allow).
+:data:`WINDOW_TAPS` is reduced in one call over a window view where a block has few outputs for
+its kernel, so a global pool over 2048² makes 2048 NumPy calls, not 2048². A kernel with more
+taps than the input has cells is computed per input cell instead (nothing padded). Sizes and pads
+come from :func:`padstride.geometry.pool`, divisors from :func:`padstride.geometry.avg_divisors`
+(average pooling may be dilated, as ONNX and TF allow).
 """
 
 from __future__ import annotations
@@ -42,8 +43,11 @@ POOL_MODES: tuple[str, ...] = ("max", "avg")
 
 #: Along the last spatial axis, kernels up to this many taps are reduced tap by tap (one
 #: elementwise call per tap, the fastest for small kernels); longer ones in one ``reduce`` call
-#: over a window view of the whole axis.
+#: over a window view of the whole axis, when a block has fewer than ``WINDOW_OUTPUTS_PER_TAP ×
+#: kernel`` outputs. A window-view reduce costs ~100 ns per output, a call per tap ~2 µs, so it
+#: pays where outputs are few for the kernel (a global pool); elsewhere the tap loop is faster.
 WINDOW_TAPS = 16
+WINDOW_OUTPUTS_PER_TAP = 16
 
 
 def _spatial_ndim(x: np.ndarray, kernel: object) -> int:
@@ -168,9 +172,15 @@ def pool(
     div = _divisor_map(divs, len(shape), sax).astype(dtype) if mode == "avg" else None
     reduce = np.maximum if mode == "max" else np.add
     last = geo.axes[-1]
-    windowed = last.kernel > WINDOW_TAPS  # the last axis' taps in one reduce over a window view
+    row_bytes = math.prod(shape[1:]) // outs[0] * dtype.itemsize
+    blocks = list(_blocks.plan(xa.shape[0], outs[0], row_bytes, _blocks.tap_limit()))
+    # the last axis' taps in one reduce over a window view where a block has few outputs for its
+    # kernel (one call per tap costs more than the outputs it adds; a global pool): see WINDOW_TAPS
+    most = max((b[1] - b[0]) * (b[3] - b[2]) for b in blocks) * row_bytes // dtype.itemsize
+    windowed = last.kernel > WINDOW_TAPS and most < WINDOW_OUTPUTS_PER_TAP * last.kernel
+    if windowed:  # the accumulator and a temporary
+        blocks = list(_blocks.plan(xa.shape[0], outs[0], 2 * row_bytes, _blocks.tap_limit()))
     inner = (None,) if windowed else range(last.kernel)
-    row_bytes = math.prod(shape[1:]) // outs[0] * dtype.itemsize * (2 if windowed else 1)
 
     def work(block: tuple[int, int, int, int]) -> None:
         n0, n1, r0, r1 = block
@@ -202,5 +212,5 @@ def pool(
         if div is not None:
             acc /= div[r0:r1]
 
-    _blocks.run(_blocks.plan(xa.shape[0], outs[0], row_bytes, _blocks.tap_limit()), work)
+    _blocks.run(blocks, work)
     return out if was_batched else out[0]
