@@ -68,3 +68,18 @@ def test_kernel_of_10_to_8_cropped_computes_only_reaching_taps() -> None:
     peak, out = _peak(lambda: conv_transpose(x, w, padding=[(k - 11, 0)]))
     assert out.shape == (1, 1, 20) and out[0, 0, 0] == 10 and out[0, 0, -1] == 1
     assert peak <= _bound(out, 0), f"peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("mode", ["max", "avg"])
+def test_huge_pool_kernel_over_a_small_input(mode: str) -> None:
+    """A kernel of 2·10^5 with ONNX-style pads (k − 1 each side) over 10 cells: k + 9 windows,
+    computed per input cell (nothing padded). Average pooling also keeps one divisor per output."""
+    k = 200_000
+    x = np.arange(1, 11, dtype=np.float32).reshape(1, 1, 10)
+    peak, out = _peak(lambda: pool(x, k, 1, [(k - 1, k - 1)], mode, count_include_pad=False))
+    assert out.shape == (1, 1, k + 9)
+    want = [1, 2, 3] if mode == "max" else [1, 1.5, 2]  # windows 0–2 hold cells 0, 0–1, 0–2
+    assert out[0, 0, :3].tolist() == want and out[0, 0, -1] == 10  # the last window holds cell 9 only
+    assert out[0, 0, 100_000] == (10 if mode == "max" else 5.5)
+    divisors = 0 if mode == "max" else 3 * out.nbytes  # the per-axis divisors (a tuple, float64) and their map
+    assert peak <= _bound(out, 0) + divisors, f"peak {peak / 2**20:.1f} MiB"

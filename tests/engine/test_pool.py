@@ -215,3 +215,52 @@ def test_global_pool_matches_numpy(mode: str) -> None:
     got = pool(x, (40, 50), mode=mode)
     want = x.max(axis=(2, 3), keepdims=True) if mode == "max" else x.mean(axis=(2, 3), keepdims=True)
     check(got, want, mode)
+
+
+@oracle_settings(60)
+@given(st.data())
+def test_kernels_larger_than_the_input_match_torch(data: st.DataObject) -> None:
+    """More taps than input cells (computed per input cell, nothing padded): ONNX-style pads
+    (< kernel) around a small input, dilation, both layouts, integer max pooling."""
+    nd = data.draw(st.integers(1, 3), "nd")
+    size = draw_axes(data, nd, 1, 3, "size")
+    kernel = draw_axes(data, nd, 3, 6, "kernel")
+    stride = draw_axes(data, nd, 1, 3, "stride")
+    dil = draw_axes(data, nd, 1, 2, "dilation")
+    pads = [data.draw(st.tuples(st.integers(0, k - 1), st.integers(0, k - 1)), f"pad{i}") for i, k in enumerate(kernel)]
+    mode = data.draw(st.sampled_from(["max", "avg"]), "mode")
+    include = data.draw(st.booleans(), "count_include_pad")
+    try:
+        geo = geometry.pool(size, kernel, stride, pads, dil)
+    except PaddingError:
+        assume(False)
+        return
+    assume(np.prod(size) < np.prod(kernel))
+    x = np.random.default_rng(11).standard_normal((2, 3, *size))
+    t = torch.from_numpy(x)
+    cfg = (size, kernel, stride, dil, pads, mode, include)
+    if mode == "max":
+        want = torch_op("max_pool", nd)(F.pad(t, torch_pad(geo.pads), value=-np.inf), kernel, stride, 0,
+                                        dil).numpy()
+        got = pool(x, kernel, stride, pads, "max", dilation=dil)
+        check(got, want, cfg)
+        xi = (x * 100).astype(np.int32)  # integers: a window of pure padding gives the dtype's minimum
+        want_i = torch_op("max_pool", nd)(F.pad(torch.from_numpy(xi.astype(np.float64)), torch_pad(geo.pads),
+                                                value=-np.inf), kernel, stride, 0, dil).numpy()
+        want_i = np.where(np.isinf(want_i), np.iinfo(np.int32).min, want_i)
+        got_i = pool(xi, kernel, stride, pads, "max", dilation=dil)
+        assert got_i.dtype == np.int32
+        check(got_i.astype(np.float64), want_i, (*cfg, "int32"))
+    else:
+        got = pool(x, kernel, stride, pads, "avg", count_include_pad=include, dilation=dil)
+        sums = torch_op("conv", nd)(F.pad(t.reshape(6, 1, *size), torch_pad(geo.pads)),
+                                    torch.ones((1, 1, *kernel), dtype=torch.float64), None, stride, 0, dil)
+        counts = np.ones(())
+        for a in geo:
+            counts = np.multiply.outer(counts, np.asarray(geometry.avg_divisors(a, include), np.float64))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            want = sums.reshape(2, 3, *geo.output).numpy() / counts
+        check(got, want, cfg)
+    got_last = pool(np.moveaxis(x, 1, -1), kernel, stride, pads, mode, dilation=dil, layout="channels_last",
+                    **({} if mode == "max" else {"count_include_pad": include}))
+    check(np.moveaxis(got_last, -1, 1), got, (*cfg, "channels_last"))

@@ -148,3 +148,32 @@ def test_plain_ceil_rule_fails_onnx_own_cases() -> None:
                 wrong.append(case.name)
     assert sorted(wrong) == ["test_averagepool_2d_ceil_last_window_starts_on_pad",
                              "test_maxpool_2d_ceil_output_size_reduce_by_one"]
+
+
+@pytest.mark.parametrize("opset", [10, 19, 22])
+def test_onnx_reference_implementation_uses_the_onnx_rule(opset: int) -> None:
+    """``onnx.reference`` (the ONNX package's own runtime) drops a last ceil_mode window that
+    starts in the right padding at every opset, even where the opset's text says plain ceil.
+    Strides ≥ 2 only: at stride 1 ceil is floor, and the reference's stride-1 MaxPool takes another
+    path that misreads 1-D ``pads``."""
+    from onnx import TensorProto, helper
+    from onnx.reference import ReferenceEvaluator
+
+    differ = ran = refused = 0
+    grid = [(n, k, s, b, a) for n in range(1, 7) for k in range(1, 4) for s in range(2, 4)
+            for b in range(k) for a in range(k) if n + b + a >= k]
+    for n, k, s, b, a in grid[::2]:
+        node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[k], strides=[s], pads=[b, a], ceil_mode=1)
+        graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+                                  [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+        try:
+            y = ReferenceEvaluator(model).run(None, {"x": np.ones((1, 1, n), np.float32)})[0]
+        except RuntimeError:  # "output shape cannot be null": a window longer than the unpadded input
+            refused += 1
+            continue
+        ran += 1
+        want = geometry.pool_output_size(n, k, s, b, a, ceil_mode=True, rule="onnx")
+        assert y.shape[-1] == want, dict(n=n, k=k, s=s, pads=(b, a), opset=opset)
+        differ += want != geometry.pool_output_size(n, k, s, b, a, ceil_mode=True, rule="plain")
+    assert differ > 0 and ran > 4 * refused, (differ, ran, refused)  # the grid reaches where the rules differ

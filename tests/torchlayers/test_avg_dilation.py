@@ -87,3 +87,17 @@ def test_dilation_keeps_the_nn_constructor_and_repr() -> None:
     assert "dilation" not in repr(AvgPool2d(3, 2, 1))
     x = torch.arange(16.0).reshape(1, 1, 4, 4)
     assert torch.equal(AvgPool2d(2, 1, dilation=1)(x), torch.nn.AvgPool2d(2, 1)(x))
+
+
+def test_dilated_avg_pool_exports_with_dynamic_sizes() -> None:
+    """torch.export with symbolic sizes: pads recomputed in the graph, one graph for every size
+    (without ceil_mode; under ceil_mode the geometry's window count needs concrete sizes)."""
+    from torch.export import Dim
+
+    layer = AvgPool2d(3, 2, "same", dilation=(2, 1))
+    dims = {2: Dim("h", min=5, max=64), 3: Dim("w", min=5, max=64)}
+    ep = torch.export.export(layer, (torch.randn(1, 2, 11, 9, dtype=torch.float64),), dynamic_shapes=(dims,))
+    for shape in [(11, 9), (13, 20), (64, 5)]:
+        x = torch.randn(1, 2, *shape, dtype=torch.float64)
+        want = engine.pool(x.numpy(), 3, 2, "same", "avg", False, False, (2, 1))
+        np.testing.assert_allclose(ep.module()(x).numpy(), want, rtol=1e-12, atol=1e-12, err_msg=str(shape))

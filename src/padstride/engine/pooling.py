@@ -16,9 +16,11 @@ window needs; not copied at all when nothing is padded), then a loop over the ke
 whole strided views per block of images × output rows (at most ``min(BLOCK_BYTES, TAP_BYTES)`` =
 2 MiB of accumulator, plus as much for a temporary, per block; see :mod:`padstride.engine._blocks`).
 The taps are generated lazily, never listed; along the last axis a kernel longer than
-:data:`WINDOW_TAPS` is reduced in one call over a window view, so a global pool over 2048² makes
-2048 NumPy calls, not 2048². Sizes and pads come from :func:`padstride.geometry.pool`, divisors from
-:func:`padstride.geometry.avg_divisors` (average pooling may be dilated, as ONNX and TF allow).
+:data:`WINDOW_TAPS` is reduced in one call over a window view where a block has few outputs for
+its kernel, so a global pool over 2048² makes 2048 NumPy calls, not 2048². A kernel with more
+taps than the input has cells is computed per input cell instead (nothing padded). Sizes and pads
+come from :func:`padstride.geometry.pool`, divisors from :func:`padstride.geometry.avg_divisors`
+(average pooling may be dilated, as ONNX and TF allow).
 """
 
 from __future__ import annotations
@@ -41,8 +43,11 @@ POOL_MODES: tuple[str, ...] = ("max", "avg")
 
 #: Along the last spatial axis, kernels up to this many taps are reduced tap by tap (one
 #: elementwise call per tap, the fastest for small kernels); longer ones in one ``reduce`` call
-#: over a window view of the whole axis.
+#: over a window view of the whole axis, when a block has fewer than ``WINDOW_OUTPUTS_PER_TAP ×
+#: kernel`` outputs. A window-view reduce costs ~100 ns per output, a call per tap ~2 µs, so it
+#: pays where outputs are few for the kernel (a global pool); elsewhere the tap loop is faster.
 WINDOW_TAPS = 16
+WINDOW_OUTPUTS_PER_TAP = 16
 
 
 def _spatial_ndim(x: np.ndarray, kernel: object) -> int:
@@ -51,6 +56,50 @@ def _spatial_ndim(x: np.ndarray, kernel: object) -> int:
     if x.ndim < 3:
         raise PaddingError(f"pooling needs (N, C, *spatial); got an array of shape {x.shape}")
     return x.ndim - 2
+
+
+def _divisor_map(divs: Sequence[np.ndarray], ndim: int, sax: Sequence[int]) -> np.ndarray:
+    """The N-D divisor (product of the per-axis divisors), broadcastable against the output."""
+    div = divs[0].reshape((-1,) + (1,) * (ndim - sax[0] - 1))
+    for i, d in enumerate(divs[1:], 1):
+        div = div * d.reshape((-1,) + (1,) * (ndim - sax[i] - 1))
+    return div
+
+
+def _pool_by_inputs(xa: np.ndarray, geo: geometry.Geometry, sax: Sequence[int], reduce: np.ufunc,
+                    dtype: np.dtype, fill: float | int) -> np.ndarray:
+    """Max, or the window sums, computed per input position: each input cell is reduced into the
+    outputs whose windows read it (per axis an arithmetic run of output indices). For kernels with
+    more taps than the input has cells, e.g. a huge kernel over a small, heavily padded input: the
+    work follows the input's cells times the windows each is in, and nothing is padded."""
+    runs: list[list[slice | None]] = []
+    for a in geo:  # per axis and input index p: the outputs j with j·s − before + t·d = p, t < k
+        step = a.dilation // math.gcd(a.stride, a.dilation)
+        axis_runs: list[slice | None] = []
+        for p in range(a.input):
+            q = p + a.pad_before
+            lo = max(0, -(-(q - (a.kernel - 1) * a.dilation) // a.stride))
+            hi = min(a.output - 1, q // a.stride)
+            first = next((j for j in range(lo, min(hi, lo + step - 1) + 1) if (q - j * a.stride) % a.dilation == 0),
+                         None)
+            axis_runs.append(None if first is None else slice(first, hi + 1, step))
+        runs.append(axis_runs)
+    shape = list(xa.shape)
+    for ax, a in zip(sax, geo, strict=True):
+        shape[ax] = a.output
+    out = np.full(shape, fill, dtype)
+    dst: list[slice] = [slice(None)] * out.ndim
+    src: list[slice] = [slice(None)] * xa.ndim
+    for pos in itertools.product(*(range(a.input) for a in geo)):
+        for ax, axis_runs, p in zip(sax, runs, pos, strict=True):
+            run = axis_runs[p]
+            if run is None:
+                break
+            dst[ax], src[ax] = run, slice(p, p + 1)
+        else:
+            view = out[tuple(dst)]
+            reduce(view, xa[tuple(src)], out=view)
+    return out
 
 
 def pool(
@@ -103,6 +152,11 @@ def pool(
     else:
         dtype = xa.dtype
         fill = -np.inf if dtype.kind in "fc" else (np.iinfo(dtype).min if dtype.kind in "iu" else False)
+    if math.prod(geo.input) < math.prod(a.kernel for a in geo):  # a huge kernel over a small input
+        out = _pool_by_inputs(xa, geo, sax, np.maximum if mode == "max" else np.add, dtype, fill)
+        if mode == "avg":
+            out /= _divisor_map(divs, out.ndim, sax).astype(dtype)
+        return out if was_batched else out[0]
     # pads, plus the overhang of a ceil_mode window past the padded input
     pads = [(a.pad_before, a.pad_after + a.overhang) for a in geo]
     if any(p != (0, 0) for p in pads) or xa.dtype != dtype:
@@ -115,17 +169,18 @@ def pool(
     for a, o in zip(sax, outs, strict=True):
         shape[a] = o
     out = np.empty(shape, dtype)
-    div = None
-    if mode == "avg":
-        div = divs[0].reshape((-1,) + (1,) * (len(shape) - sax[0] - 1))
-        for i, d in enumerate(divs[1:], 1):
-            div = div * d.reshape((-1,) + (1,) * (len(shape) - sax[i] - 1))
-        div = div.astype(dtype)
+    div = _divisor_map(divs, len(shape), sax).astype(dtype) if mode == "avg" else None
     reduce = np.maximum if mode == "max" else np.add
     last = geo.axes[-1]
-    windowed = last.kernel > WINDOW_TAPS  # the last axis' taps in one reduce over a window view
+    row_bytes = math.prod(shape[1:]) // outs[0] * dtype.itemsize
+    blocks = list(_blocks.plan(xa.shape[0], outs[0], row_bytes, _blocks.tap_limit()))
+    # the last axis' taps in one reduce over a window view where a block has few outputs for its
+    # kernel (one call per tap costs more than the outputs it adds; a global pool): see WINDOW_TAPS
+    most = max((b[1] - b[0]) * (b[3] - b[2]) for b in blocks) * row_bytes // dtype.itemsize
+    windowed = last.kernel > WINDOW_TAPS and most < WINDOW_OUTPUTS_PER_TAP * last.kernel
+    if windowed:  # the accumulator and a temporary
+        blocks = list(_blocks.plan(xa.shape[0], outs[0], 2 * row_bytes, _blocks.tap_limit()))
     inner = (None,) if windowed else range(last.kernel)
-    row_bytes = math.prod(shape[1:]) // outs[0] * dtype.itemsize * (2 if windowed else 1)
 
     def work(block: tuple[int, int, int, int]) -> None:
         n0, n1, r0, r1 = block
@@ -157,5 +212,5 @@ def pool(
         if div is not None:
             acc /= div[r0:r1]
 
-    _blocks.run(_blocks.plan(xa.shape[0], outs[0], row_bytes, _blocks.tap_limit()), work)
+    _blocks.run(blocks, work)
     return out if was_batched else out[0]

@@ -202,9 +202,12 @@ class _AvgBase(_PadPool):
         pairs = self.static if self.static is not None else pads_for(x, self._k, self._s, self._d, self.spec.axes)
         ceil = self.ceil_mode  # type: ignore[attr-defined]
         spans = [effective_kernel(k, d) for k, d in zip(self._k, self._d, strict=True)]
-        wants = [pool_output_size(n, span, s, b, a, ceil, axis=i)
-                 for i, (n, span, s, (b, a)) in enumerate(zip(sizes, spans, self._s, pairs, strict=True))]
-        tails = [s - 1 if ceil else 0 for s in self._s]  # room for a ceil_mode window's overhang
+        # ceil_mode: room for a last window's overhang, then the geometry's count (no sizes are
+        # computed otherwise, so dynamic sizes export without guards)
+        axes = zip(sizes, spans, self._s, pairs, strict=True)
+        wants = [pool_output_size(n, span, s, b, a, True, axis=i) for i, (n, span, s, (b, a)) in enumerate(axes)] \
+            if ceil else []
+        tails = [s - 1 if ceil else 0 for s in self._s]
         ones = torch.ones((1, 1, *self._k), dtype=x.dtype, device=x.device)
 
         def window_sums(t: torch.Tensor) -> torch.Tensor:
@@ -213,7 +216,7 @@ class _AvgBase(_PadPool):
                 out = out.narrow(2 + axis, 0, want)
             return out
 
-        flat = x.reshape(-1, 1, *sizes)
+        flat = x.flatten(0, -nd - 1).unsqueeze(1)
         padded = F.pad(F.pad(flat, flat_pad(pairs)), flat_pad([(0, t) for t in tails]))
         total = window_sums(padded)
         div = self.divisor_override
@@ -223,7 +226,7 @@ class _AvgBase(_PadPool):
             marks = torch.ones((1, 1, *sizes), dtype=x.dtype, device=x.device)
             marks = F.pad(marks, flat_pad(pairs), value=1.0 if self.count_include_pad else 0.0)  # type: ignore[attr-defined]
             out = total / window_sums(F.pad(marks, flat_pad([(0, t) for t in tails])))
-        return out.reshape(*x.shape[:-nd], *out.shape[2:])
+        return out.squeeze(1).unflatten(0, x.shape[:-nd])
 
     def extra_repr(self) -> str:
         dil = f", dilation={self.dilation}" if self._dilated else ""
