@@ -24,7 +24,7 @@ from .. import geometry
 from ..errors import Error
 from . import _blocks
 
-__all__ = ["Block", "ConvPlan", "ConvShape", "Path", "PlanError", "Tuning", "plan"]
+__all__ = ["Block", "ConvPlan", "ConvShape", "Path", "PlanError", "Tuning", "choose", "eligible", "plan"]
 
 #: ``(first image, last image + 1, first output row, last output row + 1)`` of one unit of work.
 Block = tuple[int, int, int, int]
