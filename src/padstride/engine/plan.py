@@ -68,7 +68,7 @@ class Tuning:
     #: C_in/groups · k… < this (few GEMM rows) a channels-first output takes :attr:`Path.DIRECT`
     shifted_min_k: int = 128
     #: stride-1 3-D convolutions with C_in/groups · k_last ≥ this take :attr:`Path.SHIFTED`
-    shifted_3d_min_k: int = 64
+    shifted_3d_min_k: int = 48
     #: GEMMs may write straight into a channels-first output (:attr:`Path.DIRECT`, and the shifted
     #: path on blocks of whole images); False: every result goes through a block buffer
     into_output: bool = True
