@@ -108,12 +108,19 @@ def conv_case(name: str) -> tuple[Callable[[], Any], Callable[[], Any]]:
     return ours, peer
 
 
+def _cpu_time(fn: Callable[[], object]) -> float:
+    c0 = time.process_time()
+    fn()
+    return time.process_time() - c0
+
+
 def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
     """The time of the NumPy operations a case's planned path cannot avoid, each measured alone.
 
     GEMM paths: every ``np.matmul`` of the plan at its exact shape (operands contiguous and in
-    cache, one thread, best of ``reps``), times its number of calls; depthwise: the multiply and
-    add passes over each block's accumulator. Divided by ``threads`` (perfect scaling), this is a
+    cache, one thread, best of ``reps`` in process CPU time, so that other jobs on the machine do
+    not count), times its number of calls; depthwise: the multiply and add passes over each
+    block's accumulator. Divided by ``threads`` (perfect scaling), this is a
     lower bound on padstride's time with NumPy's kernels on this machine, whatever the copies cost.
     """
     from threadpoolctl import threadpool_limits
@@ -148,7 +155,7 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
     with threadpool_limits(1, user_api="blas"):
         for (g, m, k, n), calls in gemms.items():
             a, b, c = np.ones((g, m, k), np.float32), np.ones((g, k, n), np.float32), np.empty((g, m, n), np.float32)
-            total += calls * min(_time(lambda a=a, b=b, c=c: np.matmul(a, b, out=c)) for _ in range(reps))
+            total += calls * min(_cpu_time(lambda a=a, b=b, c=c: np.matmul(a, b, out=c)) for _ in range(reps))
         if p.path is Path.DEPTHWISE:  # per block: a multiply per tap, an add per tap but the first
             for g0, g1, n0, n1 in p.blocks:
                 per_image = wide_row * geo.output[0] if p.wide else int(np.prod(geo.output))
@@ -161,7 +168,7 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
                         np.multiply(acc, weights, out=tmp)
                         np.add(acc, tmp, out=acc)
 
-                total += min(_time(passes) for _ in range(reps))
+                total += min(_cpu_time(passes) for _ in range(reps))
     return {"path": p.path.value, "floor_ms": total / threads * 1e3}
 
 

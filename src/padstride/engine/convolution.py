@@ -439,24 +439,35 @@ def _depthwise(job: _Job, p: ConvPlan) -> None:
             acc_run, tmp_run, result = acc, tmp, acc
         if step == 1:
             acc_run, tmp_run = acc_run[0], tmp_run[0]
+        by_image = np.moveaxis(result, 0, 1)  # (images, channels, *output), a view of the accumulator
         column = (step,) + (1,) * (acc_run.ndim - 1)
         for c0 in range(g0, g1, step):
-            picked = c0 if step == 1 else slice(c0, c0 + step)
+            if step == 1 and p.wide:  # one flat run of the channel-major buffer per tap
+                start = (c0 * n + n0) * image
+                picks = [buf[offset + start:offset + start + span] for offset in offsets]
+            elif step == 1:
+                picks = [view[c0, n0:n1] for view in views]
+            else:
+                picks = [view[c0:c0 + step, n0 * image:n0 * image + span] if p.wide else view[c0:c0 + step, n0:n1]
+                         for view in views]
             for k in range(s.cout_per_group):
-                for t, view in enumerate(views):
-                    v = view[picked, n0 * image:n0 * image + span] if p.wide else view[picked, n0:n1]
+                for t, v in enumerate(picks):
                     w = weights[c0, k, t] if step == 1 else weights[c0:c0 + step, k, t].reshape(column)
                     if t == 0:
                         np.multiply(v, w, out=acc_run)
                     else:
                         np.multiply(v, w, out=tmp_run)
                         np.add(acc_run, tmp_run, out=acc_run)
-                target = job.out[n0:n1, c0:c0 + step, k]
-                if job.bias is None:
-                    target[...] = np.moveaxis(result, 0, 1)
+                if step == 1:  # (images, *output): plain copies, no size-1 channel axis
+                    target, source = job.out[n0:n1, c0, k], result[0]
+                    bias = None if job.bias is None else job.bias[c0, k]
                 else:
-                    bias = job.bias[c0:c0 + step, k].reshape((step,) + (1,) * s.nd)
-                    np.add(np.moveaxis(result, 0, 1), bias, out=target)
+                    target, source = job.out[n0:n1, c0:c0 + step, k], by_image
+                    bias = None if job.bias is None else job.bias[c0:c0 + step, k].reshape((step,) + (1,) * s.nd)
+                if bias is None:
+                    target[...] = source
+                else:
+                    np.add(source, bias, out=target)
 
     _blocks.run(p.blocks, work, p.parallel)
 

@@ -24,7 +24,7 @@ from .. import geometry
 from ..errors import Error
 from . import _blocks
 
-__all__ = ["Block", "ConvPlan", "ConvShape", "Path", "PlanError", "Tuning", "plan"]
+__all__ = ["Block", "ConvPlan", "ConvShape", "Path", "PlanError", "Tuning", "choose", "eligible", "plan"]
 
 #: ``(first image, last image + 1, first output row, last output row + 1)`` of one unit of work.
 Block = tuple[int, int, int, int]
@@ -68,11 +68,12 @@ class Tuning:
     #: C_in/groups · k… < this (few GEMM rows) a channels-first output takes :attr:`Path.DIRECT`
     shifted_min_k: int = 128
     #: stride-1 3-D convolutions with C_in/groups · k_last ≥ this take :attr:`Path.SHIFTED`
-    shifted_3d_min_k: int = 64
+    shifted_3d_min_k: int = 48
     #: GEMMs may write straight into a channels-first output (:attr:`Path.DIRECT`, and the shifted
     #: path on blocks of whole images); False: every result goes through a block buffer
     into_output: bool = True
-    #: depthwise blocks run on threads only when each NumPy call covers at least this many elements
+    #: depthwise blocks run on threads (a block of channels per NumPy call) only when one channel's
+    #: call covers at least this many elements; else in turn, one channel per call
     parallel_elements: int = 1 << 17
     #: bytes of one block's buffers; ``None``: ``padstride.engine.BLOCK_BYTES`` at call time
     block_bytes: int | None = None
@@ -247,7 +248,7 @@ def _depthwise_plan(shape: ConvShape, tuning: Tuning, paths: tuple[Path, ...]) -
     per_image = shape.image_size if wide else math.prod(shape.geo.output)  # accumulator elements of one image
     limit = min(tuning.limit(), tuning.tap_bytes)
     blocks = tuple(_blocks.plan(shape.groups, shape.n, 2 * per_image * shape.itemsize, limit))
-    call = max((g1 - g0) * (n1 - n0) * per_image for g0, g1, n0, n1 in blocks)  # elements per NumPy call
+    call = max((n1 - n0) * per_image for _, _, n0, n1 in blocks)  # elements of one channel's NumPy call
     parallel = _blocks.workers() > 1 and call >= tuning.parallel_elements
     return ConvPlan(Path.DEPTHWISE, wide, shape.row_size if wide else 0, blocks, False, False, parallel,
                     eligible=paths)
