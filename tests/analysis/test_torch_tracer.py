@@ -107,7 +107,8 @@ def test_an_error_inside_forward_is_one_line_with_the_module_path() -> None:
             raise ValueError("needs 224 pixels\nsecond line")
 
     net = nn.Sequential(nn.Conv2d(1, 2, 3), nn.Sequential(nn.ReLU(), Picky()))
-    with pytest.raises(ModelError, match=r"^Sequential: 1\.1 \(Picky\) fails: ValueError: needs 224 pixels$") as err:
+    with pytest.raises(ModelError, match=r"^Sequential: 1\.1 \(Picky\) fails: ValueError: needs 224 pixels "
+                       r"\(at test_torch_tracer\.py:\d+, in forward\)$") as err:
         analyze(net, (1, 8, 8))
     assert "\n" not in str(err.value)
 

@@ -82,7 +82,7 @@ def user_code(ref: str, frames: Callable[[str], bool] = is_user_file) -> Iterato
         yield
     except Error as exc:  # padstride's message; add where the user's code was when it failed
         where = _user_frame(exc.__context__, frames) if not isinstance(exc.__context__, Error) else None
-        if where is None or where in str(exc):
+        if where is None or where.split(",")[0] in str(exc):  # the message already names the line
             raise
         try:
             located = type(exc)(f"{exc} (at {where})")

@@ -161,6 +161,7 @@ class _Converter(LayerReader):
         root = self.root
         modules = list(root.named_modules())
         self.qualnames = {id(m): name for name, m in modules}
+        self.scope: list[str] = []
         self.param_count = sum({id(p): p.numel() for _, m in modules for p in m._parameters.values()
                                 if p is not None}.values())
         x = _Sym(self.b.input(self.input_shape, name=self._name("input")), self)
@@ -191,7 +192,16 @@ class _Converter(LayerReader):
         if is_torch_leaf(module):
             return _wrap(self._opaque(self._name(qualname), type(module).__name__, module, _unwrap(args),
                                       _unwrap(kwargs), module), self)
-        return module.forward(*args, **kwargs)
+        self.scope.append(self.qualnames.get(id(module), ""))
+        try:
+            return module.forward(*args, **kwargs)
+        finally:
+            self.scope.pop()
+
+    def _prefix(self) -> str:
+        """The module path that functions called now belong to, with a trailing dot (``""`` at the root)."""
+        inner = next((name for name in reversed(self.scope) if name), "")
+        return inner + "." if inner else ""
 
     def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A function or tensor method applied to traced tensors."""
@@ -210,7 +220,7 @@ class _Converter(LayerReader):
                 return len(shape)
             dim = args[1] if len(args) > 1 else kwargs.get("dim")
             return shape if dim is None else shape[dim]
-        name = self._name(fn)
+        name = self._name(self._prefix() + fn)
         if fn == "getitem" and isinstance(x, _Ref):
             return _Ref(self._slice(name, x, args[1]))
         if fn in ACTIVATION_FNS:
