@@ -168,3 +168,36 @@ def test_multi_output_ops_and_unknown_torch_layers() -> None:
     assert s.layer(s.graph.outputs[0]).shape == tuple(real.shape[1:])
     assert s.total_params == sum(p.numel() for p in net.parameters())
     assert [layer.shape for layer in s.layers if layer.type == "chunk"] == [(4, 8, 9)] * 2
+
+
+class _SameNames(nn.Module):
+    """A function called before a child module whose name it would take (timm shvit's head ``flatten``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flatten, self.conv = nn.Flatten(1), nn.Conv2d(3, 4, 3)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x.flatten(2)  # recorded, named before the module
+        return self.flatten(self.conv(x))
+
+
+@pytest.mark.parametrize("reader", ["trace", "meta"])
+def test_a_function_never_takes_a_module_name(reader: str) -> None:
+    from padstride.analysis.adapters import torch_meta
+    from padstride.analysis.adapters.torch_inputs import torch_inputs
+
+    net = nn.Sequential(_SameNames())
+    if reader == "trace":
+        s = analyze(net, (3, 8, 8))
+        assert s.graph.reader == "trace"
+        shapes = {n.name: s.layer(n.name).shape for n in s.graph.nodes}
+    else:
+        _graph, infos = torch_meta.read(net, torch_inputs(net, (3, 8, 8)))
+        shapes = {name: info.shape for name, info in infos.items()}
+    hooks = {}
+    for path, module in net.named_modules():
+        if path in ("0.flatten", "0.conv"):
+            module.register_forward_hook(lambda m, i, o, path=path: hooks.__setitem__(path, tuple(o.shape[1:])))
+    net(torch.zeros(1, 3, 8, 8))
+    assert {p: shapes[p] for p in hooks} == hooks

@@ -129,6 +129,7 @@ class LayerReader:
     def __init__(self, name: str) -> None:
         self.b = GraphBuilder(name, layout="channels_first", framework="torch")
         self.used: set[str] = set()
+        self.module_paths: set[str] = set()  # kept for the modules: functions never take these names
         self._suffix: dict[str, int] = {}
 
     def shape(self, ref: str) -> tuple[int, ...]:
@@ -139,12 +140,19 @@ class LayerReader:
             raise ModelError(f"{ref}: shape unknown after an earlier error: {cause}")
         return info.shape
 
-    def _name(self, preferred: str) -> str:
-        """``preferred``, or ``preferred_1``, ``preferred_2``… (the search resumes where it last stopped)."""
+    def _name(self, preferred: str, function: bool = False) -> str:
+        """``preferred``, or ``preferred_1``, ``preferred_2``… (the search resumes where it last stopped).
+
+        A ``function``'s node never takes a module's path, so each module keeps its own name.
+        """
         name = preferred = preferred or "node"
-        if name in self.used:
+
+        def taken(n: str) -> bool:
+            return n in self.used or (function and n in self.module_paths)
+
+        if taken(name):
             i = self._suffix.get(preferred, 0) + 1
-            while f"{preferred}_{i}" in self.used:
+            while taken(f"{preferred}_{i}"):
                 i += 1
             self._suffix[preferred] = i
             name = f"{preferred}_{i}"

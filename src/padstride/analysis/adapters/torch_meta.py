@@ -136,6 +136,7 @@ class _Reader(LayerReader):
         self.inputs = [(name, tuple(int(s) for s in shape)) for name, shape in named]
         self.thread = threading.get_ident()
         self.qualnames: dict[int, str] = {id(m): str(name) for name, m in module.named_modules()}
+        self.module_paths = set(self.qualnames.values())
         self.names: dict[int, tuple[Any, str]] = {}  # id(tensor) → (tensor, node); the tensor keeps the id alive
         self.carried: dict[int, tuple[Any, frozenset[int]]] = {}  # id(unrecorded tensor) → params it holds
         self.params: dict[int, _Param] = {}
@@ -353,7 +354,7 @@ class _Reader(LayerReader):
                          out: Any) -> None:
         torch = self.torch
         fn = fn_name(func)
-        name = self._name(self._prefix() + fn)
+        name = self._name(self._prefix() + fn, function=True)
         x = args[0] if args else kwargs.get("input", kwargs.get("tensors"))
         if isinstance(x, (list, tuple)) and x:  # torch.cat([a, b])
             x = x[0]
@@ -496,7 +497,7 @@ class _Reader(LayerReader):
             else:
                 x = args[0] if args else kwargs.get("input")
                 x_ref = self._ref(x)
-                name = self._name(self._prefix() + fn)
+                name = self._name(self._prefix() + fn, function=True)
                 if fn in _ADD or fn in _MUL:
                     node = self._merge(fn, name, args, x, x) if x_ref else None
                 elif fn in ("cat", "concat", "concatenate"):

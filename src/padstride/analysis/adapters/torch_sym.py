@@ -161,6 +161,7 @@ class _Converter(LayerReader):
         root = self.root
         modules = list(root.named_modules())
         self.qualnames = {id(m): name for name, m in modules}
+        self.module_paths = set(self.qualnames.values())
         self.scope: list[str] = []
         self.param_count = sum({id(p): p.numel() for _, m in modules for p in m._parameters.values()
                                 if p is not None}.values())
@@ -220,7 +221,7 @@ class _Converter(LayerReader):
                 return len(shape)
             dim = args[1] if len(args) > 1 else kwargs.get("dim")
             return shape if dim is None else shape[dim]
-        name = self._name(self._prefix() + fn)
+        name = self._name(self._prefix() + fn, function=True)
         if fn == "getitem" and isinstance(x, _Ref):
             return _Ref(self._slice(name, x, args[1]))
         if fn in ACTIVATION_FNS:
