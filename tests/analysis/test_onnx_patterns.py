@@ -11,6 +11,8 @@ dynamo exporter needs ``onnxscript``, not installed here.
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -212,3 +214,16 @@ def test_a_size_the_model_cannot_take_is_reported_not_raised(tmp_path) -> None:
     s = analyze(str(path), (3, 4, 4))
     assert len(s.errors) == 1 and "kernel 5 spans 5 > padded input 4" in s.errors[0], s.errors
     assert analyze(str(path), (3, 9, 9)).layer(s.graph.outputs[0]).shape == (25, 4)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_dynamo_export(name: str, tmp_path) -> None:
+    """``torch.onnx.export(..., dynamo=True)`` (opset 18+, needs ``onnxscript``): other graphs, same reading."""
+    pytest.importorskip("onnxscript")
+    factory, size = CASES[name]
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(factory().eval(), (torch.zeros(1, 3, size, size),), str(path), dynamo=True)
+    s = matches_onnxruntime(path, min_layers=5)
+    assert s.total_params == initializer_params(onnx.load(str(path)))
