@@ -139,3 +139,18 @@ def test_types_follow_cast_for_the_ops_after_it():
     assert sess.run(None, {"x": np.zeros((1, 7), np.float32)})[0].shape == (1, 7, 4)
     s = analyze(model)
     assert s.layer("y").shape == (7, 4) and s.total_params == 40
+
+
+def test_an_op_of_another_domain_takes_the_files_annotation():
+    """No schema, so no shape inference: the file's own value_info gives the shape; without it, a ModelError."""
+    nodes = [helper.make_node("FusedThing", ["x"], ["t"], domain="com.example"), helper.make_node("Relu", ["t"], ["y"])]
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    t = helper.make_tensor_value_info("t", TensorProto.FLOAT, [1, 6, 4, 4])
+    graph = helper.make_graph(nodes, "g", [x], [y], value_info=[t])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.example", 1)])
+    s = analyze(model)
+    assert s.layer("t").shape == (6, 4, 4) and s.layer("y").shape == (6, 4, 4)
+    del model.graph.value_info[:]
+    with pytest.raises(ModelError, match=r"t \(FusedThing\): not supported"):
+        analyze(model)

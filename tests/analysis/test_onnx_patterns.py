@@ -11,6 +11,9 @@ dynamo exporter needs ``onnxscript``, not installed here.
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import pytest
 
 torch = pytest.importorskip("torch")
@@ -119,7 +122,25 @@ class TwoInputs(nn.Module):
         return self.head(torch.cat([self.pool(self.conv(image)).flatten(1), self.meta(meta)], 1))
 
 
-CASES = {"densenet": (Dense, 45), "shufflenet": (Shuffle, 45), "vit": (ViT, 32), "swin": (Swin, 45)}
+class TfSame(nn.Module):
+    """timm's ``Conv2dSame``: TF-SAME pads computed in ``forward`` from the size (``Ceil``, ``Clip``, ``Pad``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, 2)
+
+    def forward(self, x):
+        ih, iw = x.size()[-2:]
+        if torch.jit.is_tracing():  # sizes are tensors: timm's get_same_padding uses ceil and clamp then
+            ph, pw = (torch.clamp(((n / 2).ceil() - 1) * 2 + 3 - n, min=0) for n in (ih, iw))
+        else:
+            ph, pw = (max((math.ceil(n / 2) - 1) * 2 + 3 - n, 0) for n in (ih, iw))
+        x = F.pad(x, [pw // 2, pw - pw // 2, ph // 2, ph - ph // 2])
+        return self.conv(x)
+
+
+CASES = {"densenet": (Dense, 45), "shufflenet": (Shuffle, 45), "vit": (ViT, 32), "swin": (Swin, 45),
+         "tf_same": (TfSame, 45)}
 
 
 @pytest.mark.parametrize("name", list(CASES))
@@ -127,7 +148,7 @@ def test_pattern_matches_onnxruntime(name: str, tmp_path) -> None:
     factory, size = CASES[name]
     torch.manual_seed(0)
     path = export(factory().eval(), (torch.zeros(1, 3, size, size),), tmp_path / f"{name}.onnx")
-    s = matches_onnxruntime(path, min_layers=8)
+    s = matches_onnxruntime(path, min_layers=2 if name == "tf_same" else 8)
     assert s.total_params == initializer_params(onnx.load(str(path)))
 
 
@@ -139,7 +160,7 @@ def test_pattern_at_newer_opsets(name: str, opset: int, tmp_path) -> None:
     matches_onnxruntime(path, min_layers=8)
 
 
-@pytest.mark.parametrize("name", ["densenet", "shufflenet", "swin"])
+@pytest.mark.parametrize("name", ["densenet", "shufflenet", "swin", "tf_same"])
 def test_dynamic_export_at_another_size(name: str, tmp_path) -> None:
     """Exported with dynamic sizes, the shape arithmetic is in the graph: it is folded at the size asked for."""
     factory, size = CASES[name]
@@ -148,7 +169,9 @@ def test_dynamic_export_at_another_size(name: str, tmp_path) -> None:
     model = onnx.load(str(path))
     assert any(n.op_type == "Shape" for n in model.graph.node) or name == "densenet"
     feeds = {"x": np.zeros((1, 3, 61, 53), np.float32)}
-    matches_onnxruntime(path, feeds, input_shape=(3, 61, 53), min_layers=8)
+    if name == "tf_same":
+        assert {"Ceil", "Clip", "Pad"} <= {n.op_type for n in model.graph.node}
+    matches_onnxruntime(path, feeds, input_shape=(3, 61, 53), min_layers=2 if name == "tf_same" else 8)
 
 
 def test_several_inputs(tmp_path) -> None:
@@ -212,3 +235,16 @@ def test_a_size_the_model_cannot_take_is_reported_not_raised(tmp_path) -> None:
     s = analyze(str(path), (3, 4, 4))
     assert len(s.errors) == 1 and "kernel 5 spans 5 > padded input 4" in s.errors[0], s.errors
     assert analyze(str(path), (3, 9, 9)).layer(s.graph.outputs[0]).shape == (25, 4)
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_dynamo_export(name: str, tmp_path) -> None:
+    """``torch.onnx.export(..., dynamo=True)`` (opset 18+, needs ``onnxscript``): other graphs, same reading."""
+    pytest.importorskip("onnxscript")
+    factory, size = CASES[name]
+    path = tmp_path / f"{name}.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(factory().eval(), (torch.zeros(1, 3, size, size),), str(path), dynamo=True)
+    s = matches_onnxruntime(path, min_layers=5)
+    assert s.total_params == initializer_params(onnx.load(str(path)))

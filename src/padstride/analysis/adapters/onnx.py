@@ -9,7 +9,7 @@ own shape inference gives for it (:mod:`.onnx_infer`); a node that cannot be rea
 :class:`~padstride.analysis.load.ModelError` naming it. Graph inputs that are weights (an
 initializer, or a static input in a weight slot, as in ONNX's conformance models) count as
 parameters; inputs used only as settings (a ``Pad``'s pads) are constants of unknown value; every
-other graph input is a model input. A file is read without its weights
+other graph input is a model input (:mod:`.onnx_inputs`). A file is read without its weights
 (:mod:`.onnx_file`).
 
 >>> from onnx import TensorProto, helper
@@ -24,7 +24,6 @@ other graph input is a model input. A file is read without its weights
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,11 +37,11 @@ from ..load import ModelError
 from ..propagate import new_state, propagate
 from .onnx_fold import Const, fold
 from .onnx_infer import infer_node
+from .onnx_inputs import InputShapes, input_shapes, split_inputs
+from .onnx_inputs import dims_of as _dims
+from .onnx_inputs import short as _short
 
 __all__ = ["InputShapes", "analyzed_onnx", "graph_from_onnx"]
-
-#: One shape per sample (a model with one data input), one per data input, or by input name.
-InputShapes = Sequence[int] | Sequence[Sequence[int]] | Mapping[str, Sequence[int]]
 
 _FLOAT = 1
 _ACTIVATIONS = {
@@ -53,27 +52,10 @@ _ACTIVATIONS = {
 }
 _MERGE = {"Add": "add", "Sum": "add", "Sub": "add", "Max": "add", "Min": "add", "Mean": "add",
           "Mul": "mul", "Div": "mul", "Pow": "mul"}
-#: Inputs that hold weights: a graph input feeding one of these is a parameter, not a model input.
-_WEIGHT_SLOTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "ConvInteger": (1, 3), "Gemm": (1, 2), "MatMul": (1,),
-                 "PRelu": (1,), "BatchNormalization": (1, 2, 3, 4), "InstanceNormalization": (1, 2),
-                 "LayerNormalization": (1, 2), "GroupNormalization": (1, 2)}
-#: Inputs that say how to reshape, pad or slice (not data): a graph input used only there is a setting.
-_SETTING_SLOTS = {"Pad": (1, 2, 3), "Reshape": (1,), "Resize": (1, 2, 3), "Upsample": (1,), "Slice": (1, 2, 3, 4),
-                  "Expand": (1,), "Tile": (1,), "Squeeze": (1,), "Unsqueeze": (1,), "Split": (1,), "TopK": (1,),
-                  "ConstantOfShape": (0,), "Range": (0, 1, 2), "Clip": (1, 2), "ReduceMean": (1,), "ReduceSum": (1,),
-                  "ReduceMax": (1,), "ReduceMin": (1,), "ReduceProd": (1,), "OneHot": (1, 2), "CenterCropPad": (1,),
-                  "ConvInteger": (2,)}
-_DATA_TYPES_FLOAT = {1, 10, 11, 16}
 
 
 class _Unknown(ModelError):
     """An input's shape is unknown after an earlier error, which the IR reports where it happened."""
-
-
-def _short(text: object, limit: int = 80) -> str:
-    """``text`` cut to ``limit`` characters: names in a file can be any length."""
-    s = str(text)
-    return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
 def _s(value: Any) -> str:
@@ -84,13 +66,6 @@ def _padding(a: dict[str, Any], nd: int) -> object:
     """``pads`` / ``auto_pad`` as the IR's padding: a convention name, or per axis a ``(before, after)`` pair."""
     spec = Padding.from_onnx(a.get("pads"), a.get("auto_pad", "NOTSET"), nd)
     return spec.convention if spec.convention not in ("explicit", "mixed") else list(spec.axes)
-
-
-def _dims(value_info: Any) -> list[int | None] | None:
-    t = value_info.type
-    if not t.HasField("tensor_type") or not t.tensor_type.HasField("shape"):
-        return None
-    return [int(d.dim_value) if d.HasField("dim_value") else None for d in t.tensor_type.shape.dim]
 
 
 class _Converter:
@@ -121,82 +96,12 @@ class _Converter:
 
     # -- inputs -----------------------------------------------------------------------------
     def _inputs(self) -> None:
-        weights, settings, other = set(), set(), set()
-        for n in self.graph.node:
-            for k, name in enumerate(n.input):
-                if k in _WEIGHT_SLOTS.get(n.op_type, ()):
-                    weights.add(name)
-                elif k in _SETTING_SLOTS.get(n.op_type, ()):
-                    settings.add(name)
-                else:
-                    other.add(name)
-        data = []
-        for inp in self.graph.input:
-            if inp.name in self.consts:
-                continue
-            dims = _dims(inp)
-            elem = int(inp.type.tensor_type.elem_type) if inp.type.HasField("tensor_type") else 0
-            static = dims is not None and all(d is not None and d >= 0 for d in dims)
-            if static and (inp.name in weights or (inp.name in settings and inp.name not in other)):
-                shape = tuple(d for d in dims or () if d is not None)
-                size = math.prod(shape)
-                params = size if inp.name in weights and elem in _DATA_TYPES_FLOAT and size > 1 else 0
-                self.consts[inp.name] = Const(shape, elem, None, params)
-            else:
-                data.append(inp)
-        if not data:
-            what = (f"all {len(self.graph.input)} of its inputs are weights" if len(self.graph.input)
-                    else "it has 0 inputs")
-            raise ModelError(f"{self.source}: the ONNX graph has no input tensor to analyse ({what})")
-        for inp, full in zip(data, self._input_shapes(data), strict=True):
+        data, weights = split_inputs(self.graph, set(self.consts), self.source)
+        self.consts.update(weights)
+        for inp, full in zip(data, input_shapes(data, self.input_shape, self.source), strict=True):
             ref = self.b.input(full[1:], name=self._unique(_short(inp.name, 200)))
             self.refs[inp.name], self.full[inp.name] = ref, full
             self.types[inp.name] = int(inp.type.tensor_type.elem_type) or _FLOAT
-
-    def _input_shapes(self, data: list[Any]) -> list[tuple[int, ...]]:
-        names = [i.name for i in data]
-        given = self.input_shape
-        per: list[Sequence[int] | None]
-        if given is None:
-            per = [None] * len(data)
-        elif isinstance(given, Mapping):
-            extra = sorted(set(given) - set(names))
-            if extra:
-                raise ModelError(f"{self.source}: no data input named {_short(extra[0])!r}; the inputs are "
-                                 f"{_short(', '.join(names), 200)}")
-            per = [given.get(n) for n in names]
-        elif len(given) and all(isinstance(s, (int, np.integer)) for s in given):
-            if len(data) != 1:
-                raise ModelError(f"{self.source}: the model has {len(data)} data inputs "
-                                 f"({_short(', '.join(names), 200)}); give one shape per input")
-            per = [given]  # type: ignore[list-item]
-        else:
-            per = [list(s) for s in given]  # type: ignore[arg-type]
-            if len(per) != len(data):
-                raise ModelError(f"{self.source}: {len(per)} input shapes for {len(data)} data inputs "
-                                 f"({_short(', '.join(names), 200)})")
-        out = []
-        for inp, shape in zip(data, per, strict=True):
-            dims = _dims(inp) or []
-            batch = dims[0] if dims and dims[0] else 1
-            where = _short(inp.name)
-            if shape is None:
-                if any(d is None for d in dims[1:]):
-                    text = "×".join("?" if d is None else str(d) for d in dims)
-                    raise ModelError(f"{where}: input shape {text} has unknown sizes; pass one with --input")
-                out.append((batch, *[int(d) for d in dims[1:] if d is not None]) if dims else ())
-                continue
-            sizes = tuple(int(s) for s in shape)
-            if any(s < 1 for s in sizes):
-                raise ModelError(f"{where}: input sizes must be positive, got {sizes}")
-            if dims and len(sizes) == len(dims):
-                out.append(sizes)  # given with the batch axis
-            elif not dims or len(sizes) == len(dims) - 1:
-                out.append((batch, *sizes))
-            else:
-                raise ModelError(f"{where}: the model's input has {len(dims)} axes with the batch; give "
-                                 f"{len(dims) - 1} sizes per sample, got {len(sizes)}")
-        return out
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _unique(self, base: str) -> str:

@@ -187,6 +187,17 @@ def _constant_of_shape(a: dict[str, Any], v: list[Any]) -> np.ndarray:
     return np.full([int(s) for s in v[0].reshape(-1)], fill[0], dtype=fill.dtype)
 
 
+def _clip(a: dict[str, Any], v: list[Any]) -> np.ndarray:
+    low = a.get("min", v[1] if len(v) > 1 and v[1] is not None else None)
+    high = a.get("max", v[2] if len(v) > 2 and v[2] is not None else None)
+    out: np.ndarray = v[0]
+    if low is not None:
+        out = np.maximum(out, np.asarray(low, dtype=out.dtype))
+    if high is not None:
+        out = np.minimum(out, np.asarray(high, dtype=out.dtype))
+    return out
+
+
 def _gather(a: dict[str, Any], v: list[Any]) -> np.ndarray:
     axis = int(a.get("axis", 0))
     idx = np.asarray(v[1])
@@ -222,7 +233,9 @@ _OPS: dict[str, _Fn] = {
     "Min": lambda a, v: np.asarray(np.minimum.reduce(np.broadcast_arrays(*v))),
     "Neg": lambda a, v: -v[0], "Abs": lambda a, v: np.abs(v[0]), "Not": lambda a, v: np.logical_not(v[0]),
     "Floor": lambda a, v: np.floor(v[0]), "Ceil": lambda a, v: np.ceil(v[0]), "Sqrt": lambda a, v: np.sqrt(v[0]),
-    "Reciprocal": lambda a, v: 1 / v[0], "Sign": lambda a, v: np.sign(v[0]),
+    "Reciprocal": lambda a, v: 1 / v[0], "Sign": lambda a, v: np.sign(v[0]), "Round": lambda a, v: np.round(v[0]),
+    "Exp": lambda a, v: np.exp(v[0]), "Log": lambda a, v: np.log(v[0]), "Clip": _clip,
+    "CastLike": lambda a, v: v[0].astype(v[1].dtype),
     "ReduceProd": _reduce(np.prod), "ReduceSum": _reduce(np.sum), "ReduceMax": _reduce(np.max),
     "ReduceMin": _reduce(np.min), "ReduceMean": _reduce(np.mean),
 }
