@@ -201,7 +201,8 @@ def _load(model: Any, input_shape: Any) -> tuple[Graph, dict[str, LayerInfo] | N
         from .adapters.onnx import analyzed_onnx
 
         return analyzed_onnx(model, input_shape)
-    raise ModelError(f"cannot analyse a {type(model).__name__}: expected a spec, a torch, Keras or ONNX model")
+    raise ModelError(f"cannot analyse an object of type {type(model).__name__}: expected a spec, a torch, Keras or "
+                     "ONNX model")
 
 
 def _reshape_input(graph: Graph, input_shape: Sequence[int]) -> Graph:
