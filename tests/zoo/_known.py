@@ -2,7 +2,6 @@
 
 Keys: ``zoo/model`` (every size) or ``zoo/model@size``; values: the first line of the failure.
 """
-# ruff: noqa: E501
 
 TORCH: dict[str, str] = {
 }

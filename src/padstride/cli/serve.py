@@ -28,8 +28,8 @@ def run(args: argparse.Namespace) -> int:
     host = args.host or "127.0.0.1"
     try:
         server = make_server(host, args.port, [args.host] if args.host else [])
-    except OSError as exc:
-        raise CliError(f"cannot listen on {host}:{args.port}: {exc.strerror or exc}") from None
+    except (OSError, ValueError, TypeError, UnicodeError) as exc:  # a NUL in the host name: TypeError
+        raise CliError(f"cannot listen on {host!r}:{args.port}: {getattr(exc, 'strerror', None) or exc}") from None
     host, port = server.server_address[:2]
     url = f"http://{host}:{port}/"
     print(f"padstride explorer at {url} (Ctrl-C to stop)", flush=True)

@@ -318,6 +318,9 @@ class ExplorerServer(HTTPServer):
             self._heads.pop(request, None)
 
     def server_close(self) -> None:
+        if not hasattr(self, "_wake_w"):  # binding failed inside HTTPServer.__init__: only the socket exists
+            super().server_close()
+            return
         self._closed = True
         with contextlib.suppress(OSError):
             self._wake_w.send(b"\0")
