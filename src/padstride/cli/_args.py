@@ -18,8 +18,11 @@ import argparse
 import math
 import os
 import re
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from ._common import CliError
 
 __all__ = [
     "finite_float",
@@ -27,7 +30,10 @@ __all__ = [
     "int_range",
     "output_path",
     "positive_int",
+    "span",
     "threads",
+    "writable_dir",
+    "writable_output",
 ]
 
 _INT = re.compile(r"^[+-]?\d{1,30}$")
@@ -182,8 +188,6 @@ def check_output(path: str | os.PathLike[str], flag: str = "--output",
     ...
     padstride.cli._common.CliError: --output r.png: expected a .html or .htm file
     """
-    from ._common import CliError
-
     p = Path(path)
     text = str(path)
     if not text or text.endswith(("/", os.sep)):
@@ -217,7 +221,6 @@ def output_path(flag: str, suffixes: Sequence[str] = ()) -> Callable[[str], str]
     """
 
     def parse(text: str) -> str:
-        from ._common import CliError
 
         try:
             check_output(text, flag, suffixes)
@@ -227,3 +230,68 @@ def output_path(flag: str, suffixes: Sequence[str] = ()) -> Callable[[str], str]
 
     parse.__name__ = "output path"
     return parse
+
+
+def span(low: int = 1, high: int | None = None, max_count: int = 10_000) -> Callable[[str], range]:
+    """``A:B`` (or ``A``) → ``range(A, B + 1)``, with ``low ≤ A ≤ B ≤ high`` and at most
+    ``max_count`` values (a plot of more points than pixels is refused, not allocated).
+
+    >>> span(1, max_count=100)("3:5")
+    range(3, 6)
+    >>> span(1, max_count=100)("1:1000000000000")
+    Traceback (most recent call last):
+    ...
+    argparse.ArgumentTypeError: at most 100 values, got 1:1000000000000 (1,000,000,000,000 values)
+    """
+
+    def parse(text: str) -> range:
+        a, _, b = text.partition(":")
+        try:
+            lo, hi = int(a), int(b or a)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected A:B, got {text[:40]!r}") from None
+        if lo < low or hi < lo or (high is not None and hi > high):
+            top = "" if high is None else f" <= {high}"
+            raise argparse.ArgumentTypeError(f"needs {low} <= A <= B{top}, got {text[:40]!r}")
+        if hi - lo + 1 > max_count:
+            raise argparse.ArgumentTypeError(f"at most {max_count:,} values, got {text[:40]} "
+                                             f"({hi - lo + 1:,} values)")
+        return range(lo, hi + 1)
+
+    return parse
+
+
+def writable_dir(directory: str, name: str) -> Path:
+    """Create ``directory`` if needed and prove it writable (a probe file), before any work.
+
+    >>> writable_dir("/proc/x", "--out")
+    Traceback (most recent call last):
+    ...
+    padstride.cli._common.CliError: --out: cannot write in '/proc/x': ...
+    """
+    path = Path(directory)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".padstride-probe-"):
+            pass
+    except FileExistsError:
+        raise CliError(f"{name}: cannot write in {directory!r}: a part of it is a file, not a directory") from None
+    except OSError as exc:
+        raise CliError(f"{name}: cannot write in {directory!r}: {exc.strerror or exc}") from None
+    return path
+
+
+def writable_output(target: str, name: str = "--out") -> Path:
+    """Check that file ``target`` can be written (its directory is created and probed), before
+    any work; an existing directory in its place is refused.
+
+    >>> writable_output("/proc/r.png")
+    Traceback (most recent call last):
+    ...
+    padstride.cli._common.CliError: --out: cannot write in '/proc': ...
+    """
+    path = Path(target)
+    if path.is_dir():
+        raise CliError(f"{name}: {target!r} is a directory; give a file name")
+    writable_dir(str(path.parent), name)
+    return path

@@ -6,9 +6,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from ._args import finite_float, int_range, writable_dir, writable_output
 from ._common import CliError, emit_json
 from ._layer import add_layer_arguments, geometry_from_args
-from ._ranges import float_range, int_range, writable_dir, writable_output
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the gallery cases and exit")
     parser.add_argument("--format", choices=("gif", "mp4"), default="gif", help="gallery file format")
     parser.add_argument("--cell", type=int_range(4, 64), default=24, help="cell size in pixels, 4..64 (default 24)")
-    parser.add_argument("--fps", type=float_range(0, 100, open_low=True), default=2.0,
+    parser.add_argument("--fps", type=finite_float(0, 100, strict=True), default=2.0,
                         help="frames per second, up to 100 (default 2)")
     parser.add_argument("--numbers", action="store_true", help="write values in the cells (engine)")
     parser.add_argument("--json", action="store_true", help="print what was written as JSON")

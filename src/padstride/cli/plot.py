@@ -7,8 +7,8 @@ import math
 import sys
 from typing import Any
 
+from ._args import int_range, span, writable_output
 from ._common import CliError, emit_json, parse_ints
-from ._ranges import int_range, span, writable_output
 
 __all__ = ["HELP", "KINDS", "add_arguments", "run"]
 

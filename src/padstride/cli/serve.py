@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from ._args import int_range
 from ._common import CliError
-from ._ranges import int_range
 
 __all__ = ["HELP", "add_arguments", "run"]
 
