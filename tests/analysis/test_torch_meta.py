@@ -292,3 +292,29 @@ def test_the_cli_takes_several_inputs(tmp_path, capsys, inputs: list[str], code:
         assert data["layers"][-1]["output_shape"] == [8]
     else:
         assert out.err.count("\n") == 1 and ("name every input" in out.err or "missing 1 required" in out.err)
+
+
+class _Shared(nn.Module):
+    """One conv reached by two paths (CoaT's shared ``cpe``) and one weight tied across two layers."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.pos = nn.Conv2d(4, 4, 3, padding=1, groups=4)
+        self.blocks = nn.ModuleList([nn.Sequential(self.pos, nn.ReLU()), nn.Conv2d(4, 4, 1)])
+        self.head, self.tail = nn.Linear(4, 4), nn.Linear(4, 4)
+        self.tail.weight = self.head.weight
+
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:  # a dict: read on meta
+        x = self.blocks[1](self.blocks[0](self.pos(x)))
+        return {"out": self.tail(self.head(x.mean((2, 3))))}
+
+
+def test_shared_modules_and_tied_weights_stay_on_the_model() -> None:
+    net = _Shared().eval()
+    before = {k: v for k, v in net.named_parameters(remove_duplicate=False)}
+    s = analyze(net, (4, 9, 9))
+    assert s.graph.reader == "meta" and s.total_params == sum(p.numel() for p in net.parameters())
+    after = dict(net.named_parameters(remove_duplicate=False))
+    assert all(after[k] is v and v.device.type == "cpu" for k, v in before.items())
+    assert net.tail.weight is net.head.weight
+    net(torch.zeros(1, 4, 9, 9))  # still runs on its real weights

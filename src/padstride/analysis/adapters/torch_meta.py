@@ -103,11 +103,28 @@ def meta_state(module: Any) -> dict[str, Any]:
     return state
 
 
+def call_state(module: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """``state`` with one name per tensor slot (module object, attribute), for
+    ``functional_call(..., tie_weights=False)``.
+
+    A module reachable by two paths (CoaT's shared ``cpe``) must be swapped once: swapped twice, the
+    second swap saves — and restores — the first one's meta tensor, and the model is left on
+    ``meta`` (so does ``tie_weights=True``, torch 2.13/2.14). One tensor in two modules (tied
+    weights) keeps both slots.
+    """
+    names = [f"{path}.{attr}" if path else attr
+             for path, owner in module.named_modules()
+             for attr in (*owner._parameters, *owner._buffers)]
+    return {name: state[name] for name in names if name in state}
+
+
 def on_meta(module: Any, args: Any, kwargs: Any) -> Any:
     """``module(*args, **kwargs)`` with its parameters and buffers on ``meta`` (no copy of the module)."""
     import torch
 
-    return torch.func.functional_call(module, meta_state(module), tuple(args), dict(kwargs), strict=False)
+    state = meta_state(module)
+    return torch.func.functional_call(module, call_state(module, state), tuple(args), dict(kwargs), strict=False,
+                                      tie_weights=False)
 
 
 class _Param:
@@ -186,7 +203,8 @@ class _Reader(LayerReader):
         post = torch_module.register_module_forward_hook(self._post, with_kwargs=True)
         try:
             with torch.no_grad(), Mode():
-                result = torch.func.functional_call(self.root, state, tuple(args), kwargs, strict=False)
+                result = torch.func.functional_call(self.root, call_state(self.root, state), tuple(args), kwargs,
+                                                    strict=False, tie_weights=False)
         except ModelError:
             raise
         except Exception as exc:
