@@ -23,22 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Error
+from .errors import ModelError
 from .ir import Graph, GraphError
 from .layer import LayerInfo
 from .propagate import propagate
 from .summary import Summary
 
 __all__ = ["ModelError", "analyze", "load_model", "load_object", "resolve_object"]
-
-
-class ModelError(Error, ValueError):
-    """A model reference that cannot be loaded (missing file, attribute, unsupported object).
-
-    >>> load_model("nowhere.yaml")
-    Traceback (most recent call last):
-    ...
-    padstride.analysis.load.ModelError: nowhere.yaml: no such file
-    """
 
 
 def _framework(obj: object) -> str:

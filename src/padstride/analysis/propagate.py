@@ -21,7 +21,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..errors import Error
-from ..geometry import Padding, PaddingError, conv, conv_transpose, per_axis, pool
+from ..geometry import Padding, PaddingError, centre_crop, conv, conv_transpose, per_axis, pool
 from .ir import Graph, Node
 from .layer import LayerInfo, axis_names
 from .rf import AxisMap, AxisRF, union
@@ -373,7 +373,7 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
             target = [min(s[d] for s in shapes) for d in range(1, rank)]
             hints = []
             for idx, (s, i) in enumerate(zip(shapes, ins, strict=True)):
-                crops = [((n - t) // 2, (n - t) - (n - t) // 2) for n, t in zip(s[1:], target, strict=True)]
+                crops = [centre_crop(n, t) for n, t in zip(s[1:], target, strict=True)]
                 if any(b or a for b, a in crops):
                     hints.append(f"crop {i.name} by {tuple(crops)} (before, after) per axis: "
                                  + _crop_hint(st.graph, i.name, crops))

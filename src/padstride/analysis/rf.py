@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from ..geometry import effective_kernel
+
 __all__ = ["AxisMap", "AxisRF", "union"]
 
 
@@ -54,7 +56,7 @@ class AxisMap:
         >>> AxisMap.transposed(2, 2, 0)
         AxisMap(scale=Fraction(1, 2), offset=Fraction(-1, 4), width=1)
         """
-        span = dilation * (kernel - 1) + 1
+        span = effective_kernel(kernel, dilation)
         return cls(Fraction(1, stride), (Fraction(before) - Fraction(span - 1, 2)) / stride,
                    (span - 1) // stride + 1)
 
@@ -141,7 +143,7 @@ class AxisRF:
 @functools.lru_cache(maxsize=1024)
 def _window_map(kernel: int, stride: int, before: int, dilation: int) -> AxisMap:
     """:meth:`AxisMap.window`, memoised (maps are immutable and networks repeat them)."""
-    span = dilation * (kernel - 1) + 1
+    span = effective_kernel(kernel, dilation)
     return AxisMap(Fraction(stride), Fraction(span - 1, 2) - before, span)
 
 

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..errors import Error
-from .load import ModelError
+from .errors import ModelError
 
 __all__ = ["UserCodeError", "is_user_file", "user_code"]
 

@@ -135,7 +135,7 @@ def _rf_unit(text: str | None) -> int | str:
 def _summary(args: argparse.Namespace) -> Any:
     """``padstride summary``'s reading of ``--model`` and ``--input``."""
     from ..analysis import GraphError, SpecError, analyze
-    from ..analysis.load import ModelError
+    from ..analysis.errors import ModelError
 
     shape = parse_ints(args.input, "--input") if args.input else None
     try:
@@ -183,7 +183,8 @@ def _erf(args: argparse.Namespace) -> tuple[Any, Any]:
 
 
 def _erf_model(args: argparse.Namespace, torch: Any) -> tuple[Any, tuple[int, ...]]:
-    from ..analysis.load import ModelError, load_object
+    from ..analysis.errors import ModelError
+    from ..analysis.load import load_object
 
     if not args.input:
         raise CliError("erf --model needs --input C,H,W")

@@ -58,7 +58,7 @@ def _near(pair: tuple[int | None, int | None], size: int) -> str:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import GraphError, SpecError
-    from ..analysis.load import ModelError
+    from ..analysis.errors import ModelError
     from ..analysis.sizes import MAX_SIZES, input_sizes
 
     shape = parse_ints(args.input, "--input") if args.input else None

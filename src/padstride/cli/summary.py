@@ -35,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..analysis import GraphError, SpecError, analyze
-    from ..analysis.load import ModelError
+    from ..analysis.errors import ModelError
 
     shape = _inputs(args.input or [])
     try:

@@ -18,7 +18,7 @@ from .inverse import (
     pads_for_output,
     stack_output,
 )
-from .padding import CONVENTIONS, Padding, effective_kernel, normalize_convention, resolve_axis
+from .padding import CONVENTIONS, Padding, centre_crop, effective_kernel, normalize_convention, resolve_axis
 from .pool import CEIL_RULES, avg_divisor, avg_divisors, full_divisors, pool, pool_axis, pool_output_size
 from .seed import feature_map_size, manual_same_padding, pad_before_and_padded_size
 from .transpose import (
@@ -45,6 +45,7 @@ __all__ = [
     "PaddingError",
     "avg_divisor",
     "avg_divisors",
+    "centre_crop",
     "conv",
     "conv_axis",
     "conv_transpose",

@@ -66,6 +66,19 @@ def effective_kernel(kernel: int, dilation: int) -> int:
     return dilation * (kernel - 1) + 1
 
 
+def centre_crop(have: int, want: int) -> tuple[int, int]:
+    """``(before, after)`` to crop ``have`` down to its centred ``want`` (the odd pixel after), as the
+    U-Net paper crops its skip connections and overlap tiles lose their context.
+
+    >>> centre_crop(64, 56), centre_crop(57, 56)
+    ((4, 4), (0, 1))
+    """
+    if not 0 <= want <= have:
+        raise PaddingError(f"cannot crop {have} to {want}")
+    before = (have - want) // 2
+    return before, have - want - before
+
+
 def same_total(n: int, span: int, stride: int) -> int:
     """TF SAME total pad ``max((ceil(n/s)−1)·s + K − n, 0)``, branch-free in ``n``.
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from ..geometry import PaddingError
+from ..geometry import PaddingError, centre_crop
 from .classify import macs
 from .context import Context
 from .datasets import load_data
@@ -43,7 +43,7 @@ def _margin(net: Any, depth: int, size: int) -> int:
     probe = valid_sizes(depth, range(size, size + 2**depth * 8 + 64))[0]
     with torch.no_grad():
         out = net(torch.zeros(1, 1, probe, probe)).shape[-1]
-    return (probe - out) // 2
+    return centre_crop(probe, out)[0]
 
 
 def _iou(pred: np.ndarray, true: np.ndarray) -> float:

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..geometry import centre_crop
+
 __all__ = ["overlap_tile"]
 
 
@@ -39,7 +41,7 @@ def overlap_tile(model: Any, image: Any, in_tile: int) -> dict[str, Any]:
     with torch.inference_mode():
         probe = model(torch.zeros(1, image.shape[1], in_tile, in_tile))
         out_tile = int(probe.shape[-1])
-        margin = (in_tile - out_tile) // 2
+        margin, _ = centre_crop(in_tile, out_tile)
         h, w = image.shape[-2:]
         rows, cols = -(-h // out_tile), -(-w // out_tile)
         cover_h, cover_w = rows * out_tile, cols * out_tile

@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from ..geometry import Layer, evenly_divisible_sizes
+from ..geometry import Layer, centre_crop, evenly_divisible_sizes
 from .layers import conv_layer, max_pool
 
 __all__ = ["UNet", "center_crop", "unet_layers", "valid_sizes"]
@@ -57,7 +57,7 @@ def center_crop(x: Any, size: tuple[int, ...]) -> Any:
     """
     index = [slice(None), slice(None)]
     for have, want in zip(x.shape[2:], size, strict=False):
-        before = (have - want) // 2
+        before, _ = centre_crop(have, want)
         index.append(slice(before, before + want))
     return x[tuple(index)]
 

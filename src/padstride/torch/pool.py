@@ -56,7 +56,7 @@ def native_pool_padding(
     before, after = pads
     if before < 0 or after < 0 or 2 * before > kernel:
         return None
-    span = dilation * (kernel - 1) + 1
+    span = effective_kernel(kernel, dilation)
     want = pool_output_size(n, span, stride, before, after, ceil_mode)
     try:
         got = pool_output_size(n, span, stride, before, before, True)
@@ -127,7 +127,7 @@ class _PadPool(WindowArgs):
                 out = out / self._pool(F.pad(ones, flat), 0, ceil, True)
         if ceil:  # PyTorch's rule on the padded input may keep a window starting in the right pad
             for axis, (n, k, s, d, (b, a)) in enumerate(zip(sizes, self._k, self._s, self._d, pairs, strict=True)):
-                want = pool_output_size(n, d * (k - 1) + 1, s, b, a, True)
+                want = pool_output_size(n, effective_kernel(k, d), s, b, a, True)
                 out = out.narrow(out.dim() - self._ndim + axis, 0, want)
         return out
 

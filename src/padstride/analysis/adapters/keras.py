@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from ..builder import GraphBuilder
+from ..errors import ModelError
 from ..ir import Graph, to_canonical
-from ..load import ModelError
 from .keras_layers import HANDLERS, OP_HANDLERS, Call, Config, op_node
 
 __all__ = ["CONFIG_LIMIT", "graph_from_config", "graph_from_keras", "graph_from_keras_file", "read_keras_config"]
@@ -50,7 +50,7 @@ def read_keras_config(path: str | Path, limit: int = CONFIG_LIMIT) -> dict[str, 
     >>> read_keras_config("missing.keras")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    padstride.analysis.load.ModelError: missing.keras: not a readable .keras file ([Errno 2] No such file ...)
+    padstride.analysis.errors.ModelError: missing.keras: not a readable .keras file ([Errno 2] No such file ...)
     """
     try:
         with zipfile.ZipFile(path) as z:
@@ -264,7 +264,7 @@ def graph_from_config(config: Config, class_name: str, input_shape: Sequence[int
     >>> graph_from_config({"layers": [{"class_name": "Dense"}]}, "Sequential")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    padstride.analysis.load.ModelError: malformed Keras config: Sequential model has no input shape; pass one ...
+    padstride.analysis.errors.ModelError: malformed Keras config: Sequential model has no input shape; pass one ...
     """
     try:
         return _graph_from_config(config, class_name, input_shape, fallback)

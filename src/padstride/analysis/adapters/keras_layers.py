@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..builder import GraphBuilder
-from ..load import ModelError
+from ..errors import ModelError
 
 __all__ = ["ACTIVATIONS", "HANDLERS", "OP_HANDLERS", "Call", "Config", "activation_attrs"]
 

@@ -6,7 +6,7 @@ come from :mod:`padstride.geometry`; ``auto_pad`` and ``pads`` are read by
 ``Gather`` → ``Concat`` → ``Reshape``) is folded with the model's static sizes
 (:mod:`.onnx_fold`, budgeted), and every other op becomes an opaque node with the shape ONNX's
 own shape inference gives for it (:mod:`.onnx_infer`); a node that cannot be read is a
-:class:`~padstride.analysis.load.ModelError` naming it. Graph inputs that are weights (an
+:class:`~padstride.analysis.errors.ModelError` naming it. Graph inputs that are weights (an
 initializer, or a static input in a weight slot, as in ONNX's conformance models) count as
 parameters; inputs used only as settings (a ``Pad``'s pads) are constants of unknown value; every
 other graph input is a model input (:mod:`.onnx_inputs`). A file is read without its weights
@@ -31,9 +31,9 @@ import numpy as np
 
 from ...geometry import CEIL_RULES, Padding, PaddingError, effective_kernel, pool
 from ..builder import GraphBuilder
+from ..errors import ModelError
 from ..ir import Graph
 from ..layer import LayerInfo
-from ..load import ModelError
 from ..propagate import new_state, propagate
 from .onnx_fold import Const, fold
 from .onnx_infer import infer_node

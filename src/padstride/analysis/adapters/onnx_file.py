@@ -5,7 +5,7 @@ target, ``Pad`` pads). :func:`read_onnx` maps the file and copies everything exc
 large initializers, which it skips by their protobuf length prefix, so reading ResNet-50's 100 MB
 touches a few hundred kB and memory follows the size of the graph, not of the weights. Files
 whose structure alone exceeds :data:`MAX_STRUCTURE_BYTES`, truncated or corrupt files, and empty
-files are refused with a :class:`~padstride.analysis.load.ModelError`.
+files are refused with a :class:`~padstride.analysis.errors.ModelError`.
 
 >>> import tempfile, numpy as np
 >>> from onnx import TensorProto, helper, numpy_helper
@@ -133,7 +133,7 @@ def read_onnx(path: str | Path) -> tuple[Any, set[str]]:
     """The ``ModelProto`` in ``path`` with large initializers' data left out, and their names."""
     import onnx
 
-    from ..load import ModelError
+    from ..errors import ModelError
 
     path = Path(path)
     try:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from ..load import ModelError
+from ..errors import ModelError
 from .onnx_fold import Const
 
 __all__ = ["InputShapes", "dims_of", "input_shapes", "short", "split_inputs"]

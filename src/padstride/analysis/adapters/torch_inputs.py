@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ..load import ModelError
+from ..errors import ModelError
 
 __all__ = ["Inputs", "torch_inputs"]
 

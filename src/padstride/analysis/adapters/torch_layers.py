@@ -22,7 +22,7 @@ from typing import Any
 
 from ...geometry import Padding
 from ..builder import GraphBuilder
-from ..load import ModelError
+from ..errors import ModelError
 
 __all__ = ["ACTIVATION_FNS", "DROPOUT_FNS", "IDENTITY_FNS", "Handler", "LayerReader", "bind", "flat", "fn_name",
            "handler", "is_torch_leaf", "own_forward", "per", "slice_crops", "spec_of"]

@@ -44,9 +44,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..errors import ModelError
 from ..ir import Graph
 from ..layer import LayerInfo
-from ..load import ModelError
 from .torch_layers import (
     ACTIVATION_FNS,
     DROPOUT_FNS,

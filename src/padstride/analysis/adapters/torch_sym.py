@@ -25,8 +25,8 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from ..builder import snake_case
+from ..errors import ModelError
 from ..ir import Graph
-from ..load import ModelError
 from .torch_layers import (
     ACTIVATION_FNS,
     DROPOUT_FNS,
