@@ -27,9 +27,10 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Literal, Protocol
 
 __all__ = ["BLOCK_BYTES", "TAP_BYTES", "plan", "run", "set_block_bytes", "set_workers", "tap_limit", "workers"]
 
@@ -94,10 +95,28 @@ def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
 _WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
 _POOL: ThreadPoolExecutor | None = None
 _PREFIX = "padstride-engine"
-_CONTROLLER: Any = None
 
 
-def _controller() -> Any:
+class _LibController(Protocol):
+    """What the engine reads of one of threadpoolctl's library controllers."""
+
+    num_threads: int
+    user_api: str
+
+
+class _Controller(Protocol):
+    """What the engine uses of ``threadpoolctl.ThreadpoolController`` (the package has no types)."""
+
+    @property
+    def lib_controllers(self) -> Sequence[_LibController]: ...
+
+    def limit(self, *, limits: int, user_api: str) -> AbstractContextManager[object]: ...
+
+
+_CONTROLLER: _Controller | Literal[False] | None = None
+
+
+def _controller() -> _Controller | Literal[False]:
     global _CONTROLLER
     if _CONTROLLER is None:
         try:
