@@ -118,7 +118,7 @@ def model_fields(summary: Summary, unit: int | str = 0, axis: int = 0) -> list[F
     [('conv', 3, 2, 0), ('conv_1', 7, 4, 0)]
     """
     n = summary.layer(summary.graph.inputs[0]).spatial[axis]
-    out = []
+    out: list[Field] = []
     for info in main_path(summary):
         if info.op not in FIELD_OPS or not _per_unit(info):
             continue
@@ -166,7 +166,7 @@ def parse_stack(text: str, padding: object = "valid") -> list[Layer]:
     """
     import re
 
-    layers = []
+    layers: list[Layer] = []
     for item in filter(None, (t.strip().lower() for t in text.split(","))):
         m = re.fullmatch(r"([cp])(\d+)(?:s(\d+))?(?:d(\d+))?(?:x(\d+))?", item)
         if not m:
