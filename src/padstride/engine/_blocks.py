@@ -30,7 +30,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 __all__ = ["BLOCK_BYTES", "TAP_BYTES", "plan", "run", "set_block_bytes", "set_workers", "tap_limit", "workers"]
 
@@ -152,9 +152,12 @@ def set_workers(n: int | None) -> int | None:
     return old
 
 
-def run(blocks: Iterable[tuple[int, int, int, int]], work: Callable[[tuple[int, int, int, int]], None],
-        parallel: bool = True) -> None:
-    """Call ``work`` on every block, in parallel where :func:`workers` > 1 and threadpoolctl is present.
+_Block = TypeVar("_Block")
+
+
+def run(blocks: Iterable[_Block], work: Callable[[_Block], None], parallel: bool = True) -> None:
+    """Call ``work`` on every block (a row range, or whatever ``work`` takes: a group of ranges), in
+    parallel where :func:`workers` > 1 and threadpoolctl is present.
 
     ``parallel=False`` runs them in turn: for work made of many short NumPy calls (a few µs each),
     threads spend more time handing the GIL over than they gain. Called from a worker thread (a
