@@ -120,14 +120,14 @@ def model_fields(summary: Summary, unit: int | str = 0, axis: int = 0) -> list[F
     n = summary.layer(summary.graph.inputs[0]).spatial[axis]
     out: list[Field] = []
     for info in main_path(summary):
-        if info.op not in FIELD_OPS or not _per_unit(info):
+        if info.op not in FIELD_OPS or not info.rf or not _per_unit(info):
             continue
         last = info.spatial[axis]
         u = last // 2 if unit == "centre" else int(unit)
         if not 0 <= u < last:
             raise PaddingError(f"unit {u} is outside layer {info.name}'s {last} units (0..{last - 1}); "
                                f"follow a smaller unit or 'centre'")
-        rf = info.rf[axis]  # type: ignore[index]
+        rf = info.rf[axis]
         start, end = rf.span(u)
         out.append(Field(len(out) + 1, info.name, u, num(start), num(end), n, last, num(rf.stride), num(rf.padding)))
     return out
