@@ -8,8 +8,12 @@ Example::
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from ._common import CliError, emit_json, parse_ints
+
+if TYPE_CHECKING:
+    from ..explain import Explanation
 
 HELP = "explain one conv/pool/transposed-conv layer: output size, pads, dropped pixels, code per framework"
 
@@ -106,9 +110,9 @@ def _axis_values(text: str, name: str, ndim: int) -> tuple[int, ...]:
     return values
 
 
-def _draw(expl: object) -> str:
+def _draw(expl: Explanation) -> str:
     try:
         from ..viz.terminal import draw_2d
     except ImportError:
         raise CliError("--draw needs padstride.viz.terminal, which is not installed in this build") from None
-    return str(draw_2d(expl.geometry))  # type: ignore[attr-defined]
+    return draw_2d(expl.geometry)

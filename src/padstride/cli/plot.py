@@ -5,10 +5,13 @@ from __future__ import annotations
 import argparse
 import math
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._args import int_range, span, writable_output
 from ._common import CliError, emit_json, parse_ints
+
+if TYPE_CHECKING:
+    from ..geometry import Layer
 
 __all__ = ["HELP", "KINDS", "add_arguments", "run"]
 
@@ -224,7 +227,7 @@ def _erf_stack(args: argparse.Namespace, torch: Any) -> tuple[Any, tuple[int, ..
     return torch.nn.Sequential(*modules), shape
 
 
-def _erf_conv(channels: int, layer: Any, padding: object) -> Any:
+def _erf_conv(channels: int, layer: Layer, padding: str | int) -> Any:
     """A conv of the erf stack: PyTorch's own layer, or padstride's for TF SAME at stride > 1
     (pads from :mod:`padstride.geometry`, per input size)."""
     import torch

@@ -30,8 +30,7 @@ def run(args: argparse.Namespace) -> int:
         server = make_server(host, args.port, [args.host] if args.host else [])
     except (OSError, ValueError, TypeError, UnicodeError) as exc:  # a NUL in the host name: TypeError
         raise CliError(f"cannot listen on {host!r}:{args.port}: {getattr(exc, 'strerror', None) or exc}") from None
-    host, port = server.server_address[:2]
-    url = f"http://{host}:{port}/"
+    url = server.url
     print(f"padstride explorer at {url} (Ctrl-C to stop)", flush=True)
     if not args.no_browser:
         import webbrowser

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
             from ..analysis.load import load_model
 
             graph = load_model(args.model, shape)
-            first = graph.node(graph.inputs[0]).attrs["shape"] if graph.inputs else (1,)
+            first: tuple[int, ...] = graph.node(graph.inputs[0]).attrs["shape"] if graph.inputs else (1,)
             centre = args.size or (int(first[1]) if len(first) > 1 else 1)
             sizes = range(max(1, centre - 64), centre + 65)
             report = input_sizes(graph, sizes)

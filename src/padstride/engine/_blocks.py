@@ -27,9 +27,10 @@ from __future__ import annotations
 import contextlib
 import math
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from contextlib import AbstractContextManager
+from typing import Literal, Protocol, TypeVar
 
 __all__ = ["BLOCK_BYTES", "TAP_BYTES", "plan", "run", "set_block_bytes", "set_workers", "tap_limit", "workers"]
 
@@ -94,10 +95,28 @@ def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
 _WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
 _POOL: ThreadPoolExecutor | None = None
 _PREFIX = "padstride-engine"
-_CONTROLLER: Any = None
 
 
-def _controller() -> Any:
+class _LibController(Protocol):
+    """What the engine reads of one of threadpoolctl's library controllers."""
+
+    num_threads: int
+    user_api: str
+
+
+class _Controller(Protocol):
+    """What the engine uses of ``threadpoolctl.ThreadpoolController`` (the package has no types)."""
+
+    @property
+    def lib_controllers(self) -> Sequence[_LibController]: ...
+
+    def limit(self, *, limits: int, user_api: str) -> AbstractContextManager[object]: ...
+
+
+_CONTROLLER: _Controller | Literal[False] | None = None
+
+
+def _controller() -> _Controller | Literal[False]:
     global _CONTROLLER
     if _CONTROLLER is None:
         try:
@@ -133,9 +152,12 @@ def set_workers(n: int | None) -> int | None:
     return old
 
 
-def run(blocks: Iterable[tuple[int, int, int, int]], work: Callable[[tuple[int, int, int, int]], None],
-        parallel: bool = True) -> None:
-    """Call ``work`` on every block, in parallel where :func:`workers` > 1 and threadpoolctl is present.
+_Block = TypeVar("_Block")
+
+
+def run(blocks: Iterable[_Block], work: Callable[[_Block], None], parallel: bool = True) -> None:
+    """Call ``work`` on every block (a row range, or whatever ``work`` takes: a group of ranges), in
+    parallel where :func:`workers` > 1 and threadpoolctl is present.
 
     ``parallel=False`` runs them in turn: for work made of many short NumPy calls (a few µs each),
     threads spend more time handing the GIL over than they gain. Called from a worker thread (a

@@ -197,7 +197,7 @@ def pool(
                     count = (r1 - r0) if i == 0 else a.output
                     index[sax[i]] = slice(lo, lo + (count - 1) * a.stride + 1, a.stride)
                 view = xp[tuple(index)]
-                if windowed:  # append the last axis' taps as a trailing axis and reduce it away
+                if tmp is not None:  # windowed: append the last axis' taps as a trailing axis, reduce it away
                     step = xp.strides[sax[-1]] * last.dilation
                     view = np.lib.stride_tricks.as_strided(
                         view, (*view.shape, last.kernel), (*view.strides, step), writeable=False)

@@ -162,5 +162,5 @@ def conv_transpose(
     groups_of_blocks: dict[tuple[int, int], list[tuple[int, int, int, int]]] = {}
     for block in blocks:
         groups_of_blocks.setdefault(block[:2], []).append(block)
-    _blocks.run(list(groups_of_blocks.values()), work)  # type: ignore[arg-type]
+    _blocks.run(list(groups_of_blocks.values()), work)
     return out if was_batched else out[0]

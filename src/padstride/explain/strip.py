@@ -8,14 +8,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from ..geometry import AxisWindow
 
 __all__ = ["LEGEND", "draw_axis"]
 
 LEGEND = "'-' padding, 'o' input read, 'x' input never read, '^' window start"
 
 
-def _char(window: Any, col: int) -> str:
+def _char(window: AxisWindow, col: int) -> str:
     """Character of column ``col``: left pads, ``|``, the input, ``|``, right pads."""
     pad_b, n = max(window.pad_before, 0), window.input
     if col < pad_b or col > pad_b + n + 1:
@@ -25,7 +25,7 @@ def _char(window: Any, col: int) -> str:
     return "x" if window.read_count(col - pad_b - 1) == 0 else "o"
 
 
-def _index(window: Any, col: int) -> int | None:
+def _index(window: AxisWindow, col: int) -> int | None:
     """Input index (negative = left padding, ≥ input = right padding) drawn at column ``col``."""
     pad_b, n = max(window.pad_before, 0), window.input
     if col < pad_b:
@@ -35,7 +35,7 @@ def _index(window: Any, col: int) -> int | None:
     return col - pad_b - 1 if col <= pad_b + n else col - pad_b - 2
 
 
-def _mark(window: Any, col: int) -> str:
+def _mark(window: AxisWindow, col: int) -> str:
     """``^`` where a window starts (O(1): starts are ``j·stride − pad_before``)."""
     index = _index(window, col)
     if index is None:
@@ -44,7 +44,7 @@ def _mark(window: Any, col: int) -> str:
     return "^" if r == 0 and 0 <= j < window.output else " "
 
 
-def draw_axis(window: Any, width: int = 72) -> str:
+def draw_axis(window: AxisWindow, width: int = 72) -> str:
     """Two text lines: the padded input of a conv/pool axis and, below it, where windows start.
 
     Negative pads (crops) show as never-read input. Long axes keep both ends, eliding the middle;

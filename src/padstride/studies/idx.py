@@ -14,13 +14,14 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 
 from .dataset import Dataset, border_distance
 from .errors import StudyError
 
 __all__ = ["load_mnist", "read_idx", "write_idx"]
 
-_DTYPES = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_DTYPES: dict[int, npt.DTypeLike] = {0x08: np.uint8, 0x09: np.int8, 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 _CODES = {np.dtype(np.uint8): 0x08, np.dtype(np.int8): 0x09, np.dtype(">i2"): 0x0B, np.dtype(">i4"): 0x0C,
           np.dtype(">f4"): 0x0D, np.dtype(">f8"): 0x0E}
 _FILES = {"x_train": "train-images", "y_train": "train-labels", "x_test": "t10k-images", "y_test": "t10k-labels"}

@@ -127,9 +127,10 @@ def build_classifier(
     head: OrderedDict[str, nn.Module] = OrderedDict(flatten=nn.Flatten())
     width_in = x.numel()
     for j, dense in enumerate(plan["dense"]):
-        head[f"fc{j + 1}"] = nn.Linear(width_in, max(1, round(dense * width)))
+        fc = nn.Linear(width_in, max(1, round(dense * width)))
+        head[f"fc{j + 1}"] = fc
         head[f"fc{j + 1}_relu"] = nn.ReLU()
-        width_in = head[f"fc{j + 1}"].out_features
+        width_in = fc.out_features
     head[f"fc{len(plan['dense']) + 1}"] = nn.Linear(width_in, num_classes)
     model = nn.Sequential(OrderedDict(features=features, head=nn.Sequential(head)))
     model.feature_shapes = shapes  # type: ignore[assignment]

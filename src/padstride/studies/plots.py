@@ -128,8 +128,7 @@ def cost_plot(table: Table) -> bytes | None:
 
 def samples_plot(table: Table) -> bytes | None:
     """Sample test predictions of each variant (seed 0): labels, or image / true mask / predicted mask."""
-    rows = [(row.variant, row.records[0].get("sample_predictions")) for row in table.rows]
-    rows = [(v, s) for v, s in rows if s]
+    rows = [(row.variant, s) for row in table.rows if (s := row.records[0].get("sample_predictions"))]
     if not rows:
         return None
     plt = _plt()

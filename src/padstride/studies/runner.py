@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from types import TracebackType
 from typing import Any
 
 from .errors import StudyError
@@ -116,8 +117,10 @@ class _Bars:
         self.progress.__enter__()
         return self
 
-    def __exit__(self, *exc: object) -> None:
-        self.progress.__exit__(*exc)
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None,
+    ) -> None:
+        self.progress.__exit__(kind, exc, tb)
 
     def start(self, label: str) -> None:
         self.progress.reset(self.steps, total=1, description=f"  {label}", visible=True)

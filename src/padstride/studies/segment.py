@@ -42,7 +42,7 @@ def _margin(net: Any, depth: int, size: int) -> int:
 
     probe = valid_sizes(depth, range(size, size + 2**depth * 8 + 64))[0]
     with torch.no_grad():
-        out = net(torch.zeros(1, 1, probe, probe)).shape[-1]
+        out: int = net(torch.zeros(1, 1, probe, probe)).shape[-1]
     return centre_crop(probe, out)[0]
 
 
@@ -63,7 +63,7 @@ def _tiling(padding: object, depth: int, size: int) -> tuple[int, int, list[int]
         margin = _margin(UNet("valid", depth=depth, base=1), depth, size)
 
         def fits(n: int) -> bool:  # n px images: valid tiles of n + 2·margin; same also takes n alone
-            checks = [("valid", n + 2 * margin)]
+            checks: list[tuple[object, int]] = [("valid", n + 2 * margin)]
             if padding != "valid":
                 checks += [(padding, n), (padding, n + 2 * margin)]
             return all(m in valid_sizes(depth, [m], pad) for pad, m in checks)
@@ -109,6 +109,8 @@ def run_segmentation(study: Study, variant: str, seed: int, ctx: Context | None 
     padding = study.variants[variant]["padding"]
     depth, base = study.model["depth"], study.model["base"]
     data = load_data({**study.data, "name": "shapes"})
+    if data.mask_train is None or data.mask_test is None:  # shapes always has masks
+        raise StudyError(f"segmentation needs masks; dataset {data.name!r} has none")
     size = data.x_train.shape[-1]
     torch.manual_seed(seed)
     net = UNet(padding, depth=depth, base=base)
@@ -133,6 +135,8 @@ def run_segmentation(study: Study, variant: str, seed: int, ctx: Context | None 
 
     large = shapes(1, 1, size=study.data["large"], objects=max(3, study.data["large"] ** 2 // size**2 * 3),
                    noise=study.data["noise"], seed=study.data["seed"] + 1000)
+    if large.mask_test is None:  # shapes always has masks
+        raise StudyError("shapes gave no masks for the large image")
     net.eval()
     tiling = overlap_tile(net, torch.from_numpy(large.x_test), tile_in)
     large_pred = (tiling.pop("output")[0] > 0).numpy()

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from .dataset import Dataset, border_distance
 
@@ -27,11 +28,12 @@ def draw(kind: str, grid: tuple[np.ndarray, ...], centre: np.ndarray, radius: fl
     >>> draw("square", tuple(np.indices((5, 5))), np.array([2, 2]), 1).sum()
     np.int64(9)
     """
-    d = [g - c for g, c in zip(grid, centre, strict=False)]
+    d: list[npt.NDArray[np.float64]] = [g - c for g, c in zip(grid, centre, strict=False)]
     if kind in ("disc", "ball"):
-        return sum(a * a for a in d) <= radius * radius
+        return sum((a * a for a in d), np.zeros_like(d[0])) <= radius * radius
     if kind in ("square", "cube"):
-        return np.maximum.reduce([np.abs(a) for a in d]) <= radius
+        chebyshev: npt.NDArray[np.float64] = np.maximum.reduce([np.abs(a) for a in d])
+        return chebyshev <= radius
     if kind == "triangle":  # apex up, base down
         dy, dx = d
         return (dy >= -radius) & (dy <= radius) & (np.abs(dx) <= (dy + radius) / 2)
@@ -42,7 +44,9 @@ def draw(kind: str, grid: tuple[np.ndarray, ...], centre: np.ndarray, radius: fl
     raise ValueError(f"unknown shape {kind!r}")
 
 
-def _make(n: int, size: int, ndim: int, objects: int, noise: float, rng: np.random.Generator):
+def _make(
+    n: int, size: int, ndim: int, objects: int, noise: float, rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     kinds = CLASSES[ndim]
     grid = tuple(np.indices((size,) * ndim))
     x = np.zeros((n, 1) + (size,) * ndim, np.float32)

@@ -109,7 +109,7 @@ def fit(
                 xb = augment(xb, gen)
             out = loss_fn(model(xb), yb)
             opt.zero_grad(set_to_none=True)
-            out.backward()
+            out.backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
             opt.step()
             running += out.detach()
             done += 1
@@ -162,7 +162,7 @@ def grad_magnitudes(model: Any, x: Any, y: Any, loss: str = "ce") -> dict[str, f
     loss_fn = F.cross_entropy if loss == "ce" else F.binary_cross_entropy_with_logits
     model.train()
     model.zero_grad(set_to_none=True)
-    loss_fn(model(x), y).backward()
+    loss_fn(model(x), y).backward()  # type: ignore[no-untyped-call]  # torch leaves Tensor.backward unannotated
     out = {}
     for name, param in model.named_parameters():
         if param.grad is not None and param.dim() > 1 and name.endswith("weight"):

@@ -98,7 +98,8 @@ def _module() -> type:
             for dec, skip in zip(self.decode, reversed(skips), strict=False):
                 x = self.up(x)
                 x = dec(torch.cat([center_crop(skip, tuple(x.shape[2:])), x], 1))
-            return self.head(x)
+            out: torch.Tensor = self.head(x)
+            return out
 
     return _UNet
 

@@ -49,10 +49,10 @@ def _output(geometry: Any, x: np.ndarray, pool_mode: str) -> np.ndarray | None:
             return None
     except (AttributeError, TypeError, ValueError, NotImplementedError):
         return None
-    y = np.asarray(y)[0, 0]
-    if y.shape != tuple(a.output for a in axes):
+    out: np.ndarray = np.asarray(y)[0, 0]  # drop the batch and channel axes
+    if out.shape != tuple(a.output for a in axes):
         return None
-    return y
+    return out
 
 
 def values(

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from ._files import replacing
 from .raster import layout, render_scene
@@ -130,7 +131,8 @@ def save_frames(images: Iterable[np.ndarray], path: str | Path, fps: float = 2.0
                 raise RuntimeError("writing MP4 needs imageio's ffmpeg plugin: pip install imageio-ffmpeg")
             import imageio.v2 as imageio
 
-            even = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in itertools.chain([first], it)]
+            chained = itertools.chain([first], it)
+            even: list[npt.ArrayLike] = [f[: f.shape[0] // 2 * 2, : f.shape[1] // 2 * 2] for f in chained]
             imageio.mimwrite(tmp, even, fps=fps, macro_block_size=2)
     return path
 

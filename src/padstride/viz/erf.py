@@ -129,7 +129,7 @@ class EffectiveField:
     @property
     def extent(self) -> tuple[tuple[int, int], tuple[int, int]] | None:
         """First and last row and column where the gradient is not zero (None if it is zero everywhere)."""
-        rows, cols = self.grad.any(axis=1).nonzero()[0], self.grad.any(axis=0).nonzero()[0]
+        rows, cols = np.nonzero(self.grad.any(axis=1))[0], np.nonzero(self.grad.any(axis=0))[0]
         if not rows.size:
             return None
         return (int(rows.min()), int(rows.max())), (int(cols.min()), int(cols.max()))

@@ -10,7 +10,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, overload
 
 from ..errors import Error
 from ..geometry import PaddingError
@@ -33,6 +33,10 @@ class LimitError(Error):
     """A request past the API's limits (answered 413)."""
 
 
+@overload
+def _ints(text: str | None, name: str, nd: int | None, default: int) -> tuple[int, ...]: ...
+@overload
+def _ints(text: str | None, name: str, nd: int | None = None, default: None = None) -> tuple[int, ...] | None: ...
 def _ints(text: str | None, name: str, nd: int | None = None, default: int | None = None) -> tuple[int, ...] | None:
     if text is None or text.strip() == "":
         if default is None:

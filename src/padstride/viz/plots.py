@@ -9,9 +9,9 @@ Every function returns a :class:`matplotlib.figure.Figure`; :func:`save` writes 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -33,8 +33,10 @@ __all__ = [
 
 DEFAULT_CONVENTIONS = ("valid", "same", "full", "causal")
 
+_NumpyPadMode = Literal["constant", "reflect", "edge", "wrap", "symmetric"]
+
 #: Pad modes shown by :func:`padded_modes`, with NumPy's name for each.
-PAD_MODES: dict[str, str] = {
+PAD_MODES: dict[str, _NumpyPadMode] = {
     "constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap", "symmetric": "symmetric",
 }
 
@@ -60,7 +62,7 @@ def save(fig: Any, path: str | Path, dpi: int = 100) -> Path:
 
 
 def _sizes(n_values: Iterable[int], kernel: int, stride: int, dilation: int, padding: str) -> np.ndarray:
-    out = []
+    out: list[float] = []
     for n in n_values:
         try:
             out.append(conv_axis(n, kernel, stride, padding, dilation).output)
@@ -128,7 +130,7 @@ def output_vs_stride(
 
 
 def receptive_field_vs_depth(
-    stacks: dict[str, Sequence[Layer]], n: int, unit: int | str = 0,
+    stacks: Mapping[str, Sequence[Layer]], n: int, unit: int | str = 0,
 ) -> Any:
     """Receptive field per depth of each named stack (see :func:`fields_vs_depth`).
 
@@ -160,13 +162,14 @@ def model_rf_vs_depth(summary: Any, unit: int | str = 0) -> Any:
     return fields_vs_depth(series, unit, xlabel="layers along the main path")
 
 
-def fields_vs_depth(series: dict[str, Sequence[Field]], unit: int | str = 0, xlabel: str = "depth (layers)") -> Any:
+def fields_vs_depth(series: Mapping[str, Sequence[Field]], unit: int | str = 0, xlabel: str = "depth (layers)") -> Any:
     """Four panels per named series of fields: size, centre of the followed unit, effective stride and padding."""
     fig = _figure(4, width=3.8, height=3.6)
-    panels = (("receptive field size", "input pixels", lambda f: f.size),
-              (f"centre of unit {unit}", "input index", lambda f: f.centre),
-              ("effective stride", "input pixels", lambda f: f.stride),
-              ("effective padding", "input pixels", lambda f: f.padding))
+    panels: tuple[tuple[str, str, Callable[[Field], float]], ...] = (
+        ("receptive field size", "input pixels", lambda f: f.size),
+        (f"centre of unit {unit}", "input index", lambda f: f.centre),
+        ("effective stride", "input pixels", lambda f: f.stride),
+        ("effective padding", "input pixels", lambda f: f.padding))
     for ax, (title, ylabel, value) in zip(fig.axes, panels, strict=True):
         for name, items in series.items():
             ax.plot([f.depth for f in items], [value(f) for f in items], marker="o", label=name)
@@ -185,11 +188,11 @@ def pad_image(image: np.ndarray, pads: Sequence[tuple[int, int]], mode: str) -> 
     if mode not in PAD_MODES:
         raise ValueError(f"unknown pad mode {mode!r}; expected one of {', '.join(PAD_MODES)}")
     try:
-        from ..engine import pad as engine_pad  # type: ignore[attr-defined]
+        from ..engine import pad as engine_pad
 
         return np.asarray(engine_pad(image, tuple(pads), mode=mode))
     except (ImportError, AttributeError, TypeError, ValueError, NotImplementedError):
-        return np.pad(image, tuple(pads), mode=PAD_MODES[mode])  # type: ignore[call-overload]
+        return np.pad(image, tuple(pads), mode=PAD_MODES[mode])
 
 
 def padded_modes(

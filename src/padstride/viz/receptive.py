@@ -118,16 +118,16 @@ def model_fields(summary: Summary, unit: int | str = 0, axis: int = 0) -> list[F
     [('conv', 3, 2, 0), ('conv_1', 7, 4, 0)]
     """
     n = summary.layer(summary.graph.inputs[0]).spatial[axis]
-    out = []
+    out: list[Field] = []
     for info in main_path(summary):
-        if info.op not in FIELD_OPS or not _per_unit(info):
+        if info.op not in FIELD_OPS or not info.rf or not _per_unit(info):
             continue
         last = info.spatial[axis]
         u = last // 2 if unit == "centre" else int(unit)
         if not 0 <= u < last:
             raise PaddingError(f"unit {u} is outside layer {info.name}'s {last} units (0..{last - 1}); "
                                f"follow a smaller unit or 'centre'")
-        rf = info.rf[axis]  # type: ignore[index]
+        rf = info.rf[axis]
         start, end = rf.span(u)
         out.append(Field(len(out) + 1, info.name, u, num(start), num(end), n, last, num(rf.stride), num(rf.padding)))
     return out
@@ -166,7 +166,7 @@ def parse_stack(text: str, padding: object = "valid") -> list[Layer]:
     """
     import re
 
-    layers = []
+    layers: list[Layer] = []
     for item in filter(None, (t.strip().lower() for t in text.split(","))):
         m = re.fullmatch(r"([cp])(\d+)(?:s(\d+))?(?:d(\d+))?(?:x(\d+))?", item)
         if not m:

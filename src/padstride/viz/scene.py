@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
-from ..geometry import PaddingError, effective_kernel
+from ..geometry import AxisTranspose, AxisWindow, PaddingError, effective_kernel
 
 __all__ = ["KINDS", "LIST_CELLS", "AxisScene", "Scene", "as_2d", "axis_scene", "scene"]
 
@@ -169,7 +169,7 @@ class AxisScene:
         }
 
 
-def axis_scene(axis: Any) -> AxisScene:
+def axis_scene(axis: AxisWindow | AxisTranspose) -> AxisScene:
     """Scene of one :class:`~padstride.geometry.AxisWindow` or :class:`~padstride.geometry.AxisTranspose`.
 
     Built in O(1) for any length: kinds and windows of long axes are computed per index.
@@ -184,8 +184,8 @@ def axis_scene(axis: Any) -> AxisScene:
     >>> len(big.kinds), big.kinds[-1], big.windows[-1]
     (1000000000000, 'dropped', (999999999996, 999999999997, 999999999998))
     """
-    transposed = hasattr(axis, "targets")
-    if transposed:  # a stride-1 conv over the zero-stuffed input
+    transposed = isinstance(axis, AxisTranspose)
+    if isinstance(axis, AxisTranspose):  # a stride-1 conv over the zero-stuffed input
         size = (axis.input - 1) * axis.stride + 1
         before, after = axis.conv_pads()
         step = 1
@@ -199,7 +199,7 @@ def axis_scene(axis: Any) -> AxisScene:
     hi = max(size, size + after, last_tap + 1)
 
     def unread(i: int) -> bool:
-        if not transposed:
+        if not isinstance(axis, AxisTranspose):
             return axis.read_count(i) == 0
         return _input_cropped(axis, i // axis.stride)
 
@@ -222,7 +222,7 @@ def axis_scene(axis: Any) -> AxisScene:
     return AxisScene(size, (before, after), lo, _seq(hi - lo, kind), windows, axis.stride, d, k, step, before)
 
 
-def _input_cropped(axis: Any, i: int) -> bool:
+def _input_cropped(axis: AxisTranspose, i: int) -> bool:
     """Whether every output that transposed input ``i`` writes is cropped away (O(1))."""
     base, d = i * axis.stride - axis.pad_before, axis.dilation
     t = max(-(base // d), 0)  # first tap at an output index >= 0

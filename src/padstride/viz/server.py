@@ -94,6 +94,7 @@ def _host_name(header: str) -> str:
 class _Handler(BaseHTTPRequestHandler):
     server_version = "padstride"
     server: ExplorerServer
+    raw_requestline: bytes  # set by BaseHTTPRequestHandler.handle_one_request (not in typeshed)
     timeout = REQUEST_TIMEOUT
 
     def log_message(self, format: str, *args: object) -> None:  # quiet
@@ -317,6 +318,12 @@ class ExplorerServer(HTTPServer):
             self._open -= 1
             self._heads.pop(request, None)
 
+    @property
+    def url(self) -> str:
+        """``http://host:port/`` of the bound socket (``port=0`` resolved to the port picked)."""
+        host, port = self.server_address[:2]
+        return f"http://{host if isinstance(host, str) else host.decode()}:{port}/"
+
     def server_close(self) -> None:
         if not hasattr(self, "_wake_w"):  # binding failed inside HTTPServer.__init__: only the socket exists
             super().server_close()
@@ -326,7 +333,7 @@ class ExplorerServer(HTTPServer):
             self._wake_w.send(b"\0")
         self._waiter.join(timeout=3)
         for key in list(self._waiting.get_map().values()):
-            if key.data is not None:
+            if key.data is not None and isinstance(key.fileobj, socket.socket):  # a parked connection
                 self.shutdown_request(key.fileobj)
         while self._incoming:
             self.shutdown_request(self._incoming.popleft()[0])
@@ -347,5 +354,4 @@ def start(host: str = "127.0.0.1", port: int = 0, allowed_hosts: Iterable[str] =
     """Serve in a background thread; returns the server and its URL (for tests and notebooks)."""
     server = make_server(host, port, allowed_hosts)
     threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True).start()
-    addr = server.server_address
-    return server, f"http://{addr[0]}:{addr[1]}/"
+    return server, server.url

@@ -68,12 +68,12 @@ def _grid(sc: Scene, window: tuple[int, ...] | None, limit: int) -> list[str]:
     rows, cols = _tokens(rows_axis, limit), _tokens(cols_axis, limit)
     lines = [_rule(cols, "┌", "┬", "┐")]
     for r in rows:
-        if r == "|":
+        if isinstance(r, str):  # the only string token: "|"
             lines.append(_rule(cols, "├", "┼", "┤"))
             continue
         cells = []
         for c in cols:
-            if c == "|":
+            if isinstance(c, str):  # "|"
                 cells.append(" │")
             elif r is None or c is None:
                 cells.append(" ⋮" if c is not None else " ⋯")

@@ -349,7 +349,7 @@ def graph_from_keras(model: Any, input_shape: Sequence[int] | None = None) -> Gr
     >>> graph_from_keras(m).nodes[-1].attrs["stride"]
     (2, 2)
     """
-    import keras  # type: ignore[import-untyped]
+    import keras
 
     kind = "Sequential" if isinstance(model, keras.Sequential) else "Functional"
 
