@@ -184,3 +184,38 @@ def test_cli_torch_reference_takes_the_other_sides_input(capsys, onnx_files):
 def test_cli_bad_input_is_one_line(capsys, args):
     code, out, err = _cli(capsys, args)
     assert code == 2 and out == "" and err.count("\n") == 1 and err.startswith("padstride diff: error:")
+
+
+def _branches(order: tuple[int, ...], nested: bool = True):
+    """Two inception-like branches, written in ``order``, concatenated (nested or flat)."""
+    b = GraphBuilder("branches")
+    x = b.conv(b.input((3, 15, 15)), 8, 3, stride=2, padding="same")
+    made = {0: lambda: b.conv(x, 4, 1), 1: lambda: b.conv(b.conv(x, 4, 1), 6, 3, padding=1),
+            2: lambda: b.max_pool(x, 3, 1, padding=1)}
+    outs = {i: made[i]() for i in order}
+    y = b.concat([outs[0], b.concat([outs[1], outs[2]])]) if nested else b.concat([outs[0], outs[1], outs[2]])
+    _ = b.dense(b.flatten(b.global_pool(y, "avg")), 5)
+    return b.build()
+
+
+def test_branch_order_and_nested_concat_do_not_matter():
+    assert diff(_branches((0, 1, 2)), _branches((2, 1, 0), nested=False)).same
+    d = diff(_branches((0, 1, 2)), _branches((2, 0, 1)))
+    assert d.same and d.matched == 8, str(d)
+
+
+def test_keras_inception_like_vs_onnx_export_of_its_port():
+    keras = pytest.importorskip("keras")
+    from padstride.torch import from_keras
+
+    x = inp = keras.Input((19, 19, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same", name="stem")(x)
+    a = keras.layers.Conv2D(4, 1, name="a")(x)
+    b1 = keras.layers.Conv2D(4, (1, 3), padding="same", name="b1")(x)
+    b2 = keras.layers.Conv2D(4, (3, 1), padding="same", name="b2")(x)
+    c = keras.layers.AveragePooling2D(3, 1, padding="same", name="c")(x)
+    x = keras.layers.Concatenate(name="mixed")([a, keras.layers.Concatenate(name="inner")([b1, b2]), c])
+    x = keras.layers.GlobalAveragePooling2D(name="gap")(x)
+    model = keras.Model(inp, keras.layers.Dense(3, name="head")(x))
+    d = diff(model, _onnx(from_keras(model), (3, 19, 19)))
+    assert d.same and d.matched == 8, str(d)

@@ -25,6 +25,7 @@ True
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -235,11 +236,26 @@ def _layers(summary: Summary) -> list[_Layer]:
             folded[nxt[0].name] = node.name
     out: list[_Layer] = []
     for node in graph.nodes:
+        if _is_global_reduce(node, infos):
+            node = Node(node.name, "global_pool", node.inputs, {}, node.type)
         if node.op not in STRUCTURAL or node.name in folded.values():
             continue
+        nxt = users.get(node.name, [])
+        if node.op == "concat" and nxt and all(u.op == "concat" and u.attrs.get("axis") == node.attrs.get("axis")
+                                               for u in nxt):
+            continue  # concat(a, concat(b, c)) is concat(a, b, c): exports flatten it
         info = infos[node.name]
         out.append(_layer(node, info, infos.get(folded.get(node.name, "")), folded.get(node.name, "")))
     return out
+
+
+def _is_global_reduce(node: Node, infos: dict[str, LayerInfo]) -> bool:
+    """An ONNX ``ReduceMean``/``ReduceMax`` over every spatial axis (a Keras global pool exported) is a global pool."""
+    if node.op != "opaque" or node.type not in ("ReduceMean", "ReduceMax") or len(node.inputs) < 1:
+        return False
+    x, y = infos[node.inputs[0]].shape, infos[node.name].shape
+    return (x is not None and y is not None and len(x) > 1 and len(y) >= 1 and y[0] == x[0]
+            and all(v == 1 for v in y[1:]))
 
 
 def _layer(node: Node, info: LayerInfo, pad: LayerInfo | None, pad_name: str) -> _Layer:
@@ -271,19 +287,50 @@ def _align(a: list[_Layer], b: list[_Layer]) -> list[tuple[_Layer | None, _Layer
     names_b = {x.name for x in b}
     shared = sum(1 for x in a if x.name in names_b)
     by_name = bool(a) and shared >= 0.5 * min(len(a), len(b))
-    return _match(a, b, by_name)
+    pairs = _match(a, b, by_name)
+    # Branches written in another order (an export's topological order): pair the left-overs that agree.
+    lone_b: dict[tuple[Any, ...], list[int]] = {}
+    for i, (x, y) in enumerate(pairs):
+        if x is None and y is not None:
+            lone_b.setdefault(_signature(y), []).append(i)
+    drop: set[int] = set()
+    for i, (x, y) in enumerate(pairs):
+        if y is None and x is not None and lone_b.get(_signature(x)):
+            j = lone_b[_signature(x)].pop(0)
+            pairs[i] = (x, pairs[j][1])
+            drop.add(j)
+    return [p for i, p in enumerate(pairs) if i not in drop]
+
+
+def _signature(x: _Layer) -> tuple[Any, ...]:
+    return (x.key, *(x.value(f) for f in _FIELDS))
 
 
 def _match(a: list[_Layer], b: list[_Layer], by_name: bool) -> list[tuple[_Layer | None, _Layer | None]]:
-    keys_a = [(x.key, x.name) if by_name else x.key for x in a]
-    keys_b = [(x.key, x.name) if by_name else x.key for x in b]
-    sm = difflib.SequenceMatcher(None, keys_a, keys_b, autojunk=False)
+    """Align gap by gap: by name and every compared value, by the values, by op and name, by op kind.
+
+    Names alone can mislead (generated names like ``conv_2`` follow the order branches were written
+    in), so a pair that agrees on everything is preferred to a pair that only shares a name.
+    """
+    named: list[Callable[[_Layer], Any]] = [lambda x: (x.name, _signature(x)), _signature,
+                                            lambda x: (x.key, x.name)]
+    levels: list[Callable[[_Layer], Any]] = named if by_name else [_signature]
+    levels = [*levels, lambda x: x.key]
+    return _match_at(a, b, levels)
+
+
+def _match_at(a: list[_Layer], b: list[_Layer],
+              levels: list[Callable[[_Layer], Any]]) -> list[tuple[_Layer | None, _Layer | None]]:
+    if not a or not b:
+        return [(x, None) for x in a] + [(None, y) for y in b]
+    key, rest = levels[0], levels[1:]
+    sm = difflib.SequenceMatcher(None, [key(x) for x in a], [key(y) for y in b], autojunk=False)
     pairs: list[tuple[_Layer | None, _Layer | None]] = []
     for tag, i1, i2, j1, j2 in sm.get_opcodes():
         if tag == "equal":
             pairs += list(zip(a[i1:i2], b[j1:j2], strict=True))
-        elif by_name:
-            pairs += _match(a[i1:i2], b[j1:j2], False)
+        elif rest:
+            pairs += _match_at(a[i1:i2], b[j1:j2], rest)
         elif tag == "replace" and i2 - i1 == j2 - j1 and all(x.op == y.op for x, y in zip(a[i1:i2], b[j1:j2],
                                                                                          strict=True)):
             pairs += list(zip(a[i1:i2], b[j1:j2], strict=True))
@@ -398,7 +445,8 @@ def compare(a: Summary, b: Summary) -> ModelDiff:
         text = f"total params {a.total_params:,} vs {b.total_params:,}"
         if a.total_params - norm_a == b.total_params - norm_b:
             text += (f", all of it in normalization layers ({norm_a:,} vs {norm_b:,}: Keras counts BatchNorm's "
-                     "moving statistics, PyTorch keeps them as buffers, an ONNX export folds BatchNorm away)")
+                     "moving statistics, PyTorch keeps them as buffers, an ONNX export may fold BatchNorm into "
+                     "the convolutions)")
         elif sum(1 for r in rows if r.same and r.notes):
             text += " (BatchNorm folded into the layers' biases?)"
         notes.append(text)
