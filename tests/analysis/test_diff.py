@@ -219,3 +219,18 @@ def test_keras_inception_like_vs_onnx_export_of_its_port():
     model = keras.Model(inp, keras.layers.Dense(3, name="head")(x))
     d = diff(model, _onnx(from_keras(model), (3, 19, 19)))
     assert d.same and d.matched == 8, str(d)
+
+
+def test_average_pool_divisor_over_pads():
+    keras = pytest.importorskip("keras")
+    x = inp = keras.Input((12, 12, 3))
+    x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(x)
+    model = keras.Model(inp, keras.layers.AveragePooling2D(3, 1, padding="same", name="pool")(x))
+
+    def port(include: bool) -> nn.Module:
+        return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.AvgPool2d(3, 1, 1, count_include_pad=include))
+
+    assert diff(model, port(False)).same
+    d = diff(model, port(True))
+    assert [(r.a, r.fields) for r in d.differences] == [("pool", ("divisor",))]
+    assert "divisor valid cells vs all cells" in d.first.text()

@@ -42,7 +42,7 @@ __all__ = ["STRUCTURAL", "LayerDiff", "ModelDiff", "compare", "diff"]
 STRUCTURAL: tuple[str, ...] = ("conv", "conv_transpose", "pool", "global_pool", "pad", "crop", "upsample",
                                "dense", "concat", "add")
 
-_FIELDS: tuple[str, ...] = ("shape", "pads", "kernel", "stride", "dilation", "params")
+_FIELDS: tuple[str, ...] = ("shape", "pads", "kernel", "stride", "dilation", "divisor", "params")
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,7 @@ class _Layer:
     dilation: tuple[int, ...] | None
     params: int
     bias: int
+    divisor: str | None = None  # average pools over pads: which cells the mean divides by
     folded: str = ""  # the name of a pad layer folded into this one
 
     def value(self, name: str) -> Any:
@@ -275,8 +276,13 @@ def _layer(node: Node, info: LayerInfo, pad: LayerInfo | None, pad_name: str) ->
     bias = 0
     if node.op in ("conv", "conv_transpose", "dense") and info.shape:
         bias = info.shape[0]
+    divisor = None
+    if node.op == "pool" and node.attrs.get("kind") == "avg" and pads is not None and any(map(any, pads)):
+        own = info.pads is not None and any(map(any, info.pads))
+        counts = bool(node.attrs.get("count_include_pad", True))
+        divisor = "all cells" if counts or not own else "mixed" if pad_name else "valid cells"
     return _Layer(node.name, node.type, node.op, key, shape, pads, kernel, stride, dilation, info.params,
-                  bias, pad_name)
+                  bias, divisor, pad_name)
 
 
 # -- alignment -----------------------------------------------------------------------------------
