@@ -234,3 +234,21 @@ def test_average_pool_divisor_over_pads():
     d = diff(model, port(True))
     assert [(r.a, r.fields) for r in d.differences] == [("pool", ("divisor",))]
     assert "divisor valid cells vs all cells" in d.first.text()
+
+
+class _ChannelsLastMlp(nn.Module):
+    """ConvNeXt's pattern: a Linear over the channels of an NHWC view (exported as MatMul + Add)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv, self.fc = nn.Conv2d(3, 8, 3, padding=1), nn.Linear(8, 16)
+
+    def forward(self, x):
+        return self.fc(self.conv(x).permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+def test_linear_on_a_feature_map_vs_its_matmul_export():
+    model = _ChannelsLastMlp()
+    d = diff(model, _onnx(model, (3, 10, 10)), (3, 10, 10))
+    assert d.same and d.matched == 2, str(d)
+    assert "params 144 vs 128" in d.rows[1].notes[0] and "differ only by a bias" in d.notes[0]

@@ -274,7 +274,9 @@ def _layer(node: Node, info: LayerInfo, pad: LayerInfo | None, pad_name: str) ->
     if node.op == "global_pool" and shape is not None:
         shape = shape[:1]  # keepdims or not: the same features
     bias = 0
-    if node.op in ("conv", "conv_transpose", "dense") and info.shape:
+    if node.op == "dense" and node.attrs.get("units") is not None:
+        bias = int(node.attrs["units"])  # a Linear on the last axis of a feature map (ConvNeXt) too
+    elif node.op in ("conv", "conv_transpose") and info.shape:
         bias = info.shape[0]
     divisor = None
     if node.op == "pool" and node.attrs.get("kind") == "avg" and pads is not None and any(map(any, pads)):
@@ -363,7 +365,7 @@ def _compare(x: _Layer | None, y: _Layer | None) -> LayerDiff:
     if "params" in fields and abs(x.params - y.params) in ({x.bias} - {0}):
         fields.remove("params")
         row.notes.append(f"params {x.params:,} vs {y.params:,}: one side has a bias the other lacks "
-                         "(a BatchNorm folded into it?)")
+                         "(an export's separate Add, or a BatchNorm folded into the layer?)")
     if "pads" in fields and x.pads is not None and y.pads is not None:
         names = axis_names(len(x.pads))
         shift = [(names[i], by - bx) for i, ((bx, _), (by, _)) in enumerate(zip(x.pads, y.pads, strict=False))
@@ -444,8 +446,8 @@ def compare(a: Summary, b: Summary) -> ModelDiff:
     notes: list[str] = []
     biased = [r for r in rows if r.same and r.notes]
     if biased:
-        notes.append(f"{len(biased)} matched layer(s) differ only by a bias, tolerated (a BatchNorm folded into "
-                     f"them by an export?); first {biased[0].a} / {biased[0].b}")
+        notes.append(f"{len(biased)} matched layer(s) differ only by a bias, tolerated (an export keeps a bias "
+                     f"as a separate Add, or folds a BatchNorm into the layer); first {biased[0].a} / {biased[0].b}")
     if a.total_params != b.total_params:
         norm_a, norm_b = (sum(i.params for i in s.layers if i.op == "norm") for s in (a, b))
         text = f"total params {a.total_params:,} vs {b.total_params:,}"
