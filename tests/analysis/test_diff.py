@@ -252,3 +252,19 @@ def test_linear_on_a_feature_map_vs_its_matmul_export():
     d = diff(model, _onnx(model, (3, 10, 10)), (3, 10, 10))
     assert d.same and d.matched == 2, str(d)
     assert "params 144 vs 128" in d.rows[1].notes[0] and "differ only by a bias" in d.notes[0]
+
+
+def test_cli_keras_file_vs_torch_port_file(capsys, tmp_path):
+    keras_file = tmp_path / "mini.keras"
+    _keras_mini().save(keras_file)
+    port = tmp_path / "port.py"
+    port.write_text("from torch import nn\n\n"
+                    "def model():\n"
+                    "    return nn.Sequential(nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(3, 8, 3, 2), nn.BatchNorm2d(8),\n"
+                    "                         nn.ReLU6(), nn.Conv2d(8, 8, 3, 1, 1, groups=8), nn.Conv2d(8, 16, 1),\n"
+                    "                         nn.Conv2d(16, 16, 3, 2, 1, groups=16), nn.Conv2d(16, 16, 1),\n"
+                    "                         nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(16, 10))\n")
+    code, out, err = _cli(capsys, [str(keras_file), f"{port}:model", "--json"])  # no --input: Keras fixes it
+    data = json.loads(out)
+    assert code == 1 and data["differences"] == 1, err
+    assert (data["first"]["a"], data["first"]["b"]) == ("dw2", "6")
