@@ -19,7 +19,7 @@ from ..errors import Error
 __all__ = ["COMMANDS", "main"]
 
 COMMANDS: tuple[str, ...] = (
-    "explain", "summary", "sizes", "verify", "study", "report", "plot", "animate", "serve",
+    "explain", "summary", "sizes", "diff", "verify", "study", "report", "plot", "animate", "serve",
 )
 
 _MAX_MESSAGE = 400  # characters of one error line
