@@ -35,7 +35,7 @@ from . import modules as M
 from .build import BuildError, PortedModel, build
 from .ops import NodeContext
 
-__all__ = ["OnnxOp", "OnnxPortError", "from_onnx", "onnx_values"]
+__all__ = ["OnnxOp", "OnnxPad", "OnnxPortError", "from_onnx", "onnx_values"]
 
 
 class OnnxPortError(BuildError):
@@ -153,6 +153,31 @@ class OnnxOp(nn.Module):
         return f"{self.op!r}" + (f", {self.attrs}" if self.attrs else "")
 
 
+class OnnxPad(nn.Module):
+    """ONNX ``Pad``: per-axis ``(before, after)`` pairs over every axis (batch included), any mode.
+
+    >>> import torch
+    >>> OnnxPad([(0, 0), (0, 0), (1, 0)], "constant", 2.0)(torch.zeros(1, 1, 2))
+    tensor([[[2., 0., 0.]]])
+    """
+
+    def __init__(self, pairs: Sequence[tuple[int, int]], mode: str = "constant", value: float = 0.0) -> None:
+        super().__init__()
+        pairs = [(int(b), int(e)) for b, e in pairs]
+        while mode != "constant" and len(pairs) > 1 and pairs[0] == (0, 0):
+            pairs = pairs[1:]  # torch pads the last axes only in these modes
+        self.pairs, self.mode, self.value = tuple(pairs), mode, value
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = [p for pair in reversed(self.pairs) for p in pair]
+        if self.mode == "constant":
+            return F.pad(x, flat, value=self.value)
+        return F.pad(x, flat, mode=self.mode)
+
+    def extra_repr(self) -> str:
+        return f"pairs={self.pairs}, mode={self.mode!r}" + (f", value={self.value}" if self.value else "")
+
+
 def onnx_values(model: Any) -> dict[str, np.ndarray]:
     """The constant tensors of a loaded ``onnx.ModelProto``: initializers and ``Constant`` nodes' values."""
     from onnx import helper, numpy_helper
@@ -232,16 +257,27 @@ class _Porter:
             module = M.BatchNormAnyRank(int(ctx.in_shapes[0][0]), float(a.get("epsilon", 1e-5)), 0.1, True, True)
             ctx.load(module)
             return module
-        if op == "Pad" and ctx.node.op == "pad":
-            value = self.const(onnx_node, 2, ctx.where, "constant value") if len(onnx_node.input) > 2 else None
-            if value is not None and float(np.asarray(value).reshape(-1)[0]) != 0.0:
-                raise ctx.fail("a constant Pad with a non-zero value is not supported")
-            mode = {"edge": "replicate"}.get(_s(a.get("mode", "constant")), _s(a.get("mode", "constant")))
-            pairs = [tuple(int(v) for v in p) for p in ctx.node.attrs["pads"]]
-            return M.Pad(pairs, mode)  # type: ignore[arg-type]
+        if op == "Pad":
+            return self._pad(ctx, onnx_node, a)
         if op == "LpPool":
             raise ctx.fail("LpPool is not supported")
         return None
+
+    def _pad(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        rank = len(ctx.in_shapes[0]) + 1
+        raw = a.get("pads") if "pads" in a else self.const(onnx_node, 1, ctx.where, "pads")
+        if raw is None:
+            raise ctx.fail("a Pad without pads is not supported")
+        flat = [int(v) for v in np.asarray(raw).reshape(-1)]
+        value = a.get("value", 0.0) if len(onnx_node.input) < 3 else self.const(onnx_node, 2, ctx.where, "value")
+        given = self.const(onnx_node, 3, ctx.where, "axes") if len(onnx_node.input) > 3 else None
+        axes = list(range(rank)) if given is None else [int(v) % rank for v in np.asarray(given).reshape(-1)]
+        pairs = [(0, 0)] * rank
+        for i, ax in enumerate(axes):
+            pairs[ax] = (flat[i], flat[i + len(axes)])
+        mode = _s(a.get("mode", "constant"))
+        return OnnxPad(pairs, {"edge": "replicate", "wrap": "circular"}.get(mode, mode),
+                       float(np.asarray(0.0 if value is None else value).reshape(-1)[0]))
 
     def _exact(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
         op = onnx_node.op_type
