@@ -179,11 +179,14 @@ class OnnxPad(nn.Module):
 
 
 def onnx_values(model: Any) -> dict[str, np.ndarray]:
-    """The constant tensors of a loaded ``onnx.ModelProto``: initializers and ``Constant`` nodes' values."""
+    """The constant tensors of a loaded ``onnx.ModelProto``: initializers, ``Constant`` nodes' values and
+    ``Identity`` copies of either."""
     from onnx import helper, numpy_helper
 
     values = {t.name: np.array(numpy_helper.to_array(t)) for t in model.graph.initializer}
     for node in model.graph.node:
+        if node.op_type == "Identity" and node.domain in ("", "ai.onnx") and node.input[0] in values:
+            values[node.output[0]] = values[node.input[0]]  # the TorchScript exporter aliases shared weights
         if node.op_type == "Constant" and node.domain in ("", "ai.onnx"):
             attrs = {x.name: helper.get_attribute_value(x) for x in node.attribute}
             if "value" in attrs:
