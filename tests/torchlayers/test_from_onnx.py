@@ -245,3 +245,30 @@ def test_conformance_cases_are_all_there() -> None:
     ops = {c.op for c in CASES}
     assert {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "Pad"} <= ops and len(CASES) >= 60
     assert set(NOT_PORTED) <= {c.name for c in CASES}
+
+
+# -- the ported module is plain PyTorch: it compiles and exports back ---------------------------
+
+
+def test_compiles_and_exports_back(tmp_path: Any) -> None:
+    shape = (1, 3, 13, 11)
+    rng = np.random.default_rng(7)
+    inits = {"w": rng.standard_normal((4, 3, 3, 3)), "b": rng.standard_normal(4),
+             "wt": rng.standard_normal((4, 2, 3, 3)), "c": np.array(0.5)}
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c1"], strides=[2, 2], auto_pad="SAME_UPPER"),
+        helper.make_node("HardSigmoid", ["c1"], ["h1"], alpha=0.3, beta=0.4),
+        helper.make_node("AveragePool", ["h1"], ["p1"], kernel_shape=[3, 2], strides=[2, 1], auto_pad="SAME_LOWER"),
+        helper.make_node("ConvTranspose", ["p1", "wt"], ["t1"], strides=[2, 2], auto_pad="SAME_UPPER"),
+        helper.make_node("Sub", ["t1", "c"], ["y"]),
+    ]
+    model = _graph(nodes, shape, inits)
+    x = np.random.default_rng(1).standard_normal(shape).astype(np.float32)
+    want = _run_ort(model, x)
+    net = from_onnx(model)
+    compiled = torch.compile(net, backend="aot_eager", fullgraph=True)
+    with torch.no_grad():
+        np.testing.assert_allclose(compiled(torch.from_numpy(x)).numpy(), want, rtol=1e-4, atol=1e-4)
+    path = tmp_path / "back.onnx"
+    torch.onnx.export(net, (torch.from_numpy(x),), str(path), dynamo=False, opset_version=17)
+    np.testing.assert_allclose(_run_ort(onnx.load(str(path)), x), want, rtol=1e-4, atol=1e-4)
