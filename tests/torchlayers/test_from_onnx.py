@@ -188,6 +188,28 @@ def test_pad_and_explicit_asymmetric(mode: str, pads: list[int], h: int) -> None
     _check(model, (1, 2, h, h + 2), h)
 
 
+@pytest.mark.parametrize(("mode", "ctm", "scale"), [
+    ("nearest", "asymmetric", 2.0), ("nearest", "half_pixel", 3.0), ("linear", "half_pixel", 2.0),
+    ("linear", "align_corners", 2.0), ("linear", "half_pixel", 0.5)])
+def test_resize(mode: str, ctm: str, scale: float) -> None:
+    attrs: dict[str, Any] = {"mode": mode, "coordinate_transformation_mode": ctm}
+    if mode == "nearest" and ctm == "asymmetric":
+        attrs["nearest_mode"] = "floor"
+    scales = numpy_helper.from_array(np.array([1, 1, scale, scale], np.float32), "scales")
+    model = _graph([helper.make_node("Resize", ["x", "", "scales"], ["y"], **attrs)], (1, 2, 6, 8), {})
+    model.graph.initializer.append(scales)
+    _check(model, (1, 2, 6, 8))
+
+
+def test_resize_refused_where_torch_differs() -> None:
+    scales = numpy_helper.from_array(np.array([1, 1, 1.5, 1.5], np.float32), "scales")
+    model = _graph([helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="cubic", name="rz")],
+                   (1, 2, 6, 8), {})
+    model.graph.initializer.append(scales)
+    with pytest.raises(OnnxPortError, match=r"rz.*cubic"):
+        from_onnx(model)
+
+
 def test_unsupported_op_names_the_node() -> None:
     nodes = [helper.make_node("Transpose", ["x"], ["y"], perm=[0, 1, 3, 2], name="swap")]
     with pytest.raises(OnnxPortError, match="swap"):

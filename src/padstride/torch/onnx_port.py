@@ -164,8 +164,9 @@ class OnnxPad(nn.Module):
     def __init__(self, pairs: Sequence[tuple[int, int]], mode: str = "constant", value: float = 0.0) -> None:
         super().__init__()
         pairs = [(int(b), int(e)) for b, e in pairs]
-        while mode != "constant" and len(pairs) > 1 and pairs[0] == (0, 0):
-            pairs = pairs[1:]  # torch pads the last axes only in these modes
+        spatial = max(1, len(pairs) - 2)
+        while mode != "constant" and len(pairs) > spatial and pairs[0] == (0, 0):
+            pairs = pairs[1:]  # torch pads the spatial axes only in these modes
         self.pairs, self.mode, self.value = tuple(pairs), mode, value
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -262,6 +263,8 @@ class _Porter:
             return module
         if op == "Pad":
             return self._pad(ctx, onnx_node, a)
+        if op in ("Resize", "Upsample") and ctx.node.op == "upsample":
+            return self._resize(ctx, op, a)
         if op == "LpPool":
             raise ctx.fail("LpPool is not supported")
         return None
@@ -281,6 +284,25 @@ class _Porter:
         mode = _s(a.get("mode", "constant"))
         return OnnxPad(pairs, {"edge": "replicate", "wrap": "circular"}.get(mode, mode),
                        float(np.asarray(0.0 if value is None else value).reshape(-1)[0]))
+
+    def _resize(self, ctx: NodeContext, op: str, a: dict[str, Any]) -> nn.Module:
+        """Resize as ``nn.Upsample`` where they agree; anything else refused, naming the node."""
+        mode = _s(a.get("mode", "nearest"))
+        ctm = _s(a.get("coordinate_transformation_mode", "asymmetric" if op == "Upsample" else "half_pixel"))
+        near = _s(a.get("nearest_mode", "floor" if op == "Upsample" else "round_prefer_floor"))
+        ins, outs = ctx.in_shapes[0][1:], ctx.out_shape[1:]
+        size = tuple(int(o) for o in outs)
+        if mode == "nearest":
+            whole = all(o % i == 0 for o, i in zip(outs, ins, strict=True))
+            if whole and ((ctm == "asymmetric" and near == "floor") or
+                          (ctm in ("half_pixel", "pytorch_half_pixel") and near == "round_prefer_floor")):
+                return nn.Upsample(size=size, mode="nearest")
+        elif mode == "linear" and ctm in ("half_pixel", "pytorch_half_pixel", "align_corners") and \
+                not a.get("antialias", 0) and 1 <= ctx.nd <= 3:
+            torch_mode = ("linear", "bilinear", "trilinear")[ctx.nd - 1]
+            return nn.Upsample(size=size, mode=torch_mode, align_corners=ctm == "align_corners")
+        raise ctx.fail(f"{op} mode={mode!r} coordinate_transformation_mode={ctm!r} nearest_mode={near!r} "
+                       f"from {tuple(ins)} to {size} is not supported")
 
     def _exact(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
         op = onnx_node.op_type
