@@ -10,6 +10,7 @@ from .build import BuildError, build
 from .conv import Conv1d, Conv2d, Conv3d
 from .convert import convert
 from .keras_port import KerasPortError, PortedModel, from_keras
+from .onnx_port import OnnxPortError, from_onnx
 from .pool import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d
 from .transpose import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 
@@ -28,8 +29,10 @@ __all__ = [
     "MaxPool1d",
     "MaxPool2d",
     "MaxPool3d",
+    "OnnxPortError",
     "PortedModel",
     "build",
     "convert",
     "from_keras",
+    "from_onnx",
 ]

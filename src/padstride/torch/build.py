@@ -27,10 +27,12 @@ from torch import nn
 from ..analysis.ir import Graph, Node
 from .ops import OP_TABLE, BuildError, NodeContext
 
-__all__ = ["BuildError", "PortedModel", "Weights", "build"]
+__all__ = ["BuildError", "Factory", "PortedModel", "Weights", "build"]
 
 #: ``node → {weight name: array}`` in PyTorch's layout, or ``None`` to keep the fresh init.
 Weights = Callable[[Node], Mapping[str, Any] | None]
+#: a node's module, or ``None`` for the op table's
+Factory = Callable[[NodeContext], nn.Module | None]
 
 
 class PortedModel(nn.Module):
@@ -66,8 +68,11 @@ def _hashable(value: Any) -> Any:
     return tuple(value) if isinstance(value, list) else value
 
 
-def build(graph: Graph, weights: Weights | None = None) -> PortedModel:
+def build(graph: Graph, weights: Weights | None = None, factory: Factory | None = None) -> PortedModel:
     """An ``nn.Module`` computing ``graph`` (eval mode), weights from ``weights(node)``.
+
+    ``factory`` (a reader's own exact ops, e.g. ONNX's ``Sub`` or ``Clip``): tried first for each
+    node; ``None`` from it falls back to the op table.
 
     Raises :class:`BuildError` naming the first node it cannot build (an opaque layer, a shape
     error found by the propagation pass, a weight of the wrong shape).
@@ -104,10 +109,13 @@ def build(graph: Graph, weights: Weights | None = None) -> PortedModel:
         else:
             ctx = NodeContext(node, graph, [tuple(s) for s in in_shapes if s is not None], tuple(info.shape),
                               weights(node) if weights is not None else None)
-            factory = OP_TABLE.get(node.op)
-            if factory is None:
-                raise ctx.fail(f"op {node.op!r} has no factory")
-            layers[key] = factory(ctx)
+            made = factory(ctx) if factory is not None else None
+            if made is None:
+                table = OP_TABLE.get(node.op)
+                if table is None:
+                    raise ctx.fail(f"op {node.op!r} has no factory")
+                made = table(ctx)
+            layers[key] = made
             if node.attrs.get("source") is not None:
                 owners.setdefault(owner, layers[key])
         slots[node.name] = len(slots)

@@ -181,12 +181,21 @@ def _conv_op(ctx: NodeContext) -> nn.Module:
 
 
 def _conv_transpose_op(ctx: NodeContext) -> nn.Module:
-    if ctx.node.attrs.get("output_size") is not None:
-        raise ctx.fail("a transposed convolution with output_size is not supported by the builder yet")
     c_in = ctx.in_shapes[0][0]
     cls = _nd_class(_transpose, "ConvTranspose", ctx)
-    module = cls(c_in, int(ctx.attr("filters")), ctx.attr("kernel"), ctx.attr("stride", 1), ctx.attr("padding", 0),
-                 ctx.node.attrs.get("output_padding"), int(ctx.attr("groups", 1)), bool(ctx.attr("bias", True)),
+    padding, output_padding = ctx.attr("padding", 0), ctx.node.attrs.get("output_padding")
+    if ctx.node.attrs.get("output_size") is not None:  # the length is fixed: its crop, as explicit pairs
+        from ..geometry import Padding, conv_transpose, per_axis
+
+        nd, a = ctx.nd, ctx.node.attrs
+        g = conv_transpose(ctx.in_shapes[0][1:], per_axis(a["kernel"], nd, "kernel"),
+                           per_axis(a.get("stride", 1), nd, "stride"), Padding.parse(padding, nd),
+                           None if output_padding is None else per_axis(output_padding, nd, "output_padding"),
+                           per_axis(a.get("dilation", 1), nd, "dilation"), str(ctx.attr("rule", "keras")),
+                           per_axis(a["output_size"], nd, "output_size"))
+        padding, output_padding = [tuple(p) for p in g.pads], None
+    module = cls(c_in, int(ctx.attr("filters")), ctx.attr("kernel"), ctx.attr("stride", 1), padding,
+                 output_padding, int(ctx.attr("groups", 1)), bool(ctx.attr("bias", True)),
                  ctx.attr("dilation", 1), rule=str(ctx.attr("rule", "keras")))
     ctx.load(module)
     return _with_activation(module, ctx)
@@ -195,15 +204,15 @@ def _conv_transpose_op(ctx: NodeContext) -> nn.Module:
 def _pool_op(ctx: NodeContext) -> nn.Module:
     kind, kernel = ctx.attr("kind"), ctx.attr("kernel")
     stride, padding, ceil = ctx.attr("stride", kernel), ctx.attr("padding", "valid"), bool(ctx.attr("ceil_mode", False))
-    if ceil and str(ctx.attr("rule", "torch")) != "torch":
+    if ceil and str(ctx.attr("rule", "torch")) not in ("torch", "onnx"):  # geometry: 'onnx' is torch's rule
         raise ctx.fail(f"ceil_mode with rule {ctx.attr('rule')!r} is not supported by the builder")
     if kind == "max":
         return _nd_class(_pool, "MaxPool", ctx)(kernel, stride, padding, ctx.attr("dilation", 1), False, ceil)  # type: ignore[no-any-return]
-    dilation = ctx.attr("dilation", 1)
-    if any(d != 1 for d in (dilation if isinstance(dilation, (list, tuple)) else [dilation])):
-        raise ctx.fail("average pooling with dilation is not supported by the builder")
+    if kind != "avg":
+        raise ctx.fail(f"pooling kind {kind!r} is not supported by the builder")
     return _nd_class(_pool, "AvgPool", ctx)(kernel, stride, padding, ceil,  # type: ignore[no-any-return]
-                                            bool(ctx.attr("count_include_pad", True)))
+                                            bool(ctx.attr("count_include_pad", True)),
+                                            dilation=ctx.attr("dilation", 1))
 
 
 def _pairs(ctx: NodeContext, key: str, sign: int) -> list[tuple[int, int]]:

@@ -24,6 +24,7 @@ other graph input is a model input (:mod:`.onnx_inputs`). A file is read without
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -198,6 +199,24 @@ class _Converter:
         return g, infos
 
     def convert(self, node: Any) -> None:
+        start = len(self.b.nodes)
+        self._convert(node)
+        self._tag(node, start)
+
+    def _tag(self, node: Any, start: int) -> None:
+        """Record on the IR nodes made for ``node`` where they come from (for porters: weights, exact op):
+        ``source`` (the ONNX node's first output), ``onnx_op`` and ``onnx_inputs`` (per ONNX input, its
+        position among the IR node's inputs, or -1 for a constant)."""
+        for k in range(start, len(self.b.nodes)):
+            n = self.b.nodes[k]
+            if not n.inputs:
+                continue  # a constant materialized as data
+            slots = [n.inputs.index(self.refs[i]) if i in self.refs and self.refs[i] in n.inputs else -1
+                     for i in node.input]
+            self.b.nodes[k] = replace(n, attrs={**n.attrs, "source": node.output[0] if node.output else n.name,
+                                                "onnx_op": node.op_type, "onnx_inputs": slots})
+
+    def _convert(self, node: Any) -> None:
         op = node.op_type
         a = {x.name: self.helper.get_attribute_value(x) for x in node.attribute}
         if op == "Constant" and node.domain in ("", "ai.onnx"):
