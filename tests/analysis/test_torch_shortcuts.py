@@ -135,6 +135,12 @@ def test_binary_ops_broadcast_as_torch(a: list[int], b: list[int], fn: Any) -> N
     _same_as_torch(fn, (torch.ones(a), torch.ones(b)), {}, may_decline=fn is torch.Tensor.add_)
 
 
+@pytest.mark.parametrize("kwargs", [{"dim": -1}, {"p": 2.0, "dim": -1, "eps": 1e-12, "out": None}, {"dim": 1}])
+def test_normalize_as_torch(kwargs: dict[str, Any]) -> None:
+    """``F.normalize`` hands ``out=None`` on: still the input's shape."""
+    _same_as_torch(F.normalize, (torch.ones(2, 3, 5),), kwargs)
+
+
 def test_unusual_calls_run_torch() -> None:
     """Integer tensors, reductions over every axis, ``nearest`` modes: left to torch."""
     x = torch.empty(2, 3, 4, 4, device="meta")

@@ -77,7 +77,9 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     import torch
 
     if "out" in kwargs or "dtype" in kwargs:
-        return None
+        if kwargs.get("out") is not None or kwargs.get("dtype") is not None:
+            return None
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("out", "dtype")}  # F.normalize passes out=None
     try:
         name, inplace = _names(func)
     except TypeError:  # unhashable callables
