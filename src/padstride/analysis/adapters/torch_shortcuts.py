@@ -33,8 +33,12 @@ _SAME = frozenset({
     "batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm", "normalize", "clamp_min", "clamp_max",
     *DROPOUT_FNS,
 })
+_REDUCE = frozenset({"mean", "sum", "amax", "amin"})
+_INTERP = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5, "area": 0}  # mode → the input's rank (0: any)
+_INTERP_ARGS = ("input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor", "antialias")
 _BINARY = frozenset({"add", "sub", "mul", "div", "truediv", "radd", "rsub", "rmul", "rtruediv", "iadd", "isub",
-                     "imul", "itruediv", "maximum", "minimum"})
+                     "imul", "itruediv", "maximum", "minimum", "pow", "rpow"})
+_POOL_ARGS = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
 
 
 @functools.cache
@@ -46,6 +50,24 @@ def _names(func: Any) -> tuple[str, bool]:
     return fn_name(func), inplace
 
 
+def _broadcast(*shapes: Any) -> tuple[int, ...] | None:
+    """numpy's broadcast of ``shapes`` (``None`` where they do not); ``torch.broadcast_shapes`` is slow Python.
+
+    >>> _broadcast((2, 1, 5), (3, 1)), _broadcast((2, 3), (4, 3))
+    ((2, 3, 5), None)
+    """
+    rank = max(len(s) for s in shapes)
+    out = [1] * rank
+    for shape in shapes:
+        for i, n in enumerate(shape, rank - len(shape)):
+            n = int(n)
+            if n != 1:
+                if out[i] != 1 and out[i] != n:
+                    return None
+                out[i] = n
+    return tuple(out)
+
+
 def _meta_float(t: Any, torch: Any) -> bool:
     return isinstance(t, torch.Tensor) and t.device.type == "meta" and t.is_floating_point()
 
@@ -55,7 +77,9 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     import torch
 
     if "out" in kwargs or "dtype" in kwargs:
-        return None
+        if kwargs.get("out") is not None or kwargs.get("dtype") is not None:
+            return None
+        kwargs = {k: v for k, v in kwargs.items() if k not in ("out", "dtype")}  # F.normalize passes out=None
     try:
         name, inplace = _names(func)
     except TypeError:  # unhashable callables
@@ -77,16 +101,42 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if len({t.dtype for t in tensors}) != 1 or not all(isinstance(v, (torch.Tensor, int, float))
                                                             for v in (a, b)):
             return None
-        shape = torch.broadcast_shapes(*(t.shape for t in tensors))  # type: ignore[no-untyped-call]  # raises torch's own mismatch error
+        shape = _broadcast(*(t.shape for t in tensors))
+        if shape is None:
+            return None  # torch raises its own mismatch error
         if inplace:
             return a if isinstance(a, torch.Tensor) and tuple(shape) == tuple(a.shape) else None
         return torch.empty(shape, dtype=tensors[0].dtype, device="meta")
-    if name == "linear" and len(args) + len(kwargs) <= 3:
-        if len(args) < 2:
+    if name in _REDUCE or name == "norm":
+        return _reduced(name, args, kwargs, torch)
+    if name == "interpolate":
+        return _interpolated(args, kwargs, torch)
+    if name in ("addcmul", "addcdiv") and len(args) == 3 and not kwargs.keys() - {"value"}:
+        if not all(_meta_float(t, torch) for t in args) or len({t.dtype for t in args}) != 1:
             return None
-        inp: Any = args[0]
-        w: Any = args[1]
-        bias = args[2] if len(args) > 2 else kwargs.get("bias")
+        shape = _broadcast(*(t.shape for t in args))
+        if shape is None:
+            return None
+        return torch.empty(shape, dtype=args[0].dtype, device="meta")
+    if name in ("cat", "concat", "concatenate"):
+        return _concatenated(args, kwargs, torch)
+    if name in ("avg_pool1d", "avg_pool2d"):  # 3-D: torch's CPU kernel refuses inputs smaller than the window
+        return _avg_pooled(name, args, kwargs, torch)
+    if name == "roll" and args and _meta_float(args[0], torch) and not kwargs.keys() - {"shifts", "dims"} and \
+            all(not isinstance(v, torch.Tensor) for v in (*args[1:], *kwargs.values())):
+        return torch.empty(args[0].shape, dtype=args[0].dtype, device="meta")  # Swin's shifted windows
+    if name == "masked_fill" and len(args) == 3 and not kwargs and _meta_float(args[0], torch) and \
+            isinstance(args[1], torch.Tensor) and args[1].device.type == "meta" and args[1].dtype == torch.bool and \
+            isinstance(args[2], (int, float)) and \
+            _broadcast(args[0].shape, args[1].shape) == tuple(args[0].shape):
+        return torch.empty(args[0].shape, dtype=args[0].dtype, device="meta")
+    if name == "linear" and len(args) <= 3 and not kwargs.keys() - {"input", "weight", "bias"}:  # Eva: weight=…
+        bound: dict[str, Any] = dict(zip(("input", "weight", "bias"), args, strict=False)) | kwargs
+        inp: Any = bound.get("input")
+        w: Any = bound.get("weight")
+        bias = bound.get("bias")
+        if inp is None or w is None:
+            return None
         if not (_meta_float(inp, torch) and _meta_float(w, torch)) or w.dim() != 2 or inp.dim() < 1 or \
                 inp.shape[-1] != w.shape[1] or inp.dtype != w.dtype or \
                 (bias is not None and not _meta_float(bias, torch)):
@@ -97,6 +147,95 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if not all(_meta_float(t, torch) and t.dim() >= 2 for t in (q, k, v)) or q.shape[-1] != k.shape[-1] or \
                 k.shape[-2] != v.shape[-2] or len({q.dtype, k.dtype, v.dtype}) != 1:
             return None
-        batch = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])  # type: ignore[no-untyped-call]
+        batch = _broadcast(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        if batch is None:
+            return None
         return torch.empty((*batch, q.shape[-2], v.shape[-1]), dtype=q.dtype, device="meta")
     return None
+
+
+def _dims(dim: Any, rank: int) -> set[int] | None:
+    """The axes a reduction's ``dim`` names (``None`` where it is not a plain int or list of ints in range)."""
+    items = list(dim) if isinstance(dim, (list, tuple)) else [dim]
+    if not items or not all(isinstance(d, int) and not isinstance(d, bool) and -rank <= d < rank for d in items):
+        return None
+    axes = {d % rank for d in items}
+    return axes if len(axes) == len(items) else None
+
+
+def _reduced(name: str, args: Any, kwargs: dict[str, Any], torch: Any) -> Any:
+    """``mean``/``sum``/``amax``/``amin``/``norm`` over named axes: the input's shape without (or with 1 at) them."""
+    keys = ("input", "p", "dim", "keepdim") if name == "norm" else ("input", "dim", "keepdim")
+    if len(args) > len(keys) or kwargs.keys() - set(keys[1:]):
+        return None
+    bound: dict[str, Any] = dict(zip(keys, args, strict=False)) | kwargs
+    x: Any = bound.get("input")
+    if not _meta_float(x, torch) or x.dim() == 0:
+        return None
+    keep = bound.get("keepdim", False)
+    axes = _dims(bound.get("dim"), x.dim())
+    if axes is None or not isinstance(keep, bool) or any(int(x.shape[d]) == 0 for d in axes):
+        return None  # no dim (all axes), odd arguments, or an empty axis (amax refuses it): torch decides
+    if name == "norm":
+        p = bound.get("p", "fro")
+        if not (p == "fro" and len(axes) <= 2) and (isinstance(p, bool) or not isinstance(p, (int, float))):
+            return None  # "fro" over 3+ axes and "nuc" are matrix norms with rules of their own
+    shape = [1 if d in axes else int(s) for d, s in enumerate(x.shape)] if keep else \
+        [int(s) for d, s in enumerate(x.shape) if d not in axes]
+    return torch.empty(shape, dtype=x.dtype, device="meta")
+
+
+def _interpolated(args: Any, kwargs: dict[str, Any], torch: Any) -> Any:
+    """``F.interpolate`` in a (slow on meta) linear, cubic or area mode: sized as ``mode="nearest"`` sizes it."""
+    if len(args) > len(_INTERP_ARGS) or kwargs.keys() - set(_INTERP_ARGS[1:]):
+        return None
+    bound: dict[str, Any] = dict(zip(_INTERP_ARGS, args, strict=False)) | kwargs
+    x: Any = bound.get("input")
+    mode = bound.get("mode", "nearest")
+    rank = _INTERP.get(mode) if isinstance(mode, str) else None
+    if rank is None or not _meta_float(x, torch) or (rank and x.dim() != rank) or not 3 <= x.dim() <= 5:
+        return None
+    if bound.get("antialias") and not (mode in ("bilinear", "bicubic") and x.dim() == 4):
+        return None
+    if bound.get("align_corners") is not None and mode == "area":
+        return None
+    import torch.nn.functional as F
+
+    return F.interpolate(x, size=bound.get("size"), scale_factor=bound.get("scale_factor"), mode="nearest",
+                         recompute_scale_factor=bound.get("recompute_scale_factor"))
+
+
+def _concatenated(args: Any, kwargs: dict[str, Any], torch: Any) -> Any:
+    """``torch.cat`` of meta tensors of one rank and dtype whose other axes agree: the sum along ``dim``."""
+    if len(args) > 2 or kwargs.keys() - {"tensors", "dim", "axis"}:
+        return None
+    bound: dict[str, Any] = dict(zip(("tensors", "dim"), args, strict=False)) | kwargs
+    tensors, dim = bound.get("tensors"), bound.get("dim", bound.get("axis", 0))
+    if not isinstance(tensors, (list, tuple)) or not tensors or isinstance(dim, bool) or not isinstance(dim, int) or \
+            not all(_meta_float(t, torch) for t in tensors):
+        return None
+    first = tensors[0]
+    rank = first.dim()
+    if rank == 0 or not -rank <= dim < rank or any(t.dim() != rank or t.dtype != first.dtype for t in tensors):
+        return None
+    dim %= rank
+    if any(t.shape[:dim] != first.shape[:dim] or t.shape[dim + 1:] != first.shape[dim + 1:] for t in tensors):
+        return None  # torch's own error
+    shape = (*first.shape[:dim], sum(int(t.shape[dim]) for t in tensors), *first.shape[dim + 1:])
+    return torch.empty(shape, dtype=first.dtype, device="meta")
+
+
+def _avg_pooled(name: str, args: Any, kwargs: dict[str, Any], torch: Any) -> Any:
+    """``avg_poolNd`` (slow on meta): sized as ``max_poolNd`` sizes the same windows (one rule, one check)."""
+    keys = _POOL_ARGS[:6] if name == "avg_pool1d" else _POOL_ARGS
+    if len(args) > len(keys) or kwargs.keys() - set(keys[1:]):
+        return None
+    bound: dict[str, Any] = dict(zip(keys, args, strict=False)) | kwargs
+    x: Any = bound.get("input")
+    if not _meta_float(x, torch) or bound.get("divisor_override") is not None or "kernel_size" not in bound:
+        return None
+    import torch.nn.functional as F
+
+    pool = getattr(F, "max" + name[3:])
+    return pool(x, bound["kernel_size"], bound.get("stride"), bound.get("padding", 0),
+                ceil_mode=bool(bound.get("ceil_mode", False)))
