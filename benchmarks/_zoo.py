@@ -48,11 +48,7 @@ def _timed(fn: Callable[[], Any]) -> dict[str, Any]:
 
 
 def _path(summary: Any) -> str:
-    """Which reader produced the summary: the stand-in fast path or the meta-device fallback.
-
-    TODO(torchread): the Summary field naming the path is not on main yet; until then every
-    model counts as "unknown".
-    """
+    """Which reader produced the summary: ``trace`` (the stand-in fast path) or ``meta`` (the fallback)."""
     for owner in (summary, getattr(summary, "graph", None)):
         for attr in ("path", "reader", "torch_path"):
             value = getattr(owner, attr, None)
@@ -170,8 +166,9 @@ def render(zoo: dict[str, Any]) -> str:
         (" — TODO: the Summary field naming the fast path or the meta fallback is not on main yet." if
          "unknown" in paths else "."))
     lines += ["", "One process, both tools warmed up on each model, one CPU thread, the larger zoo size of each "
-              "model (mostly 131), batch 1. Measured on a shared 2-core machine under heavy load from other jobs: "
-              "single numbers are noisy; ratios between the two tools measured back to back are the meaningful part."]
+              "model (mostly 131), batch 1, on a 2-core machine with no other job running (noisy all the same: "
+              "single numbers mean little; ratios between the two tools measured back to back are what counts). "
+              "At 131 px torchinfo's real forward is cheap; padstride's read does not grow with the input size."]
     return "\n".join(lines)
 
 

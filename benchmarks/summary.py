@@ -114,9 +114,7 @@ def render(rows: dict[str, dict[str, Any]]) -> str:
             "torchinfo counts ConvTranspose MACs as weights × output positions (8× too many here); padstride "
             "counts weights × input positions, hence the MAC difference. torchinfo is not run at 512³: it would "
             "hold the live activations padstride estimates (column 3) on a 24 GB machine shared with other jobs. "
-            "The committed run was made on that machine under heavy load from other jobs (load average up to 13 on "
-            "2 cores): torchinfo's real forward suffers more from it than padstride's trace, so the ratios are larger "
-            "than on an idle machine (ResNet-50 measured 18× when the machine was quieter).")
+            "The committed run was made on that machine with no other job running.")
     speedups = {k: r["torchinfo"]["seconds"] / r["padstride"]["seconds"] for k, r in rows.items() if "torchinfo" in r}
     target = "Target (issue 6): ≥ 10× faster. " + "; ".join(
         f"{k}: {v:.0f}× ({'met' if v >= 10 else 'not met'})" for k, v in speedups.items()) + "."
