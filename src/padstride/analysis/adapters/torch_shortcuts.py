@@ -4,10 +4,14 @@ On the ``meta`` device torch runs many element-wise ops and norms through Python
 implementations (``relu`` ~0.6 ms, ``layer_norm`` ~2 ms, ``scaled_dot_product_attention`` ~2 ms
 per call, measured with torch 2.14), while allocating an empty meta tensor takes ~2 µs. For ops
 whose output shape is a rule everyone agrees on — the input's (activations, norms, dropout), the
-broadcast of the operands (``+``, ``*``, …), ``(*x[:-1], out_features)`` (``F.linear``) — the
-reader returns an empty meta tensor of that shape and dtype, or the input itself for in-place
-ops. Anything unusual (mixed dtypes, ``out=``, ``dtype=``, non-meta tensors, shapes that do not
-fit) returns ``None`` and torch runs the op, so its own checks and messages still apply.
+broadcast of the operands (``+``, ``*``, ``pow``, ``addcmul``, ``masked_fill``, …),
+``(*x[:-1], out_features)`` (``F.linear``), reductions over given dims (``mean``, ``sum``,
+``amax``, ``amin``, ``norm``), ``cat``, ``roll``; ``F.interpolate`` and 1-D/2-D average pools
+are sized by torch's own cheap ``nearest`` / ``max_pool`` calls — the reader returns an empty
+meta tensor of that shape and dtype, or the input itself for in-place ops. Anything unusual
+(mixed dtypes, ``out=`` or ``dtype=`` other than ``None``, non-meta tensors, shapes that do not
+broadcast) returns ``None`` and torch runs the op, so its own checks and messages still apply
+(``tests/analysis/test_torch_shortcuts.py`` checks every rule against torch on CPU tensors).
 
 >>> import torch
 >>> x = torch.empty(2, 8, 5, 5, device="meta")
