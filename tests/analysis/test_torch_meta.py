@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
 
 import pytest
 import torch
@@ -14,30 +13,11 @@ import torch.nn.functional as F
 from padstride.analysis import analyze
 from padstride.analysis.load import ModelError
 
-
-def _real(net: nn.Module, *xs: torch.Tensor) -> tuple[dict[str, tuple[int, ...]], list[tuple[int, ...]]]:
-    shapes: dict[str, tuple[int, ...]] = {}
-
-    def hook(name: str) -> Callable[..., None]:
-        def record(module: object, args: object, out: object) -> None:
-            if isinstance(out, torch.Tensor):
-                shapes.setdefault(name, tuple(out.shape[1:]))
-
-        return record
-
-    hooks = [m.register_forward_hook(hook(name)) for name, m in net.named_modules() if name]
-    try:
-        with torch.no_grad():
-            out = net(*xs)
-    finally:
-        for h in hooks:
-            h.remove()
-    values = out.values() if isinstance(out, dict) else out if isinstance(out, (list, tuple)) else [out]
-    return shapes, [tuple(t.shape[1:]) for t in values if isinstance(t, torch.Tensor)]
+from ._forward import real_shapes
 
 
 def _exact(net: nn.Module, shape: tuple[int, ...], reader: str) -> None:
-    real, outs = _real(net, torch.zeros(1, *shape))
+    real, outs = real_shapes(net, torch.zeros(1, *shape))
     s = analyze(net, shape)
     assert s.graph.reader == reader
     assert not s.errors and not s.graph.notes, (s.errors, s.graph.notes)

@@ -14,6 +14,8 @@ import torch
 
 from padstride.analysis import analyze
 
+from ._forward import real_shapes
+
 transformers = pytest.importorskip("transformers")
 
 SIZES = (67, 97)
@@ -61,34 +63,12 @@ CASES: dict[str, Callable[[int], Any]] = {
 }
 
 
-def _real(net: torch.nn.Module, x: torch.Tensor) -> tuple[dict[str, tuple[int, ...]], list[tuple[int, ...]]]:
-    shapes: dict[str, tuple[int, ...]] = {}
-
-    def hook(name: str) -> Callable[..., None]:
-        def record(module: object, args: object, out: object) -> None:
-            if isinstance(out, torch.Tensor):
-                shapes.setdefault(name, tuple(out.shape[1:]))
-
-        return record
-
-    hooks = [m.register_forward_hook(hook(name)) for name, m in net.named_modules() if name]
-    try:
-        with torch.no_grad():
-            out = net(x)
-    finally:
-        for h in hooks:
-            h.remove()
-    values = out.values() if isinstance(out, dict) else out if isinstance(out, (list, tuple)) else [out]
-    tensors = list({id(t): t for t in values if isinstance(t, torch.Tensor)}.values())
-    return shapes, [tuple(t.shape[1:]) for t in tensors]
-
-
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_a_transformers_model_is_read_exactly(name: str) -> None:
     torch.manual_seed(0)
     for size in SIZES:
         net = CASES[name](size).eval()
-        real, outs = _real(net, torch.zeros(1, 3, size, size))
+        real, outs = real_shapes(net, torch.zeros(1, 3, size, size))
         s = analyze(net, (3, size, size))
         where = f"{name} at {size} ({s.graph.reader})"
         assert not s.errors and not s.graph.notes, (where, s.errors, s.graph.notes)
