@@ -136,12 +136,8 @@ def _one_shape(input_shape: Any) -> Any:
 
 def _load(model: Any, input_shape: Any) -> tuple[Graph, dict[str, LayerInfo] | None]:
     """The graph, and its propagation where loading already ran it (the torch trace does)."""
-    several_inputs = _framework(model) in ("torch", "onnx") or (
-        isinstance(model, (str, Path)) and (str(model).endswith(".onnx")
-                                            or (":" in str(model) and not Path(str(model)).exists())))
-    if not several_inputs:
+    if isinstance(model, Graph):  # specs, Keras: one input (the torch and ONNX readers take several)
         input_shape = _one_shape(input_shape)
-    if isinstance(model, Graph):
         return (model if input_shape is None else _reshape_input(model, input_shape)), None
     if isinstance(model, (str, Path)):
         text = str(model)
@@ -164,7 +160,7 @@ def _load(model: Any, input_shape: Any) -> tuple[Graph, dict[str, LayerInfo] | N
             from .adapters.keras import graph_from_keras_file
 
             try:
-                return graph_from_keras_file(text, input_shape), None
+                return graph_from_keras_file(text, _one_shape(input_shape)), None
             except (KeyError, TypeError, AttributeError, IndexError, ValueError) as exc:
                 if isinstance(exc, Error):
                     raise
@@ -187,7 +183,7 @@ def _load(model: Any, input_shape: Any) -> tuple[Graph, dict[str, LayerInfo] | N
     if kind == "keras":
         from .adapters.keras import graph_from_keras
 
-        return graph_from_keras(model, input_shape), None
+        return graph_from_keras(model, _one_shape(input_shape)), None
     if kind == "onnx":
         from .adapters.onnx import analyzed_onnx
 
