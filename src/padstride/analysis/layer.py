@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
 
+from ..geometry import AnyGeometry
 from .rf import AxisRF
 
 __all__ = ["LayerInfo", "axis_names"]
@@ -49,7 +49,7 @@ class LayerInfo:
     misalignment: tuple[Fraction, ...] | None = None
     warnings: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
-    geometry: Any = None
+    geometry: AnyGeometry | None = None
     factors: tuple[int, ...] | None = None
 
     @property

@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from ..geometry import is_transposed
 from .ir import Graph, GraphError, Node
 from .layer import LayerInfo
 from .propagate import propagate
@@ -167,7 +168,7 @@ def _border_drops(infos: dict[str, LayerInfo]) -> tuple[list[str], list[str]]:
     border, interior = [], []
     for info in infos.values():
         g = info.geometry
-        if g is None or info.op not in ("conv", "pool"):
+        if g is None or is_transposed(g):  # conv and pool only
             continue
         lo = hi = inner = 0
         for ax in g.axes:

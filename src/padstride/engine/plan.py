@@ -95,7 +95,7 @@ class ConvShape:
     c_in: int
     c_out: int
     groups: int
-    geo: geometry.Geometry
+    geo: geometry.Geometry[geometry.AxisWindow]
     itemsize: int
     #: the output is (N, C_out, *spatial) contiguous, so a GEMM can write into it
     channels_first_out: bool

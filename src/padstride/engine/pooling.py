@@ -66,7 +66,7 @@ def _divisor_map(divs: Sequence[np.ndarray], ndim: int, sax: Sequence[int]) -> n
     return div
 
 
-def _pool_by_inputs(xa: np.ndarray, geo: geometry.Geometry, sax: Sequence[int], reduce: np.ufunc,
+def _pool_by_inputs(xa: np.ndarray, geo: geometry.Geometry[geometry.AxisWindow], sax: Sequence[int], reduce: np.ufunc,
                     dtype: np.dtype, fill: float | int) -> np.ndarray:
     """Max, or the window sums, computed per input position: each input cell is reduced into the
     outputs whose windows read it (per axis an arithmetic run of output indices). For kernels with

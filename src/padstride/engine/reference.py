@@ -59,7 +59,7 @@ def pad(x: np.ndarray, pads: Sequence[tuple[int, int]], mode: str = "constant", 
     return x
 
 
-def windows(xp: np.ndarray, geo: geometry.Geometry) -> np.ndarray:
+def windows(xp: np.ndarray, geo: geometry.Geometry[geometry.AxisWindow]) -> np.ndarray:
     """Every window of a padded ``(N, C, *padded)`` array: a ``(N, C, *output, *kernel)`` view, no copy."""
     nd = geo.ndim
     view = sliding_window_view(xp, [a.span for a in geo], axis=tuple(range(2, 2 + nd)))

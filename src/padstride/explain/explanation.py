@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..geometry import SAMPLE, Geometry, avg_divisor
+from ..geometry import SAMPLE, AnyGeometry, AxisWindow, avg_divisor, is_transposed
 from .request import LayerRequest
 from .snippets import FrameworkCode, all_frameworks
 
@@ -22,7 +22,7 @@ class Explanation:
     """A layer request, its geometry and the same layer in each framework."""
 
     request: LayerRequest
-    geometry: Geometry
+    geometry: AnyGeometry
     frameworks: dict[str, FrameworkCode]
 
     def axis_dicts(self) -> list[dict[str, Any]]:
@@ -33,13 +33,10 @@ class Explanation:
         to ``2·SAMPLE`` windows, else the first ``SAMPLE`` with ``divisors_last`` and
         ``divisors_count``.
         """
-        req, out = self.request, []
-        for axis in self.geometry.axes:
-            row = axis.to_dict()
-            if req.op == "avgpool":
-                row.update(_divisors(axis, req.include_pad))
-            out.append(row)
-        return out
+        req, g = self.request, self.geometry
+        if is_transposed(g) or req.op != "avgpool":
+            return [axis.to_dict() for axis in g.axes]
+        return [axis.to_dict() | _divisors(axis, req.include_pad) for axis in g.axes]
 
     @property
     def notes(self) -> list[str]:
@@ -67,7 +64,7 @@ class Explanation:
         }
 
 
-def _divisors(axis: Any, include_pad: bool) -> dict[str, Any]:
+def _divisors(axis: AxisWindow, include_pad: bool) -> dict[str, Any]:
     n = axis.output
     if n <= 2 * SAMPLE:
         return {"divisors": [avg_divisor(axis, j, include_pad) for j in range(n)]}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..geometry import AxisBase, AxisWindow
 from .explanation import Explanation
 from .strip import LEGEND, draw_axis
 
@@ -19,7 +20,7 @@ def _fmt(values: tuple[int, ...] | list[int]) -> str:
     return "(" + ", ".join(map(str, values)) + ("," if len(values) == 1 else "") + ")"
 
 
-def _dropped(axis: Any) -> str:
+def _dropped(axis: AxisBase) -> str:
     """Never-read input pixels (inputs cropped away, transposed): all of a few, else the count and
     both ends."""
     return str(axis.dropped_sample(4))
@@ -50,7 +51,7 @@ def render(expl: Explanation) -> str:
         lines.append(f"axis {i}: {row['input']} → {row['output']}   {pads}   never read: {_dropped(axis)}")
         if "divisors" in row:
             lines.append(f"        divisors: {_divisors(row)}")
-        if req.op != "convtranspose":
+        if isinstance(axis, AxisWindow):
             lines.extend("        " + line for line in draw_axis(axis).splitlines())
     if req.op != "convtranspose":
         lines.append(f"        ({LEGEND})")

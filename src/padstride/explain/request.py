@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..geometry import Geometry, Padding, PaddingError, conv, conv_transpose, infer_ndim, per_axis, pool
+from ..geometry import AnyGeometry, Padding, PaddingError, conv, conv_transpose, infer_ndim, per_axis, pool
 from ..geometry.window import _padding_len
 
 __all__ = ["OPS", "LayerRequest"]
@@ -81,7 +81,7 @@ class LayerRequest:
             return self.count_include_pad
         return self.padding.convention == "explicit"
 
-    def geometry(self) -> Geometry:
+    def geometry(self) -> AnyGeometry:
         """The layer's geometry, from padstride.geometry."""
         if self.op == "conv":
             return conv(self.input, self.kernel, self.stride, self.padding, self.dilation)

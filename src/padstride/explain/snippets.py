@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..geometry import AxisTranspose, Geometry, full_divisors
+from ..geometry import AxisTranspose, AxisWindow, Geometry, full_divisors, is_transposed
 from .request import LayerRequest
 
 __all__ = ["FrameworkCode", "all_frameworks", "jax", "keras", "onnx", "pytorch"]
@@ -43,7 +43,7 @@ def _torch_pad(pairs: tuple[tuple[int, int], ...]) -> str:
     return "(" + ", ".join(f"{b}, {a}" for b, a in reversed(pairs)) + ")"
 
 
-def _floor_pairs(g: Geometry, ceil_mode: bool) -> tuple[tuple[int, int], ...]:
+def _floor_pairs(g: Geometry[AxisWindow], ceil_mode: bool) -> tuple[tuple[int, int], ...]:
     """Explicit pads whose floor-mode windows are the geometry's.
 
     Under ``ceil_mode`` the right pad ends where the last window does: the overhang is padded
@@ -86,16 +86,17 @@ def pytorch(req: LayerRequest) -> FrameworkCode:
                          f"so pad first (or use padstride.torch.Conv{nd}d with padding="
                          f"{req.padding.convention!r})")
         return FrameworkCode("pytorch", code, imports, True, notes)
-    if req.op == "convtranspose":
+    if is_transposed(g):
         return _pytorch_transpose(req, g, imports, notes)
     return _pytorch_pool(req, g, imports, notes)
 
 
-def _pytorch_transpose(req: LayerRequest, g: Geometry, imports: str, notes: list[str]) -> FrameworkCode:
+def _pytorch_transpose(req: LayerRequest, g: Geometry[AxisTranspose], imports: str,
+                       notes: list[str]) -> FrameworkCode:
     nd = req.ndim
     cin, cout = req.channels
     args = f"{cin}, {cout}, kernel_size={_t(req.kernel)}, stride={_t(req.stride)}"
-    axes: tuple[AxisTranspose, ...] = g.axes
+    axes = g.axes
     torch_args = [a.torch_args for a in axes]
     dil = f", dilation={_t(req.dilation)}"
     if all(t is not None for t in torch_args):
@@ -113,7 +114,7 @@ def _pytorch_transpose(req: LayerRequest, g: Geometry, imports: str, notes: list
     return FrameworkCode("pytorch", code, imports, True, notes)
 
 
-def _pytorch_pool(req: LayerRequest, g: Geometry, imports: str, notes: list[str]) -> FrameworkCode:
+def _pytorch_pool(req: LayerRequest, g: Geometry[AxisWindow], imports: str, notes: list[str]) -> FrameworkCode:
     nd = req.ndim
     kind = "Max" if req.op == "maxpool" else "Avg"
     args = f"kernel_size={_t(req.kernel)}, stride={_t(req.stride)}"
@@ -166,14 +167,13 @@ def keras(req: LayerRequest) -> FrameworkCode:
             notes.append("Keras has 'causal' padding for Conv1D only")
         return FrameworkCode("keras", _keras_padded(nd, g.pads, f'{base}, padding="valid"{tail}'),
                              imports, True, notes)
-    if req.op == "convtranspose":
+    if is_transposed(g):
         base = f"keras.layers.Conv{nd}DTranspose({cout}, {_t(req.kernel)}, strides={_t(req.stride)}"
         tail = f", dilation_rate={_t(req.dilation)})"
         if conv_name in ("valid", "same") and (req.rule or "keras") == "keras":
             op = "" if req.output_padding is None else f", output_padding={_t(req.output_padding)}"
             return FrameworkCode("keras", f'{base}, padding="{conv_name}"{op}{tail}', imports, True, notes)
-        axes: tuple[AxisTranspose, ...] = g.axes
-        if any(a.pad_after < 0 or a.pad_before < 0 for a in axes):
+        if any(a.pad_after < 0 or a.pad_before < 0 for a in g.axes):
             notes.append("Keras cannot extend a transposed output past its full size")
             return FrameworkCode("keras", "", imports, False, notes)
         layer = f'{base}, padding="valid", output_padding={_t((0,) * nd)}{tail}'
@@ -226,10 +226,9 @@ def onnx(req: LayerRequest) -> FrameworkCode:
     imports = "from onnx import helper"
     notes: list[str] = []
     k, s, d = list(req.kernel), list(req.stride), list(req.dilation)
-    if req.op == "convtranspose":
-        axes: tuple[AxisTranspose, ...] = g.axes
-        pads = [a.pad_before for a in axes] + [max(a.pad_after, 0) for a in axes]
-        op = [max(-a.pad_after, 0) for a in axes]
+    if is_transposed(g):
+        pads = [a.pad_before for a in g.axes] + [max(a.pad_after, 0) for a in g.axes]
+        op = [max(-a.pad_after, 0) for a in g.axes]
         code = (f'helper.make_node("ConvTranspose", ["X", "W"], ["Y"], kernel_shape={k}, strides={s}, '
                 f"dilations={d}, pads={pads}, output_padding={op})")
         if req.padding.convention in ("same", "same_lower"):
@@ -278,9 +277,8 @@ def jax(req: LayerRequest) -> FrameworkCode:
         code = (f"jax.lax.conv_general_dilated(x, w, window_strides={list(req.stride)}, padding={name}, "
                 f"rhs_dilation={list(req.dilation)}, dimension_numbers={dn})")
         return FrameworkCode("jax", code, "import jax", True, notes)
-    if req.op == "convtranspose":
-        axes: tuple[AxisTranspose, ...] = g.axes
-        pads = [a.conv_pads() for a in axes]
+    if is_transposed(g):
+        pads = [a.conv_pads() for a in g.axes]
         flip = tuple(range(2, 2 + nd))
         code = (f"jax.lax.conv_general_dilated(x, jax.numpy.flip(w, {flip}).swapaxes(0, 1), "
                 f"window_strides={[1] * nd}, padding={pads}, lhs_dilation={list(req.stride)}, "

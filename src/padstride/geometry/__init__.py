@@ -23,12 +23,14 @@ from .pool import CEIL_RULES, avg_divisor, avg_divisors, full_divisors, pool, po
 from .seed import feature_map_size, manual_same_padding, pad_before_and_padded_size
 from .transpose import (
     TRANSPOSE_RULES,
+    AnyGeometry,
     AxisTranspose,
     conv_transpose,
     conv_transpose_axis,
+    is_transposed,
     legal_output_padding,
 )
-from .window import AxisWindow, Geometry, conv, conv_axis
+from .window import AxisBase, AxisWindow, Geometry, conv, conv_axis
 
 __all__ = [
     "CEIL_RULES",
@@ -36,6 +38,8 @@ __all__ = [
     "LIST_LIMIT",
     "SAMPLE",
     "TRANSPOSE_RULES",
+    "AnyGeometry",
+    "AxisBase",
     "AxisTranspose",
     "AxisWindow",
     "Geometry",
@@ -56,6 +60,7 @@ __all__ = [
     "full_divisors",
     "infer_ndim",
     "input_sizes_for_output",
+    "is_transposed",
     "legal_output_padding",
     "manual_same_padding",
     "normalize_convention",

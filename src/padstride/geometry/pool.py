@@ -109,7 +109,7 @@ def pool(
     dilation: int | Sequence[int] = 1,
     ceil_mode: bool = False,
     rule: str = "torch",
-) -> Geometry:
+) -> Geometry[AxisWindow]:
     """N-D pooling geometry.
 
     >>> pool((28, 28), 2).output

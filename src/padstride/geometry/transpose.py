@@ -31,19 +31,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .axes import infer_ndim, per_axis
 from .coverage import LIST_LIMIT, SAMPLE, IndexSample, sample_runs
 from .errors import PaddingError
 from .padding import Padding, check_window_args, effective_kernel, resolve_axis
-from .window import AxisBase, Geometry, _check_list, _padding_len
+from .window import AxisBase, AxisWindow, Geometry, _check_list, _padding_len
+
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
 
 __all__ = [
     "TRANSPOSE_RULES",
+    "AnyGeometry",
     "AxisTranspose",
     "conv_transpose",
     "conv_transpose_axis",
+    "is_transposed",
     "legal_output_padding",
 ]
 
@@ -311,7 +316,7 @@ def conv_transpose(
     dilation: int | Sequence[int] = 1,
     rule: str = "keras",
     output_size: int | Sequence[int] | None = None,
-) -> Geometry:
+) -> Geometry[AxisTranspose]:
     """N-D transposed convolution geometry (see :func:`conv_transpose_axis`).
 
     >>> conv_transpose((7, 8), 2, stride=2).output
@@ -329,3 +334,17 @@ def conv_transpose(
         for i in range(nd)
     )
     return Geometry("convtranspose", axes)
+
+
+#: A geometry of either kind: what code that takes a conv, pool or transposed conv annotates.
+AnyGeometry = Geometry[AxisWindow] | Geometry[AxisTranspose]
+
+
+def is_transposed(g: AnyGeometry) -> TypeIs[Geometry[AxisTranspose]]:
+    """Whether ``g`` is a transposed convolution's (else its axes are :class:`AxisWindow`).
+
+    >>> from padstride.geometry import conv
+    >>> is_transposed(conv_transpose(4, 3, stride=2)), is_transposed(conv(4, 3))
+    (True, False)
+    """
+    return bool(g.axes) and isinstance(g.axes[0], AxisTranspose)

@@ -12,14 +12,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from .axes import infer_ndim, per_axis
 from .coverage import LIST_LIMIT, SAMPLE, Hits, IndexSample, sample_runs
 from .errors import PaddingError
 from .padding import AxisPad, Padding, check_window_args, effective_kernel, resolve_axis
 
-__all__ = ["AxisBase", "AxisWindow", "Geometry", "conv", "conv_axis", "window_output"]
+__all__ = ["AxisBase", "AxisT", "AxisWindow", "Geometry", "conv", "conv_axis", "window_output"]
 
 
 def window_output(
@@ -102,6 +102,22 @@ class AxisBase:
     @property
     def symmetric(self) -> bool:
         return self.pad_before == self.pad_after
+
+    # What both kinds answer, each by its own rule: input indices the op ignores (a window axis:
+    # never read; a transposed axis: every contribution cropped away), and the JSON fields.
+    @property
+    def dropped(self) -> tuple[int, ...]:
+        raise NotImplementedError
+
+    @property
+    def dropped_count(self) -> int:
+        raise NotImplementedError
+
+    def dropped_sample(self, limit: int = SAMPLE) -> IndexSample:
+        raise NotImplementedError
+
+    def to_dict(self) -> dict[str, Any]:
+        raise NotImplementedError
 
 
 @dataclass(frozen=True)
@@ -255,9 +271,18 @@ def _check_list(length: int, what: str) -> None:
         )
 
 
+#: The axis kind of a :class:`Geometry`: :class:`AxisWindow` (conv, pool) or
+#: :class:`~.transpose.AxisTranspose` (transposed conv); :class:`AxisBase` where either.
+AxisT = TypeVar("AxisT", bound=AxisBase, covariant=True)
+
+
 @dataclass(frozen=True)
-class Geometry:
-    """N-D geometry: one :class:`AxisWindow` (or transposed axis) per spatial axis.
+class Geometry(Generic[AxisT]):
+    """N-D geometry: one axis per spatial axis, all of one kind.
+
+    ``conv`` and ``pool`` give a ``Geometry[AxisWindow]``, ``conv_transpose`` a
+    ``Geometry[AxisTranspose]``; code that takes either annotates
+    :data:`~.transpose.AnyGeometry` and tells them apart with :func:`~.transpose.is_transposed`.
 
     >>> g = conv((224, 225), 3, stride=2, padding="same")
     >>> g.output, g.pads
@@ -265,9 +290,9 @@ class Geometry:
     """
 
     op: str
-    axes: tuple[Any, ...]
+    axes: tuple[AxisT, ...]
 
-    def __iter__(self) -> Iterator[Any]:
+    def __iter__(self) -> Iterator[AxisT]:
         return iter(self.axes)
 
     def __len__(self) -> int:
@@ -341,7 +366,7 @@ def conv(
     stride: int | Sequence[int] = 1,
     padding: object = "valid",
     dilation: int | Sequence[int] = 1,
-) -> Geometry:
+) -> Geometry[AxisWindow]:
     """N-D convolution geometry; every argument is a scalar or one value per spatial axis.
 
     >>> conv(28, 3).output

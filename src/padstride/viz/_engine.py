@@ -7,10 +7,10 @@ each output is the sum (conv), max or mean (pooling) of its window.
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import numpy as np
 
+from ..geometry import AnyGeometry, AxisWindow, Geometry, is_transposed
 from .scene import Scene, as_2d
 
 __all__ = ["VALUE_CELLS", "values"]
@@ -19,12 +19,12 @@ __all__ = ["VALUE_CELLS", "values"]
 VALUE_CELLS = 1_000_000
 
 
-def _ceil_mode(geometry: Any) -> bool:
+def _ceil_mode(geometry: Geometry[AxisWindow]) -> bool:
     """Whether a pooling geometry counted a window past the floor rule (its ``ceil_mode``)."""
     return any(a.output != (a.padded_input - a.span) // a.stride + 1 for a in geometry.axes)
 
 
-def _output(geometry: Any, x: np.ndarray, pool_mode: str) -> np.ndarray | None:
+def _output(geometry: AnyGeometry, x: np.ndarray, pool_mode: str) -> np.ndarray | None:
     """The op's output from the engine (kernel of ones), or None when the engine lacks it."""
     try:
         from .. import engine
@@ -38,10 +38,10 @@ def _output(geometry: Any, x: np.ndarray, pool_mode: str) -> np.ndarray | None:
     batch = x[None, None].astype(np.float64)
     w = np.ones((1, 1, *kernel))
     try:
-        if geometry.op == "conv":
-            y = engine.conv(batch, w, stride=stride, padding=pads, dilation=dilation)
-        elif geometry.op == "convtranspose":
+        if is_transposed(geometry):
             y = engine.conv_transpose(batch, w, stride=stride, padding=pads, dilation=dilation)
+        elif geometry.op == "conv":
+            y = engine.conv(batch, w, stride=stride, padding=pads, dilation=dilation)
         elif geometry.op == "pool":
             y = engine.pool(batch, kernel, stride, pads, mode=pool_mode, ceil_mode=_ceil_mode(geometry),
                             dilation=dilation)
@@ -56,7 +56,7 @@ def _output(geometry: Any, x: np.ndarray, pool_mode: str) -> np.ndarray | None:
 
 
 def values(
-    geometry: Any, full: Scene, seed: int = 0, pool_mode: str = "max"
+    geometry: AnyGeometry, full: Scene, seed: int = 0, pool_mode: str = "max"
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """``(source, output)`` arrays shaped like the drawn 2-D grids; NaN where nothing is written.
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from ..geometry import AnyGeometry
 from ._files import replacing
 from .raster import layout, render_scene
 from .scene import Scene, as_2d, scene
@@ -26,7 +27,7 @@ from .view import views
 __all__ = ["animate", "cell_values", "frames", "iter_frames", "mp4_available", "save_frames"]
 
 
-def cell_values(geometry: Any, seed: int = 0, pool_mode: str = "max") -> tuple[np.ndarray, np.ndarray] | None:
+def cell_values(geometry: AnyGeometry, seed: int = 0, pool_mode: str = "max") -> tuple[np.ndarray, np.ndarray] | None:
     """Small integer input values and the op's output from :mod:`padstride.engine` (2-D view).
 
     Returns ``(source, output)`` shaped like the drawn grids (NaN where no number is shown), or
@@ -45,7 +46,7 @@ def cell_values(geometry: Any, seed: int = 0, pool_mode: str = "max") -> tuple[n
 
 
 def frames(
-    geometry: Any,
+    geometry: AnyGeometry,
     cell: int = 24,
     numbers: bool = False,
     seed: int = 0,
@@ -60,7 +61,7 @@ def frames(
 
 
 def iter_frames(
-    geometry: Any,
+    geometry: AnyGeometry,
     cell: int = 24,
     numbers: bool = False,
     seed: int = 0,
@@ -153,7 +154,7 @@ def _palette() -> Any:
 
 
 def animate(
-    geometry: Any,
+    geometry: AnyGeometry,
     path: str | Path,
     cell: int = 24,
     fps: float = 2.0,

@@ -15,9 +15,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-from ..geometry import conv, conv_transpose, pool
+from ..geometry import AnyGeometry, conv, conv_transpose, pool
 from ._files import replacing
 
 __all__ = ["GALLERY", "Case", "case", "write_gallery"]
@@ -29,14 +28,14 @@ class Case:
 
     name: str
     title: str
-    geometry: Callable[[], Any]
+    geometry: Callable[[], AnyGeometry]
 
 
-def _c(n: int, k: int, s: int = 1, p: object = 0, d: int = 1) -> Callable[[], Any]:
+def _c(n: int, k: int, s: int = 1, p: object = 0, d: int = 1) -> Callable[[], AnyGeometry]:
     return lambda: conv((n, n), k, stride=s, padding=p, dilation=d)
 
 
-def _t(n: int, k: int, s: int = 1, p: int = 0, op: int = 0) -> Callable[[], Any]:
+def _t(n: int, k: int, s: int = 1, p: int = 0, op: int = 0) -> Callable[[], AnyGeometry]:
     return lambda: conv_transpose((n, n), k, stride=s, padding=p, output_padding=op)
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
+from ..geometry import AnyGeometry
 from .scene import Scene, as_2d, scene
 from .view import AxisView, views
 
@@ -235,7 +235,7 @@ def _numbers(
     return np.asarray(pil)
 
 
-def render(geometry: Any, position: Sequence[int] | None = None, cell: int = 24) -> np.ndarray:
+def render(geometry: AnyGeometry, position: Sequence[int] | None = None, cell: int = 24) -> np.ndarray:
     """RGB image of a 1-D or 2-D geometry, optionally with one output ``position`` highlighted.
 
     >>> from padstride.geometry import pool

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
-from ..geometry import AxisTranspose, AxisWindow, PaddingError, effective_kernel
+from ..geometry import AnyGeometry, AxisTranspose, AxisWindow, PaddingError, effective_kernel
 
 __all__ = ["KINDS", "LIST_CELLS", "AxisScene", "Scene", "as_2d", "axis_scene", "scene"]
 
@@ -275,7 +275,7 @@ class Scene:
         return {"op": self.op, "axes": [a.to_dict() for a in self.axes]}
 
 
-def scene(geometry: Any) -> Scene:
+def scene(geometry: AnyGeometry) -> Scene:
     """Scene of a :class:`~padstride.geometry.Geometry` (conv, pool or transposed conv).
 
     >>> from padstride.geometry import pool

@@ -18,8 +18,7 @@ stands to the right.
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..geometry import AnyGeometry
 from .scene import AxisScene, Scene, as_2d, scene
 
 __all__ = ["GLYPHS", "draw_2d"]
@@ -103,7 +102,7 @@ def _output_grid(shape: tuple[int, int], window: tuple[int, ...] | None, limit: 
 
 
 def draw_2d(
-    geometry: Any,
+    geometry: AnyGeometry,
     window: tuple[int, ...] | None = None,
     *,
     max_cells: int = 24,
