@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .attrs import ConcatAttrs, ConvAttrs, DenseAttrs, InputAttrs, Ints, PadAttrs, PoolAttrs, view
 from .ir import Node, to_layout
 from .layer import LayerInfo, axis_names
 from .load import ModelError, _framework, _load, load_object
@@ -206,10 +207,9 @@ class ModelDiff:
 # -- collecting the structural layers -----------------------------------------------------------
 
 
-def _axes(node: Node, key: str, nd: int, default: Any = 1) -> tuple[int, ...] | None:
+def _axes(value: Ints | None, key: str, nd: int, default: Ints | None = 1) -> tuple[int, ...] | None:
     from ..geometry import per_axis
 
-    value = node.attrs.get(key, default)
     if value is None:
         value = default
     if value is None:
@@ -228,9 +228,10 @@ def _layers(summary: Summary) -> list[_Layer]:
     # The next structural node downstream of each node along a single-consumer chain of skipped ops.
     folded: dict[str, str] = {}  # window layer → pad layer folded into it
     for node in graph.nodes:
-        if node.op != "pad" or str(node.attrs.get("mode", "constant")) not in ("constant", "zeros"):
+        if node.op != "pad":
             continue
-        if node.attrs.get("value", 0) not in (0, 0.0, None):
+        pad = view(node, PadAttrs)
+        if str(pad.get("mode", "constant")) not in ("constant", "zeros") or pad.get("value", 0) not in (0, 0.0, None):
             continue
         nxt = users.get(node.name, [])
         if len(nxt) == 1 and nxt[0].op in ("conv", "pool") and infos[node.name].pads is not None:
@@ -242,7 +243,8 @@ def _layers(summary: Summary) -> list[_Layer]:
         if node.op not in STRUCTURAL or node.name in folded.values():
             continue
         nxt = users.get(node.name, [])
-        if node.op == "concat" and nxt and all(u.op == "concat" and u.attrs.get("axis") == node.attrs.get("axis")
+        axis = view(node, ConcatAttrs).get("axis")
+        if node.op == "concat" and nxt and all(u.op == "concat" and view(u, ConcatAttrs).get("axis") == axis
                                                for u in nxt):
             continue  # concat(a, concat(b, c)) is concat(a, b, c): exports flatten it
         info = infos[node.name]
@@ -262,26 +264,29 @@ def _is_global_reduce(node: Node, infos: dict[str, LayerInfo]) -> bool:
 def _layer(node: Node, info: LayerInfo, pad: LayerInfo | None, pad_name: str) -> _Layer:
     nd = len(info.pads) if info.pads is not None else max(len(info.spatial), 0)
     window = node.op in ("conv", "conv_transpose", "pool")
-    kernel = _axes(node, "kernel", nd) if window and nd else None
-    stride = _axes(node, "stride", nd, node.attrs.get("kernel") if node.op == "pool" else 1) if window and nd \
+    w = view(node, PoolAttrs) if node.op == "pool" else view(node, ConvAttrs)
+    kernel = _axes(w.get("kernel"), "kernel", nd) if window and nd else None
+    stride = _axes(w.get("stride"), "stride", nd, w.get("kernel") if node.op == "pool" else 1) if window and nd \
         else None
-    dilation = _axes(node, "dilation", nd) if window and nd else None
+    dilation = _axes(w.get("dilation"), "dilation", nd) if window and nd else None
     pads = info.pads
     if pad is not None and pad.pads is not None and pads is not None:
         pads = tuple((b0 + b1, a0 + a1) for (b0, a0), (b1, a1) in zip(pad.pads, pads, strict=True))
-    key = node.op + (":" + str(node.attrs.get("kind", "")) if node.op == "pool" else "")
+    pool = view(node, PoolAttrs)
+    key = node.op + (":" + str(pool.get("kind", "")) if node.op == "pool" else "")
     shape = info.shape
     if node.op == "global_pool" and shape is not None:
         shape = shape[:1]  # keepdims or not: the same features
     bias = 0
-    if node.op == "dense" and node.attrs.get("units") is not None:
-        bias = int(node.attrs["units"])  # a Linear on the last axis of a feature map (ConvNeXt) too
+    units = view(node, DenseAttrs).get("units")
+    if node.op == "dense" and units is not None:
+        bias = int(units)  # a Linear on the last axis of a feature map (ConvNeXt) too
     elif node.op in ("conv", "conv_transpose") and info.shape:
         bias = info.shape[0]
     divisor = None
-    if node.op == "pool" and node.attrs.get("kind") == "avg" and pads is not None and any(map(any, pads)):
+    if node.op == "pool" and pool.get("kind") == "avg" and pads is not None and any(map(any, pads)):
         own = info.pads is not None and any(map(any, info.pads))
-        counts = bool(node.attrs.get("count_include_pad", True))
+        counts = bool(pool.get("count_include_pad", True))
         divisor = "all cells" if counts or not own else "mixed" if pad_name else "valid cells"
     return _Layer(node.name, node.type, node.op, key, shape, pads, kernel, stride, dilation, info.params,
                   bias, divisor, pad_name)
@@ -407,7 +412,7 @@ def _input_canonical(summary: Summary) -> tuple[int, ...] | None:
     inputs = summary.graph.inputs
     if len(inputs) != 1:
         return None
-    shape = summary.graph.node(inputs[0]).attrs.get("shape")
+    shape = view(summary.graph.node(inputs[0]), InputAttrs).get("shape")
     return None if shape is None else tuple(int(s) for s in shape)
 
 

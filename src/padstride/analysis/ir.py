@@ -11,34 +11,9 @@ can print shapes the way the framework does.
 >>> [n.op for n in g.nodes], g.nodes[0].attrs["shape"]
 (['input', 'conv'], (1, 28, 28))
 
-Attributes that only a builder (:mod:`padstride.torch.build`) reads, beside the geometric ones
-(every one optional, with the default in brackets):
-
-- any op: ``source`` — the layer's path in the framework model (names from the top model
-  down) for weight lookup [the node name]; ``part`` — which weights of that layer the node uses
-  when one layer became several nodes (``depthwise``/``pointwise`` of a separable convolution);
-  ``shared`` — a later call of a layer whose weights an earlier node (same ``source`` and
-  ``part``) owns: its parameters are not counted again, and a builder reuses that module.
-- ``conv``, ``conv_transpose``, ``dense``: ``activation`` — an ``fn`` name or a mapping of
-  activation attributes applied after the layer [none].
-- ``activation``: ``fn`` — ``relu`` (``max_value``, ``negative_slope``, ``threshold``, Keras'
-  rule), ``relu6``, ``leaky_relu`` (``negative_slope``), ``elu``/``celu`` (``alpha``), ``gelu``
-  (``approximate``), ``softmax``/``log_softmax`` (``axis``, framework axis), ``sigmoid``,
-  ``tanh``, ``silu``, ``hard_sigmoid``, ``hard_silu``, ``mish``, ``selu``, ``softplus``,
-  ``softsign``, ``exp``, ``abs``, ``sqrt``, ``square`` …; ``affine`` (``x·scale + offset``, a
-  vector broadcasting on the framework's last axis); ``scalar`` (``x <operator> constant``,
-  ``operator`` one of add/subtract/multiply/divide/power/maximum/minimum, ``reverse`` for
-  ``constant <operator> x``).
-- ``norm``: ``kind`` — ``batch``, ``layer``, ``group`` (``groups``), ``scale`` (one trainable
-  factor per channel), ``normalization`` (fixed ``mean``/``variance``: ``(x − mean) /
-  max(√variance, epsilon)``, ``invert``); ``epsilon``, ``momentum`` (the framework's: Keras'
-  0.99 is PyTorch's 0.01); ``center``/``scale`` — which affine vectors exist; ``extra_params`` —
-  scalars the framework counts beside them (Keras ``Normalization``'s ``count``).
-- ``add``: ``mode`` — ``sum`` [default], ``max``, ``min``; ``scales`` — one factor per input
-  for ``sum`` (subtract is ``(1, −1)``, average ``1/n`` each). ``mul``: ``mode`` — ``product``
-  or ``quotient``.
-- ``flatten``: ``order`` — ``channels_first`` [default] or ``channels_last`` (Keras flattens
-  ``*spatial, C`` in both of its layouts).
+Every attribute key readers set, per op, with its type and default, is declared in
+:mod:`padstride.analysis.attrs` (one ``TypedDict`` per op); code that reads a node of a known op
+takes a typed view with :func:`~padstride.analysis.attrs.view`.
 """
 
 from __future__ import annotations
@@ -74,6 +49,9 @@ class GraphError(Error, ValueError):
 @dataclass(frozen=True)
 class Node:
     """One layer: ``op`` from :data:`OPS`, the names of its inputs, canonical attributes.
+
+    ``attrs`` is an open mapping (the keys of each op: :data:`padstride.analysis.attrs.ATTRS`);
+    read it through :func:`padstride.analysis.attrs.view` to get typed values.
 
     >>> Node("fc", "dense", ("flat",), {"units": 10}).type
     'dense'

@@ -195,12 +195,13 @@ def _load(model: Any, input_shape: Any) -> tuple[Graph, dict[str, LayerInfo] | N
 def _reshape_input(graph: Graph, input_shape: Sequence[int]) -> Graph:
     from dataclasses import replace
 
+    from .attrs import InputAttrs, view
     from .ir import to_canonical, to_layout
 
     inputs = graph.inputs
     if len(inputs) != 1:
         raise GraphError(f"graph {graph.name!r} has {len(inputs)} inputs; --input sets one")
-    old = graph.node(inputs[0]).attrs.get("shape")
+    old = view(graph.node(inputs[0]), InputAttrs).get("shape")
     if old is not None and len(old) != len(input_shape):
         dims = {"channels_last": "H,W,C", "channels_first": "C,H,W"}.get(graph.layout, "")
         was = ",".join(map(str, to_layout(old, graph.layout)))

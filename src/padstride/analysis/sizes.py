@@ -35,6 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from ..geometry import is_transposed
+from .attrs import CommonAttrs, InputAttrs, UpsampleAttrs, view
 from .ir import Graph, GraphError, Node
 from .layer import LayerInfo
 from .propagate import propagate
@@ -139,7 +140,7 @@ def _at_size(graph: Graph, size: int) -> Graph:
     first = graph.inputs[0]
     for n in graph.nodes:
         if n.name == first:
-            shape = tuple(n.attrs["shape"])
+            shape = tuple(view(n, InputAttrs)["shape"])
             n = replace(n, attrs={**n.attrs, "shape": (shape[0], *([size] * (len(shape) - 1)))})
         nodes.append(n)
     return Graph(graph.name, nodes, graph.outputs, graph.layout, graph.framework, graph.dtype_bytes)
@@ -186,8 +187,8 @@ def _verdict(size: int, graph: Graph, traced: dict[str, LayerInfo], side: int) -
     g = _at_size(graph, size)
     infos = propagate(g)
     for node in g.nodes:  # a layer recorded at the traced size whose input has changed: no static answer
-        bound = node.op in _SIZE_BOUND or (node.op == "upsample" and node.attrs.get("size") is not None)
-        if bound and not node.attrs.get("follow_input"):
+        bound = node.op in _SIZE_BOUND or (node.op == "upsample" and view(node, UpsampleAttrs).get("size") is not None)
+        if bound and not view(node, CommonAttrs).get("follow_input"):
             before = [traced[i].shape for i in node.inputs]
             now = [infos[i].shape for i in node.inputs]
             if before != now and all(s is not None for s in now):
@@ -201,7 +202,7 @@ def _verdict(size: int, graph: Graph, traced: dict[str, LayerInfo], side: int) -
 
 
 def _side(graph: Graph) -> int:
-    shape = graph.node(graph.inputs[0]).attrs["shape"]
+    shape = view(graph.node(graph.inputs[0]), InputAttrs)["shape"]
     return int(shape[1]) if len(shape) > 1 else int(shape[0])
 
 
@@ -232,5 +233,5 @@ def input_sizes(model: Any, sizes: Iterable[int], input_shape: Sequence[int] | N
         v, interior = _verdict(size, generic, traced, side)
         verdicts.append(v)
         structural.update(interior)
-    shape = tuple(graph.node(graph.inputs[0]).attrs["shape"])
+    shape = tuple(view(graph.node(graph.inputs[0]), InputAttrs)["shape"])
     return SizeReport(graph.name, shape, side, verdicts, [n for n in traced if n in structural])

@@ -70,10 +70,11 @@ def run(args: argparse.Namespace) -> int:
             raise CliError(f"--range spans {len(sizes)} sizes; at most {MAX_SIZES}")
     try:
         if args.range is None:
+            from ..analysis.attrs import InputAttrs, view
             from ..analysis.load import load_model
 
             graph = load_model(args.model, shape)
-            first: tuple[int, ...] = graph.node(graph.inputs[0]).attrs["shape"] if graph.inputs else (1,)
+            first = view(graph.node(graph.inputs[0]), InputAttrs)["shape"] if graph.inputs else (1,)
             centre = args.size or (int(first[1]) if len(first) > 1 else 1)
             sizes = range(max(1, centre - 64), centre + 65)
             report = input_sizes(graph, sizes)

@@ -47,7 +47,7 @@ class Call:
 
 Handler = Callable[[GraphBuilder, Config, list[str], Call], str]
 
-#: Keras activation names → the IR's ``fn`` vocabulary (see :mod:`padstride.analysis.ir`).
+#: Keras activation names → the IR's ``fn`` vocabulary (see :class:`padstride.analysis.attrs.ActivationAttrs`).
 ACTIVATIONS: dict[str, str] = {
     "relu": "relu", "relu6": "relu6", "sigmoid": "sigmoid", "tanh": "tanh", "elu": "elu", "selu": "selu",
     "softplus": "softplus", "softsign": "softsign", "silu": "silu", "swish": "silu", "gelu": "gelu",
