@@ -18,9 +18,10 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from fractions import Fraction
+from typing import Any
 
 from ..errors import Error
-from ..geometry import AxisBase, AxisWindow, Padding, PaddingError, centre_crop, conv, conv_transpose, per_axis, pool
+from ..geometry import Padding, PaddingError, centre_crop, conv, conv_transpose, per_axis, pool
 from .ir import Graph, Node
 from .layer import LayerInfo, axis_names
 from .rf import AxisMap, AxisRF, union
@@ -117,14 +118,14 @@ def _map_rf(x: LayerInfo, maps: Sequence[AxisMap] | None) -> tuple[AxisRF, ...] 
     return tuple(r.then(m) for r, m in zip(x.rf, maps, strict=True))
 
 
-def _window_warnings(out: LayerInfo, axes: Sequence[AxisBase], transposed: bool = False) -> None:
+def _window_warnings(out: LayerInfo, axes: Sequence[Any], transposed: bool = False) -> None:
     """One line per finding, the axes it applies to named together."""
     found: dict[str, list[str]] = {}
     for name, ax in zip(axis_names(len(axes)), axes, strict=True):
         b, a = ax.pads
         if b != a and (b > 0 or a > 0):
             found.setdefault(f"asymmetric {'crop' if transposed else 'pads'} ({b}, {a})", []).append(name)
-        if transposed or not isinstance(ax, AxisWindow):
+        if transposed:
             if ax.dropped:
                 found.setdefault(f"crops away every contribution of {len(ax.dropped)} input px", []).append(name)
             continue
