@@ -21,7 +21,7 @@ def test_classification_end_to_end(tiny_study, tmp_path):
     assert recs["same", 0]["feature_shapes"][-1][1:] == [7, 7]
     for r in recs.values():
         assert 0 <= r["test_acc"] <= 1 and r["samples_per_s"] > 0 and r["latency"]["ms"] > 0
-        assert sum(n for _, n in r["acc_by_border"].values()) == study.data["n_test"]
+        assert sum(n for _, n in r["acc_by_border"].values()) == study.data.n_test
         assert set(r["grad_final"]) >= {"conv1", "conv2", "conv3", "fc1", "fc2"}
         assert r["env"]["torch"] and r["data"]["name"] == "digits"
     # valid has fewer parameters than same (smaller flatten), as seed 003's summaries show

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from padstride.studies import StudyError, builtin_studies, load_study, parse_study
+from padstride.studies import Study, StudyError, builtin_studies, load_study, parse_study
 from padstride.studies.runner import check_study, plan
 
 from .conftest import tiny
@@ -16,7 +16,7 @@ def test_builtins_load_full_and_quick():
     for name in builtin_studies():
         full, quick = load_study(name), load_study(name, quick=True)
         assert full.type == quick.type and full.variants == quick.variants
-        assert quick.budget == "quick" and quick.data["n_train"] <= full.data["n_train"]
+        assert quick.budget == "quick" and quick.data.n_train <= full.data.n_train
         assert all(full.fingerprint(v) != quick.fingerprint(v) for v in full.variants)
 
 
@@ -39,6 +39,7 @@ def test_plan_order_and_resume_keys(tiny_study):
     ({"variants": {}}, "'variants' must be a non-empty mapping"),
     ({"variants": {"v": {"padding": "same", "strides": 2}}}, "unknown key 'variants.v.strides'"),
     ({"variants": {"v": {"pad_mode": "mirror"}}}, "unknown key 'variants.v.pad_mode' for a classification"),
+    ({"variants": {"v": {"stride": [2, "2"]}}}, "'variants.v.stride' must be an integer or a list of integers"),
     ({"quick": {"train": {"epohcs": 1}}}, "unknown key 'train.epohcs'"),
     ({"quick": {"type": "volumes"}}, "unknown key 'quick.type'"),
     ({"data": {"name": "imagenet"}}, "'data.name' must be one of"),
@@ -78,3 +79,24 @@ def test_yaml_files(tmp_path):
     (tmp_path / "list.yaml").write_text("- a\n- b\n")
     with pytest.raises(StudyError, match="must be a mapping of keys"):
         load_study(str(tmp_path / "list.yaml"))
+
+
+def test_fingerprints_are_stable():
+    """Resume keys of existing result files: the fingerprint of a study's settings must not drift."""
+    study = load_study("classification", quick=True)
+    assert {v: study.fingerprint(v) for v in ("valid", "strided", "mixed")} == {
+        "valid": "819d63a5ab1a", "strided": "6db72dfbeb2e", "mixed": "263ec0a91e60"}
+    assert parse_study(tiny("segmentation"), "s").fingerprint("valid") == "51f3cecb77a9"
+
+
+def test_sections_are_frozen_and_round_trip(tiny_study):
+    import dataclasses
+
+    study = tiny_study("augmentation")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        study.train.epochs = 2  # type: ignore[misc]
+    assert Study.from_dict(study.to_dict()) == study
+    changed = study.override(train={"epochs": 2}, variants={"none": {"max_pad": 2}})
+    assert changed.train.epochs == 2 and changed.variants["none"].max_pad == 2 and study.train.epochs == 1
+    with pytest.raises(StudyError, match=r"'variants\.none\.max_pad' must be an integer"):
+        study.override(variants={"none": {"max_pad": "2"}})

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._args import check_output, finite_float, int_range, threads
 from ._common import CliError, emit_json
+
+if TYPE_CHECKING:
+    from ..studies import Study
 
 __all__ = ["HELP", "add_arguments", "run"]
 
@@ -38,7 +42,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
-def _load(args: argparse.Namespace) -> Any:
+def _load(args: argparse.Namespace) -> Study:
     from ..studies import StudyError, load_study
 
     if args.address and args.executor != "ray":
@@ -46,15 +50,15 @@ def _load(args: argparse.Namespace) -> Any:
     try:
         study = load_study(args.study, quick=args.quick)
         if args.seeds:
-            study.seeds = args.seeds
-        study.extra["order"] = list(study.variants)
+            study = replace(study, seeds=args.seeds)
+        study = replace(study, order=tuple(study.variants))
         if args.variants:
             wanted = [v.strip() for v in args.variants.split(",") if v.strip()]
             unknown = [v for v in wanted if v not in study.variants]
             if unknown or not wanted:
                 raise CliError(f"--variants: {', '.join(unknown) or 'none given'} not in {study.name!r} "
                                f"(variants: {', '.join(study.variants)})")
-            study.variants = {v: study.variants[v] for v in wanted}
+            study = replace(study, variants={v: study.variants[v] for v in wanted})
         if args.data:
             if study.type not in ("classification", "augmentation"):
                 raise CliError(f"--data replaces 28x28 digits; study {study.name!r} is a {study.type} study")
@@ -62,7 +66,10 @@ def _load(args: argparse.Namespace) -> Any:
 
             name = "fashion_mnist" if "fashion" in Path(args.data).name.lower() else "mnist"
             load_mnist(args.data, 1, 1)  # fail now, with one line, on a bad path
-            study.data.update(name=name, path=str(Path(args.data).resolve()))
+            data = study.data  # the settings in effect stay, the path joins them
+            in_effect = data.in_effect if "path" in data.in_effect else (*data.in_effect, "path")
+            study = replace(study, data=replace(data, name=name, path=str(Path(args.data).resolve()),
+                                                in_effect=in_effect))
     except StudyError as exc:
         raise CliError(str(exc)) from None
     return study
@@ -136,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     except StudyError as exc:
         raise CliError(str(exc)) from None
     _print_tables.quiet = args.json  # type: ignore[attr-defined]
-    tables = _print_tables(records, study.name, study.extra.get("order", list(study.variants)))
+    tables = _print_tables(records, study.name, list(study.order or study.variants))
     status = (f"{result.ran} record(s) run, {result.skipped} already done, {result.left} left"
               f"{' (time budget; rerun to resume)' if result.left else ''}"
               f"{f', {result.busy} being run by another process' if result.busy else ''} → {args.out}")

@@ -8,8 +8,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from functools import lru_cache
-from typing import Any
 
 from .dataset import Dataset
 from .errors import StudyError
@@ -42,7 +42,7 @@ def _load(key: str) -> Dataset:
     raise StudyError(f"unknown data {name!r}")
 
 
-def load_data(cfg: dict[str, Any]) -> Dataset:
+def load_data(cfg: Mapping[str, object]) -> Dataset:
     """The :class:`Dataset` a ``data`` mapping describes (digits, shapes, volumes, mnist, fashion_mnist).
 
     >>> load_data({"name": "volumes", "n_train": 2, "n_test": 2, "size": 12}).x_train.shape

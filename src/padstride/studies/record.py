@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import time
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from .context import Context
@@ -40,9 +41,9 @@ def execute(study_dict: dict[str, Any], variant: str, seed: int, deadline: float
     Plain data in, plain data out: this is what a Ray worker runs.
 
     >>> from padstride.studies.spec import load_study
-    >>> study = load_study("volumes", quick=True)
-    >>> study.data.update(n_train=8, n_test=4); study.train.update(epochs=1)
-    >>> study.eval.update(latency_batch=1, latency_repeats=1, latency_warmup=0, latency_size=20, grad_batch=4)
+    >>> study = load_study("volumes", quick=True).override(
+    ...     data={"n_train": 8, "n_test": 4}, train={"epochs": 1},
+    ...     eval={"latency_batch": 1, "latency_repeats": 1, "latency_warmup": 0, "latency_size": 20, "grad_batch": 4})
     >>> record = execute(study.to_dict(), "same", seed=0, threads=1)
     >>> record["variant"], record["seed"], record["fingerprint"] == study.fingerprint("same")
     ('same', 0, True)
@@ -61,8 +62,8 @@ def execute(study_dict: dict[str, Any], variant: str, seed: int, deadline: float
     return {
         "study": study.name, "variant": variant, "seed": seed, "fingerprint": study.fingerprint(variant),
         "type": study.type, "budget": study.budget, "source": study.source, "description": study.description,
-        "variant_config": study.variants[variant], "variant_order": study.extra.get("order", list(study.variants)),
-        "data": study.data, "model": study.model, "train": study.train,
-        "eval": study.eval, "env": environment(), "started": started, "wall_s": time.perf_counter() - t0,
+        "variant_config": study.variant_config(variant), "variant_order": list(study.order or study.variants),
+        "data": study.data.to_dict(), "model": asdict(study.model), "train": asdict(study.train),
+        "eval": asdict(study.eval), "env": environment(), "started": started, "wall_s": time.perf_counter() - t0,
         **metrics,
     }

@@ -2,9 +2,9 @@
 
 >>> import tempfile, os
 >>> from padstride.studies.spec import load_study
->>> study = load_study("volumes", quick=True)
->>> study.data.update(n_train=8, n_test=4); study.train.update(epochs=1); study.seeds = 1
->>> study.eval.update(latency_batch=1, latency_repeats=1, latency_warmup=0, latency_size=20, grad_batch=4)
+>>> study = load_study("volumes", quick=True).override(
+...     seeds=1, data={"n_train": 8, "n_test": 4}, train={"epochs": 1},
+...     eval={"latency_batch": 1, "latency_repeats": 1, "latency_warmup": 0, "latency_size": 20, "grad_batch": 4})
 >>> out = os.path.join(tempfile.mkdtemp(), "r.jsonl")
 >>> run_study(study, out, progress=False).ran, run_study(study, out, progress=False).skipped
 (2, 2)

@@ -7,9 +7,9 @@ larger image (tiles needed, max difference from one whole-image inference = seam
 MACs, latency, train time, mean |grad| per layer and sample masks.
 
 >>> from padstride.studies.spec import load_study
->>> s = load_study("segmentation", quick=True)
->>> s.data.update(n_train=8, n_test=4, large=60); s.train.update(epochs=1); s.model.update(base=2)
->>> s.eval.update(latency_batch=1, latency_repeats=1, latency_warmup=0)
+>>> s = load_study("segmentation", quick=True).override(
+...     data={"n_train": 8, "n_test": 4, "large": 60}, train={"epochs": 1}, model={"base": 2},
+...     eval={"latency_batch": 1, "latency_repeats": 1, "latency_warmup": 0})
 >>> r = run_segmentation(s, "valid", 0)
 >>> r["tiling"]["max_diff"] < 1e-4, r["output_size"]
 (True, [8, 8])
@@ -87,17 +87,17 @@ def check_segmentation(study: Study, variant: str) -> None:
     >>> from padstride.studies.spec import load_study
     >>> check_segmentation(load_study("segmentation"), "valid")
     """
-    _tiling(study.variants[variant]["padding"], study.model["depth"], study.data["size"])
+    _tiling(study.variants[variant].padding, study.model.depth, study.data.size)
 
 
 def run_segmentation(study: Study, variant: str, seed: int, ctx: Context | None = None) -> dict[str, Any]:
     """Train and measure one (variant, seed) of a segmentation study; returns the metrics.
 
     >>> from padstride.studies.spec import load_study
-    >>> study = load_study("segmentation", quick=True)
-    >>> study.data.update(n_train=4, n_test=2); study.train.update(epochs=1, batch_size=8)
-    >>> study.eval.update(latency_batch=1, latency_repeats=1, latency_warmup=0, latency_size=48, grad_batch=2,
-    ...                   samples=2)
+    >>> study = load_study("segmentation", quick=True).override(
+    ...     data={"n_train": 4, "n_test": 2}, train={"epochs": 1, "batch_size": 8},
+    ...     eval={"latency_batch": 1, "latency_repeats": 1, "latency_warmup": 0, "latency_size": 48,
+    ...           "grad_batch": 2, "samples": 2})
     >>> metrics = run_segmentation(study, "same", seed=0)
     >>> 0.0 <= metrics["test_iou"] <= 1.0
     True
@@ -106,9 +106,9 @@ def run_segmentation(study: Study, variant: str, seed: int, ctx: Context | None 
     import torch.nn.functional as F
 
     ctx = ctx or Context()
-    padding = study.variants[variant]["padding"]
-    depth, base = study.model["depth"], study.model["base"]
-    data = load_data({**study.data, "name": "shapes"})
+    padding = study.variants[variant].padding
+    depth, base = study.model.depth, study.model.base
+    data = load_data({**study.data.to_dict(), "name": "shapes"})
     if data.mask_train is None or data.mask_test is None:  # shapes always has masks
         raise StudyError(f"segmentation needs masks; dataset {data.name!r} has none")
     size = data.x_train.shape[-1]
@@ -123,18 +123,18 @@ def run_segmentation(study: Study, variant: str, seed: int, ctx: Context | None 
     x_tr, x_te = inputs(data.x_train), inputs(data.x_test)
     m_tr = torch.from_numpy(data.mask_train[:, None].astype(np.float32))
     m_te = torch.from_numpy(data.mask_test[:, None].astype(np.float32))
-    gb = study.eval["grad_batch"]
+    gb = study.eval.grad_batch
     grads_init = grad_magnitudes(net, x_te[:gb], m_te[:gb], loss="bce")
     t = study.train
-    fitted = fit(net, x_tr, m_tr, epochs=t["epochs"], batch_size=t["batch_size"], lr=t["lr"], seed=seed, loss="bce",
+    fitted = fit(net, x_tr, m_tr, epochs=t.epochs, batch_size=t.batch_size, lr=t.lr, seed=seed, loss="bce",
                  deadline=ctx.deadline, on_step=ctx.on_step)
     logits = predict(net, x_te, batch_size=64)
     pred = (logits > 0).numpy()[:, 0]
     per_image = [_iou(p, m) for p, m in zip(pred, data.mask_test, strict=False)]
     grads_final = grad_magnitudes(net, x_te[:gb], m_te[:gb], loss="bce")
 
-    large = shapes(1, 1, size=study.data["large"], objects=max(3, study.data["large"] ** 2 // size**2 * 3),
-                   noise=study.data["noise"], seed=study.data["seed"] + 1000)
+    large = shapes(1, 1, size=study.data.large, objects=max(3, study.data.large ** 2 // size**2 * 3),
+                   noise=study.data.noise, seed=study.data.seed + 1000)
     if large.mask_test is None:  # shapes always has masks
         raise StudyError("shapes gave no masks for the large image")
     net.eval()
@@ -144,10 +144,10 @@ def run_segmentation(study: Study, variant: str, seed: int, ctx: Context | None 
     tiling["in_tile"] = tile_in
 
     e = study.eval
-    lat = {"batch": e["latency_batch"], "channels": 1, "size": [tile_in, tile_in], "warmup": e["latency_warmup"],
-           "repeats": e["latency_repeats"], "statistic": "median"}
-    lat["ms"] = latency_ms(net, (e["latency_batch"], 1, tile_in, tile_in), e["latency_warmup"], e["latency_repeats"])
-    k = min(e["samples"], 4, len(pred))
+    lat: dict[str, Any] = {"batch": e.latency_batch, "channels": 1, "size": [tile_in, tile_in],
+                           "warmup": e.latency_warmup, "repeats": e.latency_repeats, "statistic": "median"}
+    lat["ms"] = latency_ms(net, (e.latency_batch, 1, tile_in, tile_in), e.latency_warmup, e.latency_repeats)
+    k = min(e.samples, 4, len(pred))
     return {
         "test_iou": _iou(pred, data.mask_test),
         "test_iou_mean_image": float(np.mean(per_image)),

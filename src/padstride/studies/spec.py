@@ -15,14 +15,16 @@ import copy
 import hashlib
 import json
 import os
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from .errors import StudyError
 
-__all__ = ["DEFAULTS", "MAX_SEEDS", "TYPES", "Study", "builtin_studies", "load_study", "parse_study"]
+__all__ = ["DEFAULTS", "MAX_SEEDS", "TYPES", "Data", "Eval", "Model", "Study", "Train", "Variant",
+           "builtin_studies", "load_study", "parse_study"]
 
 #: Study types and the variant keys each understands.
 TYPES: dict[str, tuple[str, ...]] = {
@@ -32,30 +34,6 @@ TYPES: dict[str, tuple[str, ...]] = {
     "augmentation": ("padding", "pad_mode", "max_pad", "description"),
 }
 
-_ANY = object()  # padding specs: a name, an int, pairs or a per-layer list
-
-#: Every section's keys with their default values (the default's type is the expected type).
-DEFAULTS: dict[str, Any] = {
-    "name": "",
-    "type": "classification",
-    "description": "",
-    "seeds": 3,
-    "threads": 0,  # 0 = all of the CPU's cores
-    "data": {"name": "digits", "path": "", "n_train": 4000, "n_test": 1000, "size": 28, "scale": 2, "seed": 0,
-             "train_min_border": 0, "objects": 1, "noise": 0.1, "large": 160},
-    "model": {"arch": "slide4", "width": 1.0, "depth": 2, "base": 16},
-    "train": {"epochs": 3, "batch_size": 64, "lr": 1e-3},
-    "eval": {"latency_batch": 32, "latency_size": 224, "latency_channels": 3, "latency_repeats": 10,
-             "latency_warmup": 3, "samples": 8, "grad_batch": 256},
-}
-#: The seeds one study may ask for (planning is linear in seeds × variants).
-MAX_SEEDS = 100_000
-#: Integer settings and their largest value (at least 1; threads: 0 … 4 × the CPU count).
-_BOUNDS = {"seeds": MAX_SEEDS, "threads": 0, "train.epochs": 100_000, "train.batch_size": 1_000_000,
-           "data.n_train": 10_000_000, "data.n_test": 10_000_000}
-_VARIANT = {"padding": _ANY, "stride": _ANY, "pool": True, "pad_mode": "none", "max_pad": 4, "description": ""}
-_DATA_NAMES = ("digits", "shapes", "volumes", "mnist", "fashion_mnist")
-_PAD_MODES = ("none", "constant", "reflect", "replicate", "circular")
 #: The data keys that matter for each data source (the others are dropped after validation).
 _DATA_KEYS = {
     "digits": ("name", "n_train", "n_test", "size", "scale", "seed", "train_min_border"),
@@ -66,11 +44,129 @@ _DATA_KEYS = {
 }
 
 
-@dataclass
+@dataclass(frozen=True)
+class Data:
+    """The ``data`` section: the source and its settings (unused ones keep their defaults).
+
+    ``in_effect`` are the settings in effect, in the order records store them (:meth:`to_dict`): those
+    of the data source.
+
+    >>> Data(n_train=8).to_dict()
+    {'name': 'digits', 'n_train': 8, 'n_test': 1000, 'size': 28, 'scale': 2, 'seed': 0, 'train_min_border': 0}
+    """
+
+    name: str = "digits"
+    path: str = ""
+    n_train: int = 4000
+    n_test: int = 1000
+    size: int = 28
+    scale: int = 2
+    seed: int = 0
+    train_min_border: int = 0
+    objects: int = 1
+    noise: float = 0.1
+    large: int = 160
+    in_effect: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.in_effect:
+            object.__setattr__(self, "in_effect", _DATA_KEYS.get(self.name, ("name",)))
+
+    def to_dict(self) -> dict[str, Any]:
+        """The settings in effect, as a plain mapping (what records and fingerprints hold)."""
+        return {k: getattr(self, k) for k in self.in_effect}
+
+
+@dataclass(frozen=True)
+class Model:
+    """The ``model`` section: architecture and its size knobs."""
+
+    arch: str = "slide4"
+    width: float = 1.0
+    depth: int = 2
+    base: int = 16
+
+
+@dataclass(frozen=True)
+class Train:
+    """The ``train`` section."""
+
+    epochs: int = 3
+    batch_size: int = 64
+    lr: float = 1e-3
+
+
+@dataclass(frozen=True)
+class Eval:
+    """The ``eval`` section: latency measurement, sample predictions, gradient batch."""
+
+    latency_batch: int = 32
+    latency_size: int = 224
+    latency_channels: int = 3
+    latency_repeats: int = 10
+    latency_warmup: int = 3
+    samples: int = 8
+    grad_batch: int = 256
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One variant: the padding choice and, per study type, the keys of :data:`TYPES`.
+
+    ``padding`` is any padding spec the models take (a name, an int, pairs or a per-layer list);
+    ``stride`` an int or one per conv layer.
+    """
+
+    padding: object = "same"
+    stride: int | Sequence[int] = 1
+    pool: bool = True
+    pad_mode: str = "none"
+    max_pad: int = 4
+    description: str = ""
+
+    def to_dict(self, study_type: str) -> dict[str, Any]:
+        """The settings a ``study_type`` study uses, as a plain mapping (what records hold)."""
+        return {k: getattr(self, k) for k in TYPES[study_type]}
+
+
+_ANY = object()  # padding specs: a name, an int, pairs or a per-layer list
+
+
+def _section(cls: type[Any]) -> dict[str, Any]:
+    """A section's keys with their defaults, in order (``in_effect`` is derived, not a setting)."""
+    return {f.name: f.default for f in fields(cls) if f.name != "in_effect"}
+
+
+#: Every section's keys with their default values (the default's type is the expected type).
+DEFAULTS: dict[str, Any] = {
+    "name": "",
+    "type": "classification",
+    "description": "",
+    "seeds": 3,
+    "threads": 0,  # 0 = all of the CPU's cores
+    "data": _section(Data),
+    "model": _section(Model),
+    "train": _section(Train),
+    "eval": _section(Eval),
+}
+#: The seeds one study may ask for (planning is linear in seeds × variants).
+MAX_SEEDS = 100_000
+#: Integer settings and their largest value (at least 1; threads: 0 … 4 × the CPU count).
+_BOUNDS = {"seeds": MAX_SEEDS, "threads": 0, "train.epochs": 100_000, "train.batch_size": 1_000_000,
+           "data.n_train": 10_000_000, "data.n_test": 10_000_000}
+_VARIANT = {"padding": _ANY, "stride": _ANY, "pool": True, "pad_mode": "none", "max_pad": 4, "description": ""}
+_DATA_NAMES = ("digits", "shapes", "volumes", "mnist", "fashion_mnist")
+_PAD_MODES = ("none", "constant", "reflect", "replicate", "circular")
+
+
+@dataclass(frozen=True)
 class Study:
     """A validated study: settings per section and the variants to compare.
 
-    >>> load_study("segmentation").variants["valid"]["padding"]
+    Sections are frozen: derive a changed study with :meth:`override` (validated like a study
+    file) or :func:`dataclasses.replace`.
+
+    >>> load_study("segmentation").variants["valid"].padding
     'valid'
     """
 
@@ -79,30 +175,60 @@ class Study:
     description: str
     seeds: int
     threads: int
-    data: dict[str, Any]
-    model: dict[str, Any]
-    train: dict[str, Any]
-    eval: dict[str, Any]
-    variants: dict[str, dict[str, Any]]
+    data: Data
+    model: Model
+    train: Train
+    eval: Eval
+    variants: dict[str, Variant]
     source: str = ""
     budget: str = "full"
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the study's variant order, where a run keeps only some of them (``--variants``)
+    order: tuple[str, ...] = ()
+
+    def variant_config(self, variant: str) -> dict[str, Any]:
+        """The settings of ``variant`` this study's type uses, as records store them."""
+        return self.variants[variant].to_dict(self.type)
 
     def fingerprint(self, variant: str) -> str:
         """Hash of everything that determines a variant's result (not threads, not seeds)."""
-        payload = {"type": self.type, "data": self.data, "model": self.model, "train": self.train,
-                   "eval": self.eval, "variant": self.variants[variant]}
+        payload = {"type": self.type, "data": self.data.to_dict(), "model": asdict(self.model),
+                   "train": asdict(self.train), "eval": asdict(self.eval), "variant": self.variant_config(variant)}
         return hashlib.sha1(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
     def to_dict(self) -> dict[str, Any]:
+        """Plain data (what a worker process is sent); :meth:`from_dict` reads it back."""
         return {"name": self.name, "type": self.type, "description": self.description, "seeds": self.seeds,
-                "threads": self.threads, "data": self.data, "model": self.model, "train": self.train,
-                "eval": self.eval, "variants": self.variants, "source": self.source, "budget": self.budget,
-                "extra": self.extra}
+                "threads": self.threads, "data": self.data.to_dict(), "model": asdict(self.model),
+                "train": asdict(self.train), "eval": asdict(self.eval),
+                "variants": {v: self.variant_config(v) for v in self.variants}, "source": self.source,
+                "budget": self.budget, "extra": {"order": list(self.order)} if self.order else {}}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Study:
-        return cls(**{k: copy.deepcopy(v) for k, v in d.items() if k in cls.__dataclass_fields__})
+        """The study :meth:`to_dict` gave (already validated: not checked again)."""
+        data = copy.deepcopy(d["data"])
+        return cls(d["name"], d["type"], d["description"], d["seeds"], d["threads"],
+                   Data(**data, in_effect=tuple(data)), Model(**d["model"]), Train(**d["train"]), Eval(**d["eval"]),
+                   {str(k): Variant(**copy.deepcopy(v)) for k, v in d["variants"].items()},
+                   d.get("source", ""), d.get("budget", "full"), tuple(d.get("extra", {}).get("order", ())))
+
+    def override(self, **sections: Any) -> Study:
+        """This study with some settings changed, validated like a study file (the offending key named).
+
+        >>> s = load_study("volumes", quick=True).override(train={"epochs": 1}, seeds=1)
+        >>> s.train.epochs, s.seeds, s.budget
+        (1, 1, 'quick')
+        >>> s.override(train={"epoch": 1})  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        StudyError: builtin:volumes: unknown key 'train.epoch' (expected one of: epochs, batch_size, lr)
+        """
+        raw = {k: v for k, v in self.to_dict().items() if k not in ("source", "budget", "extra")}
+        out = parse_study(_merge(raw, sections), self.source)
+        return replace(out, budget=self.budget, order=self.order)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _type_name(value: Any) -> str:
@@ -168,7 +294,7 @@ def parse_study(raw: Any, source: str = "<study>", quick: bool = False) -> Study
     variants_raw = merged.get("variants")
     if not isinstance(variants_raw, dict) or not variants_raw:
         raise StudyError(f"{source}: 'variants' must be a non-empty mapping of name → settings")
-    variants = {}
+    variants: dict[str, Variant] = {}
     for name, cfg in variants_raw.items():
         cfg = {} if cfg is None else cfg
         if not isinstance(cfg, dict):
@@ -177,13 +303,17 @@ def parse_study(raw: Any, source: str = "<study>", quick: bool = False) -> Study
             if key not in TYPES[study_type]:
                 raise StudyError(f"{source}: unknown key 'variants.{name}.{key}' for a {study_type} study "
                                  f"(expected one of: {', '.join(TYPES[study_type])})")
-        full = {"padding": "same", "stride": 1, "pool": True, "pad_mode": "none", "max_pad": 4, "description": ""}
+        full: dict[str, Any] = asdict(Variant())
         for key, value in cfg.items():
             full[key] = _check(value, _VARIANT[key], f"variants.{name}.{key}", source)
         if full["pad_mode"] not in _PAD_MODES:
             raise StudyError(f"{source}: 'variants.{name}.pad_mode' must be one of {', '.join(_PAD_MODES)}, "
                              f"got {full['pad_mode']!r}")
-        variants[str(name)] = {k: full[k] for k in TYPES[study_type]}
+        stride = full["stride"]
+        if not (_is_int(stride) or (isinstance(stride, (list, tuple)) and all(_is_int(s) for s in stride))):
+            raise StudyError(f"{source}: 'variants.{name}.stride' must be an integer or a list of integers, "
+                             f"got {stride!r}")
+        variants[str(name)] = Variant(**{k: full[k] for k in TYPES[study_type]})
     if top["data"]["name"] not in _DATA_NAMES:
         raise StudyError(f"{source}: 'data.name' must be one of {', '.join(_DATA_NAMES)}, got {top['data']['name']!r}")
     if top["data"]["name"] in ("mnist", "fashion_mnist") and not top["data"]["path"]:
@@ -196,10 +326,11 @@ def parse_study(raw: Any, source: str = "<study>", quick: bool = False) -> Study
         high = 4 * (os.cpu_count() or 1) if key == "threads" else high
         if not low <= value <= high:
             raise StudyError(f"{source}: '{key}' must be between {low} and {high:,}, got {value:,}")
-    top["data"] = {k: top["data"][k] for k in _DATA_KEYS[top["data"]["name"]]}
+    keys = _DATA_KEYS[top["data"]["name"]]
+    data = Data(**{k: top["data"][k] for k in keys}, in_effect=keys)
     name = top["name"] or Path(source).stem
-    return Study(name, study_type, top["description"], top["seeds"], top["threads"], top["data"], top["model"],
-                 top["train"], top["eval"], variants, source, "quick" if quick else "full")
+    return Study(name, study_type, top["description"], top["seeds"], top["threads"], data, Model(**top["model"]),
+                 Train(**top["train"]), Eval(**top["eval"]), variants, source, "quick" if quick else "full")
 
 
 def builtin_studies() -> list[str]:
