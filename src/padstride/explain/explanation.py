@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..geometry import SAMPLE, AnyGeometry, AxisWindow, avg_divisor, is_transposed
-from .request import LayerRequest
+from .request import IntOrSeq, LayerRequest
 from .snippets import FrameworkCode, all_frameworks
 
 __all__ = ["Explanation", "explain"]
@@ -75,13 +75,13 @@ def _divisors(axis: AxisWindow, include_pad: bool) -> dict[str, Any]:
 
 def explain(
     op: str,
-    input: Any,
-    kernel: Any,
-    stride: Any = None,
+    input: IntOrSeq,
+    kernel: IntOrSeq,
+    stride: IntOrSeq | None = None,
     padding: object = "valid",
-    dilation: Any = 1,
+    dilation: IntOrSeq = 1,
     ceil_mode: bool = False,
-    output_padding: Any = None,
+    output_padding: IntOrSeq | None = None,
     count_include_pad: bool | None = None,
     rule: str | None = None,
     channels: tuple[int, int] = (3, 8),
