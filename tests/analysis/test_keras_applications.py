@@ -218,3 +218,18 @@ def test_the_layer_classes_of_the_larger_applications() -> None:
     x = StochasticDepth(0.1)(LayerScale(1e-6, 3)(x))
     model = keras.Model(inp, x)
     _check_against_keras(model, analyze(model))
+
+
+def test_a_shared_layer_called_after_a_later_layer(tmp_path, no_keras_loading) -> None:
+    keras.utils.set_random_seed(6)
+    inp = keras.Input((5, 7, 3))
+    shared = L.Conv2D(3, 3, padding="same", name="shared")
+    x = shared(inp)
+    x = L.Conv2D(3, 3, strides=2, padding="same", name="later")(x)  # created after `shared`
+    x = shared(x)  # its second call reads a layer listed after it in the config
+    model = keras.Model(inp, L.GlobalAveragePooling2D(name="gap")(x))
+    path = tmp_path / "shared.keras"
+    model.save(path)
+    s = analyze(path)
+    _check_against_keras(model, s)
+    assert s.layer("shared_call1").shape == (3, 3, 4)

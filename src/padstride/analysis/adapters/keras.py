@@ -24,6 +24,7 @@ a builder can fetch its weights (:mod:`padstride.torch`).
 
 from __future__ import annotations
 
+import heapq
 import json
 import zipfile
 from collections.abc import Callable, Mapping, Sequence
@@ -192,7 +193,7 @@ class _Reader:
         single = prefix if prefix is not None and len(outputs) == 1 else None
         tensors: dict[tuple[str, int, int], str] = {}
         inputs = [str(i[0]) for i in _output_list(config.get("input_layers", []))]
-        for layer in layers:
+        for layer, call_index, node in _calls_in_order(layers):
             lname, cls = _layer_name(layer), str(layer["class_name"])
             full = lname if prefix is None else f"{prefix}/{lname}"
             if cls == "InputLayer":
@@ -206,20 +207,19 @@ class _Reader:
                         raise ModelError(f"{prefix}: the nested model has more inputs than it is called with")
                     tensors[(lname, 0, 0)] = refs[index]
                 continue
-            for call_index, node in enumerate(layer.get("inbound_nodes", [])):
-                args = list(node.get("args", [])) if isinstance(node, Mapping) else []
-                if len(args) == 1 and isinstance(args[0], list):
-                    args = args[0]  # a merge layer: one list argument
-                resolved = [self._resolve(a, tensors, full) for a in args]
-                refs_here = [r for r in resolved if isinstance(r, str)]
-                nested = [t for a in args if isinstance(a, (list, tuple, Mapping)) for t in _tensors(a)]
-                if nested and len(refs_here) < len(nested):
-                    refs_here = [tensors[_history(t)] for t in nested]
-                key = (lname, call_index, 0)
-                node_name = single if single is not None and key in final else full
-                if call_index:
-                    node_name = f"{node_name}_call{call_index}"
-                tensors[key] = self.layer(layer, resolved, refs_here, node_name, (*path, lname), call_index)
+            args = list(node.get("args", [])) if isinstance(node, Mapping) else []
+            if len(args) == 1 and isinstance(args[0], list):
+                args = args[0]  # a merge layer: one list argument
+            resolved = [self._resolve(a, tensors, full) for a in args]
+            refs_here = [r for r in resolved if isinstance(r, str)]
+            nested = [t for a in args if isinstance(a, (list, tuple, Mapping)) for t in _tensors(a)]
+            if nested and len(refs_here) < len(nested):
+                refs_here = [self._resolve(t, tensors, full) for t in nested]
+            key = (lname, call_index, 0)
+            node_name = single if single is not None and key in final else full
+            if call_index:
+                node_name = f"{node_name}_call{call_index}"
+            tensors[key] = self.layer(layer, resolved, refs_here, node_name, (*path, lname), call_index)
         if refs is None and not self.b.nodes:
             raise ModelError("malformed Keras config: the functional model has no InputLayer")
         if not outputs:
@@ -305,6 +305,40 @@ def _graph_from_config(config: Config, class_name: str, input_shape: Sequence[in
     if r.unknown_params:
         graph.notes = (f"parameters not counted for layers padstride does not know: {', '.join(r.unknown_params)}",)
     return graph
+
+
+def _calls_in_order(layers: Sequence[Any]) -> list[tuple[Config, int, Any]]:
+    """Every (layer, call index, inbound node), each after the calls it reads; else in config order.
+
+    Keras lists layers in creation order, so a shared layer's second call can come before the
+    layer that feeds it (``s = Dense(8); x = s(i); x = Dense(8)(x); x = s(x)``).
+    """
+    calls: list[tuple[Config, int, Any]] = []
+    for layer in layers:
+        nodes = layer.get("inbound_nodes", []) if layer.get("class_name") != "InputLayer" else [None]
+        calls.extend((layer, index, node) for index, node in enumerate(nodes or []))
+    producer = {(_layer_name(layer), index): i for i, (layer, index, _) in enumerate(calls)}
+    readers: list[list[int]] = [[] for _ in calls]
+    waiting = [0] * len(calls)
+    for i, (_, _, node) in enumerate(calls):
+        args = node.get("args", []) if isinstance(node, Mapping) else []
+        keys = {_history(t)[:2] for t in _tensors(args)}
+        for dep in {producer[k] for k in keys if k in producer} - {i}:
+            readers[dep].append(i)
+            waiting[i] += 1
+    ready = [i for i, n in enumerate(waiting) if n == 0]
+    heapq.heapify(ready)
+    order: list[int] = []
+    while ready:
+        i = heapq.heappop(ready)
+        order.append(i)
+        for r in readers[i]:
+            waiting[r] -= 1
+            if waiting[r] == 0:
+                heapq.heappush(ready, r)
+    if len(order) < len(calls):  # a cycle: keep config order, and _resolve names the first gap
+        return calls
+    return [calls[i] for i in order]
 
 
 def _output_list(value: Any) -> list[Any]:
