@@ -306,19 +306,100 @@ def _shifted_gemm(job: _Job, buf: np.ndarray, start: int, images: int, size: int
                   offsets: Sequence[int]) -> np.ndarray:
     """Wide GEMM of ``images`` images from element ``start``, ``size`` positions each:
     (groups, C_out/groups, images · size). ``offsets``: element offset of each leading-axes tap."""
-    s, itemsize = job.shape, job.itemsize
-    cout, rows_per_tap = tap_weights.shape[2:]
-    span = size + max(offsets)
-    strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[-1].dilation, s.c_in * s.image_size, 1)
-    src = as_strided(buf[start:], (s.groups, s.cin_per_group, s.kernel[-1], images, span),
-                     tuple(v * itemsize for v in strides), writeable=False)
-    cols = np.empty((s.groups, rows_per_tap, images, span), buf.dtype)
-    np.copyto(cols.reshape(src.shape), src)
+    s = job.shape
+    cout = tap_weights.shape[2]
+    cols = _last_axis_columns(job, buf, start, images, size + max(offsets))
     result = np.empty((s.groups, cout, images, size), buf.dtype)
     tmp = np.empty((s.groups, cout, size), buf.dtype)
     for i in range(images):
         _sum_tap_gemms(tap_weights, cols[:, :, i], offsets, result[:, :, i], tmp)
     return result.reshape(s.groups, cout, images * size)
+
+
+def _last_axis_columns(job: _Job, buf: np.ndarray, start: int, images: int, span: int) -> np.ndarray:
+    """Columns of the last axis' taps: (groups, C_in/groups · k_last, images, span), row
+    ``(c, t)`` of an image holding its flat padded buffer from element ``start + t·d`` on."""
+    s, itemsize = job.shape, job.itemsize
+    strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[-1].dilation, s.c_in * s.image_size, 1)
+    src = as_strided(buf[start:], (s.groups, s.cin_per_group, s.kernel[-1], images, span),
+                     tuple(v * itemsize for v in strides), writeable=False)
+    cols = np.empty((s.groups, s.cin_per_group * s.kernel[-1], images, span), buf.dtype)
+    np.copyto(cols.reshape(src.shape), src)
+    return cols
+
+
+def _stacked(job: _Job, p: ConvPlan) -> None:
+    """:attr:`Path.STACKED`: the shifted path with the second-last axis' k taps as GEMM rows.
+
+    Per tap of the axes before the last two, one GEMM of the stacked weights (k · C_out/groups rows)
+    with a shifted window of the last axis' columns gives k row blocks; block ``j`` shifted by ``j``
+    taps of the second-last axis is that tap's contribution. They are summed in a block buffer (wide
+    positions), the last sum written straight into the output's exact positions.
+    """
+    s = job.shape
+    lead = s.nd - 2
+    k_stacked = s.kernel[-2]
+    cout = s.cout_per_group
+    per_group = job.weight.reshape(s.groups, cout, s.cin_per_group, *s.kernel)
+    # (*k_lead, G, k_stacked, C_out/G, C_in/G, k_last): stacked rows per tap of the axes before the last two
+    moved = np.moveaxis(per_group, (*range(3, 3 + lead), 3 + lead), (*range(lead), lead + 1))
+    tap_weights = np.ascontiguousarray(moved).reshape(-1, s.groups, k_stacked * cout, s.cin_per_group * s.kernel[-1])
+    axis_steps = _element_strides(s.padded)
+    offsets = [sum(t * a.dilation * step for t, a, step in zip(idx, s.geo, axis_steps, strict=False))
+               for idx in np.ndindex(*s.kernel[:-2])]  # element offset of each tap of the axes before the last two
+    shift = s.geo.axes[-2].dilation * axis_steps[-2]  # elements between two taps of the second-last axis
+    source = _sources(job, p)
+    terms = len(offsets) * k_stacked
+
+    def work(block: Block) -> None:
+        n0, n1, r0, r1 = block
+        rows = r1 - r0
+        size = rows * s.row_size
+        wide_size = size + (k_stacked - 1) * shift  # positions of one stacked GEMM
+        buf, first = source(n0, n1)
+        start = first * s.c_in * s.image_size + r0 * s.row_size
+        cols = _last_axis_columns(job, buf, start, n1 - n0, wide_size + max(offsets))
+        z = np.empty((s.groups, k_stacked * cout, wide_size), buf.dtype)
+        acc = np.empty((s.groups, cout, size), buf.dtype)
+        grid = (s.groups, cout, rows, *s.padded[1:])
+        kept = (slice(None), slice(None), slice(None), *(slice(0, o) for o in s.geo.output[1:]))
+
+        def exact(wide: np.ndarray) -> np.ndarray:  # (G, C_out/G, size) -> (G, C_out/G, rows, *output[1:])
+            return wide.reshape(grid)[kept]
+
+        for i in range(n1 - n0):
+            target = job.out[n0 + i, :, :, r0:r1]
+            pending: np.ndarray | None = None  # a first term kept for one add, not copied
+            started = False
+            k = 0
+            for t, offset in enumerate(offsets):
+                np.matmul(tap_weights[t], cols[:, :, i, offset:offset + wide_size], out=z)
+                for j in range(k_stacked):
+                    part = z[:, j * cout:(j + 1) * cout, j * shift:j * shift + size]
+                    k += 1
+                    last = k == terms
+                    if pending is not None:
+                        if last:
+                            np.add(exact(pending), exact(part), out=target)
+                        else:
+                            np.add(pending, part, out=acc)
+                        pending, started = None, True
+                    elif not started:
+                        if last:
+                            target[...] = exact(part)
+                        elif j + 1 < k_stacked:
+                            pending = part
+                        else:
+                            acc[...] = part
+                            started = True
+                    elif last:
+                        np.add(exact(acc), exact(part), out=target)
+                    else:
+                        acc += part
+            if job.bias is not None:
+                target += job.bias.reshape(s.groups, cout, *(1,) * s.nd)
+
+    _blocks.run(p.blocks, work, p.parallel)
 
 
 def _sum_tap_gemms(tap_weights: np.ndarray, cols: np.ndarray, offsets: Sequence[int], out: np.ndarray,
@@ -476,6 +557,7 @@ _PATHS: dict[Path, Callable[[_Job, ConvPlan], None]] = {
     Path.IM2COL: _im2col,
     Path.DIRECT: _direct,
     Path.SHIFTED: _shifted,
+    Path.STACKED: _stacked,
     Path.CHANNELS_LAST: _channels_last,
     Path.DEPTHWISE: _depthwise,
 }
