@@ -160,9 +160,10 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
             key = (groups, cout, cin_g * ws[-1], rows * (out_row if into else wide_row))
             calls = images * taps // ws[-1]
         elif p.path is Path.STACKED:  # the second-last axis' taps stacked as rows, one GEMM per other tap
-            k_stacked, k_last = ws[-2:]
-            reach = (k_stacked - 1) * geo.axes[-2].dilation * geo.axes[-1].padded_input
-            key = (groups, k_stacked * cout, cin_g * k_last, rows * wide_row + reach)
+            k_stacked, k_last = ws[-2:]  # positions: every padded cell but the last axis' tails
+            narrow_row = int(np.prod([a.padded_input for a in geo.axes[1:-1]])) * geo.output[-1]
+            reach = (k_stacked - 1) * geo.axes[-2].dilation * geo.output[-1]
+            key = (groups, k_stacked * cout, cin_g * k_last, rows * narrow_row + reach)
             calls = images * taps // (k_stacked * k_last)
         elif p.path is Path.IM2COL:
             key, calls = (groups, cout, cin_g * taps, images * rows * (wide_row if p.wide else out_row)), 1

@@ -331,43 +331,56 @@ def _last_axis_columns(job: _Job, buf: np.ndarray, start: int, images: int, span
 def _stacked(job: _Job, p: ConvPlan) -> None:
     """:attr:`Path.STACKED`: the shifted path with the second-last axis' k taps as GEMM rows.
 
-    Per tap of the axes before the last two, one GEMM of the stacked weights (k · C_out/groups rows)
-    with a shifted window of the last axis' columns gives k row blocks; block ``j`` shifted by ``j``
-    taps of the second-last axis is that tap's contribution. They are summed in a block buffer (wide
-    positions), the last sum written straight into the output's exact positions.
+    Columns hold the last axis' taps at every padded cell but the last axis' tails (the output's
+    width only, as 2-D :func:`_shifted_into` does), so a tap of any other axis is a shift of the
+    flat positions. Per tap of the axes before the last two, one GEMM of the stacked weights
+    (k · C_out/groups rows) with a shifted window of the columns gives k row blocks; block ``j``
+    shifted by ``j`` taps of the second-last axis is that tap's contribution. They are summed in a
+    block buffer, the last sum written straight into the output (the tails of the axes between the
+    first and the last dropped; none in 2-D).
     """
-    s = job.shape
+    s, itemsize = job.shape, job.itemsize
     lead = s.nd - 2
-    k_stacked = s.kernel[-2]
-    cout = s.cout_per_group
-    per_group = job.weight.reshape(s.groups, cout, s.cin_per_group, *s.kernel)
+    k_stacked, k_last = s.kernel[-2:]
+    cout, cin = s.cout_per_group, s.cin_per_group
+    per_group = job.weight.reshape(s.groups, cout, cin, *s.kernel)
     # (*k_lead, G, k_stacked, C_out/G, C_in/G, k_last): stacked rows per tap of the axes before the last two
     moved = np.moveaxis(per_group, (*range(3, 3 + lead), 3 + lead), (*range(lead), lead + 1))
-    tap_weights = np.ascontiguousarray(moved).reshape(-1, s.groups, k_stacked * cout, s.cin_per_group * s.kernel[-1])
-    axis_steps = _element_strides(s.padded)
-    offsets = [sum(t * a.dilation * step for t, a, step in zip(idx, s.geo, axis_steps, strict=False))
-               for idx in np.ndindex(*s.kernel[:-2])]  # element offset of each tap of the axes before the last two
-    shift = s.geo.axes[-2].dilation * axis_steps[-2]  # elements between two taps of the second-last axis
+    tap_weights = np.ascontiguousarray(moved).reshape(-1, s.groups, k_stacked * cout, cin * k_last)
+    grid = (*s.padded[:-1], s.geo.output[-1])  # the columns' positions: the last axis' tails left out
+    steps = _element_strides(grid)
+    offsets = [sum(t * a.dilation * step for t, a, step in zip(idx, s.geo, steps, strict=False))
+               for idx in np.ndindex(*s.kernel[:-2])]  # position offset of each tap of the axes before the last two
+    shift = s.geo.axes[-2].dilation * steps[-2]  # positions between two taps of the second-last axis
+    padded_steps = _element_strides(s.padded)
     source = _sources(job, p)
     terms = len(offsets) * k_stacked
+    row = steps[0]  # positions of one index of the first axis
+    kept = (slice(None),) * 3 + tuple(slice(0, o) for o in s.geo.output[1:])
 
     def work(block: Block) -> None:
         n0, n1, r0, r1 = block
-        rows = r1 - r0
-        size = rows * s.row_size
+        images, rows = n1 - n0, r1 - r0
+        size = rows * row
         wide_size = size + (k_stacked - 1) * shift  # positions of one stacked GEMM
+        span_rows = -(-(wide_size + max(offsets)) // row)
+        filled = min(span_rows, s.padded[0] - r0)  # the rest is read only for dropped tails
         buf, first = source(n0, n1)
-        start = first * s.c_in * s.image_size + r0 * s.row_size
-        cols = _last_axis_columns(job, buf, start, n1 - n0, wide_size + max(offsets))
+        src = as_strided(buf[first * s.c_in * s.image_size + r0 * s.row_size:],
+                         (s.groups, cin, k_last, images, filled, *grid[1:]),
+                         tuple(v * itemsize for v in (cin * s.image_size, s.image_size, s.geo.axes[-1].dilation,
+                                                       s.c_in * s.image_size, *padded_steps)), writeable=False)
+        cols = np.empty((s.groups, cin * k_last, images, span_rows * row), buf.dtype)
+        np.copyto(cols.reshape(s.groups, cin, k_last, images, span_rows, *grid[1:])[:, :, :, :, :filled], src)
+        cols[..., filled * row:] = 0
         z = np.empty((s.groups, k_stacked * cout, wide_size), buf.dtype)
         acc = np.empty((s.groups, cout, size), buf.dtype)
-        grid = (s.groups, cout, rows, *s.padded[1:])
-        kept = (slice(None), slice(None), slice(None), *(slice(0, o) for o in s.geo.output[1:]))
+        shape = (s.groups, cout, rows, *grid[1:])
 
-        def exact(wide: np.ndarray) -> np.ndarray:  # (G, C_out/G, size) -> (G, C_out/G, rows, *output[1:])
-            return wide.reshape(grid)[kept]
+        def exact(flat: np.ndarray) -> np.ndarray:  # (G, C_out/G, size) -> (G, C_out/G, rows, *output[1:])
+            return flat.reshape(shape)[kept]
 
-        for i in range(n1 - n0):
+        for i in range(images):
             target = job.out[n0 + i, :, :, r0:r1]
             pending: np.ndarray | None = None  # a first term kept for one add, not copied
             started = False

@@ -51,7 +51,8 @@ class Path(enum.Enum):
     CHANNELS_LAST = "channels_last"
     #: stride 1, 2-D or more: the shifted path with the second-last axis' taps moved from GEMM calls
     #: into GEMM rows: the weights of its k taps stacked (k · C_out/groups rows), one GEMM per tap of
-    #: the axes before it, whose k row blocks are added shifted into the output. k times taller
+    #: the axes before it, whose k row blocks are added shifted into the output (columns without the
+    #: last axis' tails, as the 2-D shifted path writing into the output has). k times taller
     #: GEMMs (3-D C16→16: 48 rows, ~190 GFLOP/s per core instead of ~150), k times fewer calls;
     #: the planner's choice in 3-D where it would take the shifted path.
     STACKED = "stacked"
@@ -229,12 +230,12 @@ def plan(shape: ConvShape, tuning: Tuning = Tuning()) -> ConvPlan:
         blocks, own_pad = _pad_plan(shape, row_bytes, image_bytes, tuning, extra)
         return ConvPlan(path, True, slack, blocks, own_pad, into, eligible=paths)
     if path is Path.STACKED:  # columns of the last axis' taps, the stacked GEMM result, the sum; the reach
-        k_stacked, k_last = shape.kernel[-2:]
-        stacked_reach = (k_stacked - 1) * shape.geo.axes[-2].dilation * math.prod(shape.padded[-1:])
+        k_stacked, k_last = shape.kernel[-2:]  # (row sizes counted with the last axis' tails, which it leaves out)
+        stacked_reach = (k_stacked - 1) * shape.geo.axes[-2].dilation * shape.padded[-1]
         extra = (shape.lead_reach * c * k_last + stacked_reach * k_stacked * c_out) * itemsize
         row_bytes = (c * k_last + (k_stacked + 1) * c_out) * shape.row_size * itemsize
-        blocks, own_pad = _pad_plan(shape, row_bytes, image_bytes, tuning, extra)
-        return ConvPlan(path, True, slack, blocks, own_pad, False, eligible=paths)
+        blocks, own_pad = _pad_plan(shape, row_bytes, c * shape.image_size * itemsize, tuning, extra)
+        return ConvPlan(path, False, 0, blocks, own_pad, False, eligible=paths)
     row_positions = shape.row_size if wide else math.prod(outs[1:])
     row_bytes = (c * shape.tap_count + c_out) * row_positions * itemsize
     blocks, own_pad = _pad_plan(shape, row_bytes, image_bytes, tuning)
