@@ -329,6 +329,14 @@ CASES: dict[str, Callable[[str], tuple[Callable[[], Any], Callable[[], Any]]]] =
 KEPT_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 32)}
 
 
+def _faults() -> int:
+    """Page faults of this process so far (minor and major)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt + usage.ru_majflt
+
+
 def _worker(conn: Any, side: int, env: dict[str, str]) -> None:
     """One side (0 ours, 1 peer) of the paired timings, alone in its process: its memory allocator's
     state is its own (in one process, one side's allocations decide whether the other's reuse
@@ -347,9 +355,10 @@ def _worker(conn: Any, side: int, env: dict[str, str]) -> None:
             fn()  # warm-up
             conn.send(None)
         elif msg[0] == "time":
+            f0 = _faults()
             t0, c0 = time.perf_counter(), time.process_time()
             fn()
-            conn.send((time.perf_counter() - t0, time.process_time() - c0))
+            conn.send((time.perf_counter() - t0, time.process_time() - c0, _faults() - f0))
         elif msg[0] == "call":  # a measurement of this module in this worker's environment
             conn.send(globals()[msg[1]](*msg[2:]))
         else:
@@ -411,9 +420,11 @@ class Workers:
         for _ in range(reps):
             a.append(self._call(0, ("time",)))
             b.append(self._call(1, ("time",)))
-        stats = _pair_stats([t for t, _ in a], [t for t, _ in b])
-        cpu = _pair_stats([c for _, c in a], [c for _, c in b])
-        return {**stats, "ours_cpu_ms": cpu["ours_ms"], "peer_cpu_ms": cpu["peer_ms"], "cpu_ratio": cpu["ratio"]}
+        stats = _pair_stats([t for t, _, _ in a], [t for t, _, _ in b])
+        cpu = _pair_stats([c for _, c, _ in a], [c for _, c, _ in b])
+        return {**stats, "ours_cpu_ms": cpu["ours_ms"], "peer_cpu_ms": cpu["peer_ms"], "cpu_ratio": cpu["ratio"],
+                "ours_page_faults": statistics.median(f for _, _, f in a),
+                "peer_page_faults": statistics.median(f for _, _, f in b)}
 
 
 #: issue 15's targets: (what, rows of which table, ratio at most)
