@@ -159,12 +159,11 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
             into = p.into_output and geo.ndim == 2 and rows == geo.output[0]
             key = (groups, cout, cin_g * ws[-1], rows * (out_row if into else wide_row))
             calls = images * taps // ws[-1]
-        elif p.path is Path.STACKED:  # the second-last axis' taps stacked as rows, one GEMM per other tap
-            k_stacked, k_last = ws[-2:]  # positions: every padded cell but the last axis' tails
+        elif p.path is Path.STACKED:  # one GEMM per image: rows the second-last axis' taps, columns the others
+            k_stacked = ws[-2]  # positions: every padded cell but the last axis' tails
             narrow_row = int(np.prod([a.padded_input for a in geo.axes[1:-1]])) * geo.output[-1]
             reach = (k_stacked - 1) * geo.axes[-2].dilation * geo.output[-1]
-            key = (groups, k_stacked * cout, cin_g * k_last, rows * narrow_row + reach)
-            calls = images * taps // (k_stacked * k_last)
+            key, calls = (groups, k_stacked * cout, cin_g * taps // k_stacked, rows * narrow_row + reach), images
         elif p.path is Path.IM2COL:
             key, calls = (groups, cout, cin_g * taps, images * rows * (wide_row if p.wide else out_row)), 1
         elif p.path is Path.CHANNELS_LAST:  # (positions, K) @ (K, C_out/groups)

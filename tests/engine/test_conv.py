@@ -106,7 +106,8 @@ def test_planner_choices_and_forcing() -> None:
     volume = np.zeros((1, 64, 6, 6, 6), np.float32)
     assert conv_plan(volume, np.zeros((8, 64, 3, 3, 3), np.float32)).path is Path.STACKED
     assert conv_plan(volume, np.zeros((8, 64, 1, 1, 3), np.float32)).path is not Path.STACKED
-    assert conv_plan(volume[:, :8], np.zeros((8, 8, 3, 3, 3), np.float32)).path is Path.IM2COL
+    assert conv_plan(volume[:, :2], np.zeros((8, 2, 3, 3, 3), np.float32)).path is Path.STACKED
+    assert conv_plan(volume[:, :1], np.zeros((8, 1, 3, 3, 3), np.float32)).path is Path.IM2COL  # not direct in 3-D
     assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32)).path is Path.DIRECT
     assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32), tuning=Tuning(into_output=False)).path \
         is Path.IM2COL

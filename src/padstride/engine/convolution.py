@@ -329,51 +329,49 @@ def _last_axis_columns(job: _Job, buf: np.ndarray, start: int, images: int, span
 
 
 def _stacked(job: _Job, p: ConvPlan) -> None:
-    """:attr:`Path.STACKED`: the shifted path with the second-last axis' k taps as GEMM rows.
+    """:attr:`Path.STACKED`: one GEMM per block, the second-last axis' k taps as its rows.
 
-    Columns hold the last axis' taps at every padded cell but the last axis' tails (the output's
-    width only, as 2-D :func:`_shifted_into` does), so a tap of any other axis is a shift of the
-    flat positions. Per tap of the axes before the last two, one GEMM of the stacked weights
-    (k · C_out/groups rows) with a shifted window of the columns gives k row blocks; block ``j``
-    shifted by ``j`` taps of the second-last axis is that tap's contribution. They are summed in a
-    block buffer, the last sum written straight into the output (the tails of the axes between the
-    first and the last dropped; none in 2-D).
+    Columns hold, for every tap of the axes but the second-last, the input at every padded cell but
+    the last axis' tails (the output's width only, as 2-D :func:`_shifted_into` does), so a tap of
+    the second-last axis is a shift of the flat positions. The GEMM of the stacked weights
+    (k · C_out/groups rows) with the columns gives k row blocks; block ``j`` shifted by ``j`` taps
+    of the second-last axis is that tap's contribution: k − 1 sums, the last one written straight
+    into the output (the tails of the axes between the first and the last dropped; none in 2-D).
     """
     s, itemsize = job.shape, job.itemsize
     lead = s.nd - 2
     k_stacked, k_last = s.kernel[-2:]
     cout, cin = s.cout_per_group, s.cin_per_group
     per_group = job.weight.reshape(s.groups, cout, cin, *s.kernel)
-    # (*k_lead, G, k_stacked, C_out/G, C_in/G, k_last): stacked rows per tap of the axes before the last two
-    moved = np.moveaxis(per_group, (*range(3, 3 + lead), 3 + lead), (*range(lead), lead + 1))
-    tap_weights = np.ascontiguousarray(moved).reshape(-1, s.groups, k_stacked * cout, cin * k_last)
+    # (G, k_stacked, C_out/G, *k_lead, C_in/G, k_last): rows (second-last tap, C_out), columns (other taps, C_in)
+    order = (0, 3 + lead, 1, *range(3, 3 + lead), 2, 4 + lead)
+    weights = np.ascontiguousarray(per_group.transpose(order)).reshape(s.groups, k_stacked * cout, -1)
     grid = (*s.padded[:-1], s.geo.output[-1])  # the columns' positions: the last axis' tails left out
-    steps = _element_strides(grid)
-    offsets = [sum(t * a.dilation * step for t, a, step in zip(idx, s.geo, steps, strict=False))
-               for idx in np.ndindex(*s.kernel[:-2])]  # position offset of each tap of the axes before the last two
-    shift = s.geo.axes[-2].dilation * steps[-2]  # positions between two taps of the second-last axis
+    row = math.prod(grid[1:])  # positions of one index of the first axis
+    shift = s.geo.axes[-2].dilation * _element_strides(grid)[-2]  # positions between two taps of the second-last axis
     padded_steps = _element_strides(s.padded)
+    lead_taps = tuple(a.dilation * step for a, step in zip(s.geo.axes[:lead], padded_steps, strict=False))
     source = _sources(job, p)
-    terms = len(offsets) * k_stacked
-    row = steps[0]  # positions of one index of the first axis
     kept = (slice(None),) * 3 + tuple(slice(0, o) for o in s.geo.output[1:])
 
     def work(block: Block) -> None:
         n0, n1, r0, r1 = block
         images, rows = n1 - n0, r1 - r0
         size = rows * row
-        wide_size = size + (k_stacked - 1) * shift  # positions of one stacked GEMM
-        span_rows = -(-(wide_size + max(offsets)) // row)
-        filled = min(span_rows, s.padded[0] - r0)  # the rest is read only for dropped tails
+        span = size + (k_stacked - 1) * shift  # positions of the GEMM
+        # whole rows past the block's are read by kept outputs (2-D: the first axis is the stacked one);
+        # the part of a row after them only by the tails, and may lie past the padded input: zeros
+        copied = rows + (k_stacked - 1) * shift // row
         buf, first = source(n0, n1)
         src = as_strided(buf[first * s.c_in * s.image_size + r0 * s.row_size:],
-                         (s.groups, cin, k_last, images, filled, *grid[1:]),
-                         tuple(v * itemsize for v in (cin * s.image_size, s.image_size, s.geo.axes[-1].dilation,
-                                                       s.c_in * s.image_size, *padded_steps)), writeable=False)
-        cols = np.empty((s.groups, cin * k_last, images, span_rows * row), buf.dtype)
-        np.copyto(cols.reshape(s.groups, cin, k_last, images, span_rows, *grid[1:])[:, :, :, :, :filled], src)
-        cols[..., filled * row:] = 0
-        z = np.empty((s.groups, k_stacked * cout, wide_size), buf.dtype)
+                         (s.groups, *s.kernel[:lead], cin, k_last, images, copied, *grid[1:]),
+                         tuple(v * itemsize for v in (cin * s.image_size, *lead_taps, s.image_size,
+                                                       s.geo.axes[-1].dilation, s.c_in * s.image_size,
+                                                       *padded_steps)), writeable=False)
+        cols = np.empty((s.groups, weights.shape[-1], images, span), buf.dtype)
+        np.copyto(cols[..., :copied * row].reshape(src.shape), src)
+        cols[..., copied * row:] = 0
+        z = np.empty((s.groups, k_stacked * cout, span), buf.dtype)
         acc = np.empty((s.groups, cout, size), buf.dtype)
         shape = (s.groups, cout, rows, *grid[1:])
 
@@ -382,33 +380,17 @@ def _stacked(job: _Job, p: ConvPlan) -> None:
 
         for i in range(images):
             target = job.out[n0 + i, :, :, r0:r1]
-            pending: np.ndarray | None = None  # a first term kept for one add, not copied
-            started = False
-            k = 0
-            for t, offset in enumerate(offsets):
-                np.matmul(tap_weights[t], cols[:, :, i, offset:offset + wide_size], out=z)
-                for j in range(k_stacked):
-                    part = z[:, j * cout:(j + 1) * cout, j * shift:j * shift + size]
-                    k += 1
-                    last = k == terms
-                    if pending is not None:
-                        if last:
-                            np.add(exact(pending), exact(part), out=target)
-                        else:
-                            np.add(pending, part, out=acc)
-                        pending, started = None, True
-                    elif not started:
-                        if last:
-                            target[...] = exact(part)
-                        elif j + 1 < k_stacked:
-                            pending = part
-                        else:
-                            acc[...] = part
-                            started = True
-                    elif last:
-                        np.add(exact(acc), exact(part), out=target)
-                    else:
-                        acc += part
+            np.matmul(weights, cols[:, :, i], out=z)
+            parts = [z[:, j * cout:(j + 1) * cout, j * shift:j * shift + size] for j in range(k_stacked)]
+            if k_stacked == 1:
+                target[...] = exact(parts[0])
+            elif k_stacked == 2:
+                np.add(exact(parts[0]), exact(parts[1]), out=target)
+            else:
+                np.add(parts[0], parts[1], out=acc)
+                for part in parts[2:-1]:
+                    acc += part
+                np.add(exact(acc), exact(parts[-1]), out=target)
             if job.bias is not None:
                 target += job.bias.reshape(s.groups, cout, *(1,) * s.nd)
 

@@ -49,12 +49,12 @@ class Path(enum.Enum):
     #: im2col from a channels-last padded copy, where one position's taps along the last axis are
     #: one run of k · C_in values: for strided convolutions with many channels.
     CHANNELS_LAST = "channels_last"
-    #: stride 1, 2-D or more: the shifted path with the second-last axis' taps moved from GEMM calls
-    #: into GEMM rows: the weights of its k taps stacked (k · C_out/groups rows), one GEMM per tap of
-    #: the axes before it, whose k row blocks are added shifted into the output (columns without the
-    #: last axis' tails, as the 2-D shifted path writing into the output has). k times taller
-    #: GEMMs (3-D C16→16: 48 rows, ~190 GFLOP/s per core instead of ~150), k times fewer calls;
-    #: the planner's choice in 3-D where it would take the shifted path.
+    #: stride 1, 2-D or more: one GEMM per block whose rows are the second-last axis' k taps (the
+    #: weights stacked: k · C_out/groups rows) and whose columns hold every other tap (shifted copies
+    #: of the input without the last axis' tails, as the 2-D shifted path writing into the output
+    #: has); its k row blocks, each shifted by its tap, are summed into the output. Taller GEMMs than
+    #: the shifted path's (3-D C16→16: 48 rows × 144, not 16 × 48, nine times), one call, k − 1 sums:
+    #: the planner's choice for stride-1 convolutions of 3 or more axes.
     STACKED = "stacked"
     #: one input channel per group: per channel, a loop over the taps multiplies a view by a scalar
     #: weight and adds it to an accumulator (no GEMM).
@@ -74,8 +74,8 @@ class Tuning:
     #: stride-1 2-D convolutions with C_in/groups · k_last ≥ this take :attr:`Path.SHIFTED`; below
     #: C_in/groups · k… < this (few GEMM rows) a channels-first output takes :attr:`Path.DIRECT`
     shifted_min_k: int = 128
-    #: stride-1 3-D convolutions with C_in/groups · k_last ≥ this take :attr:`Path.STACKED`
-    shifted_3d_min_k: int = 48
+    #: stride-1 convolutions of 3 or more axes with C_in/groups · k_last ≥ this take :attr:`Path.STACKED`
+    stacked_min_k: int = 6
     #: GEMMs may write straight into a channels-first output (:attr:`Path.DIRECT`, and the shifted
     #: path on blocks of whole images); False: every result goes through a block buffer
     into_output: bool = True
@@ -195,11 +195,12 @@ def choose(shape: ConvShape, tuning: Tuning = Tuning()) -> Path:
     if not shape.unit_stride and rows_per_first_tap >= tuning.channels_last_min_k:
         return Path.CHANNELS_LAST
     if shape.unit_stride and shape.nd > 1 and max(shape.kernel[:-1]) > 1:
-        min_k = tuning.shifted_min_k if shape.nd == 2 else tuning.shifted_3d_min_k
-        if rows_per_first_tap >= min_k:
-            return Path.SHIFTED if shape.nd == 2 else Path.STACKED
+        if shape.nd == 2 and rows_per_first_tap >= tuning.shifted_min_k:
+            return Path.SHIFTED
+        if shape.nd > 2 and rows_per_first_tap >= tuning.stacked_min_k:
+            return Path.STACKED
     few_rows = shape.cin_per_group * shape.tap_count < tuning.shifted_min_k
-    if few_rows and tuning.into_output and shape.channels_first_out:
+    if few_rows and tuning.into_output and shape.channels_first_out and shape.nd <= 2:  # 3-D: im2col is faster
         return Path.DIRECT
     return Path.IM2COL
 
@@ -229,11 +230,12 @@ def plan(shape: ConvShape, tuning: Tuning = Tuning()) -> ConvPlan:
         row_bytes = (c * k_last + 2 * c_out) * shape.row_size * itemsize
         blocks, own_pad = _pad_plan(shape, row_bytes, image_bytes, tuning, extra)
         return ConvPlan(path, True, slack, blocks, own_pad, into, eligible=paths)
-    if path is Path.STACKED:  # columns of the last axis' taps, the stacked GEMM result, the sum; the reach
-        k_stacked, k_last = shape.kernel[-2:]  # (row sizes counted with the last axis' tails, which it leaves out)
-        stacked_reach = (k_stacked - 1) * shape.geo.axes[-2].dilation * shape.padded[-1]
-        extra = (shape.lead_reach * c * k_last + stacked_reach * k_stacked * c_out) * itemsize
-        row_bytes = (c * k_last + (k_stacked + 1) * c_out) * shape.row_size * itemsize
+    if path is Path.STACKED:  # columns of every tap but the second-last axis', the stacked GEMM result, the sum
+        k_stacked = shape.kernel[-2]
+        k_cols = c * shape.tap_count // k_stacked
+        reach = (k_stacked - 1) * shape.geo.axes[-2].dilation * math.prod(shape.padded[shape.nd - 1:])
+        extra = reach * (k_cols + k_stacked * c_out) * itemsize
+        row_bytes = (k_cols + (k_stacked + 1) * c_out) * shape.row_size * itemsize
         blocks, own_pad = _pad_plan(shape, row_bytes, c * shape.image_size * itemsize, tuning, extra)
         return ConvPlan(path, False, 0, blocks, own_pad, False, eligible=paths)
     row_positions = shape.row_size if wide else math.prod(outs[1:])
