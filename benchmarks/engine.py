@@ -8,6 +8,12 @@ faults in fresh pages (glibc returns large freed blocks to the system), which mo
 by up to 70% either way. The conv cases run twice: with glibc's defaults, and with glibc keeping
 freed memory (``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``) so that neither side pays
 page faults — that is where the 224² case's outputs (205 MB per call) stop dominating.
+
+Every measurement (timed pairs, the matmul roofline, the NumPy floors) runs in worker processes
+started without the ``OPENBLAS_*`` variables of the calling shell: ``OPENBLAS_CORETYPE=Haswell``
+makes OpenBLAS run AVX2 kernels on an AVX-512 machine (1.5–2× slower GEMMs), and
+``OPENBLAS_NUM_THREADS`` caps the threads. ``PADSTRIDE_BENCH_BLAS_ENV=keep`` keeps them; the
+results record what was removed and which kernel ran.
 """
 
 from __future__ import annotations
@@ -49,7 +55,7 @@ def _pair_stats(a: list[float], b: list[float]) -> dict[str, float]:
 
 
 def threads() -> dict[str, Any]:
-    """Give NumPy's BLAS torch's thread count; report the OpenBLAS kernel that runs."""
+    """Give NumPy's BLAS torch's thread count; report the OpenBLAS kernel that runs (in this process)."""
     import torch
     from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -59,8 +65,15 @@ def threads() -> dict[str, Any]:
     blas = [i for i in threadpool_info() if i["user_api"] == "blas"]
     return {"torch_threads": n, "numpy_blas_threads": [i["num_threads"] for i in blas],
             "blas": [f"{i['internal_api']} {i.get('version')} {i.get('architecture')}" for i in blas],
-            "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
-            "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE")}
+            **{k: v for k, v in os.environ.items() if k.startswith("OPENBLAS_")}}
+
+
+def blas_env() -> dict[str, str | None]:
+    """The workers' environment changes: the shell's ``OPENBLAS_*`` variables removed (``None``),
+    unless ``PADSTRIDE_BENCH_BLAS_ENV=keep``."""
+    if os.environ.get("PADSTRIDE_BENCH_BLAS_ENV") == "keep":
+        return {}
+    return {k: None for k in os.environ if k.startswith("OPENBLAS_")}
 
 
 def roofline(size: int = 2048) -> float:
@@ -122,11 +135,13 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
     not count), times its number of calls; depthwise: the multiply and add passes over each
     block's accumulator. Divided by ``threads`` (perfect scaling), this is a
     lower bound on padstride's time with NumPy's kernels on this machine, whatever the copies cost.
+    ``pad_ms``: the one copy every path makes, the input into its padded buffer (same timing).
     """
     from threadpoolctl import threadpool_limits
 
     from padstride import engine, geometry
     from padstride.engine import Path
+    from padstride.engine.convolution import padded_buffer
 
     xs, ws, stride, groups = next(c[1:] for c in CONV_CASES if c[0] == name)
     p = engine.conv_plan(np.zeros(xs, np.float32), np.zeros(ws, np.float32), stride=stride, padding="same",
@@ -144,6 +159,11 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
             into = p.into_output and geo.ndim == 2 and rows == geo.output[0]
             key = (groups, cout, cin_g * ws[-1], rows * (out_row if into else wide_row))
             calls = images * taps // ws[-1]
+        elif p.path is Path.STACKED:  # one GEMM per image: rows the second-last axis' taps, columns the others
+            k_stacked = ws[-2]  # positions: every padded cell but the last axis' tails
+            narrow_row = int(np.prod([a.padded_input for a in geo.axes[1:-1]])) * geo.output[-1]
+            reach = (k_stacked - 1) * geo.axes[-2].dilation * geo.output[-1]
+            key, calls = (groups, k_stacked * cout, cin_g * taps // k_stacked, rows * narrow_row + reach), images
         elif p.path is Path.IM2COL:
             key, calls = (groups, cout, cin_g * taps, images * rows * (wide_row if p.wide else out_row)), 1
         elif p.path is Path.CHANNELS_LAST:  # (positions, K) @ (K, C_out/groups)
@@ -169,11 +189,13 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
                         np.add(acc, tmp, out=acc)
 
                 total += min(_cpu_time(passes) for _ in range(reps))
-    return {"path": p.path.value, "floor_ms": total / threads * 1e3}
+        x = np.random.default_rng(0).standard_normal(xs, np.float32)
+        pad = min(_cpu_time(lambda: padded_buffer(x, geo.pads, x.dtype, "constant", p.slack)) for _ in range(reps))
+    return {"path": p.path.value, "floor_ms": total / threads * 1e3, "pad_ms": pad / threads * 1e3}
 
 
-def conv_cases(peak: float, env: dict[str, str] | None = None, floors: dict[str, dict[str, Any]] | None = None
-               ) -> list[dict[str, Any]]:
+def conv_cases(peak: float, env: dict[str, str | None] | None = None,
+               floors: dict[str, dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     rows = []
     floors = floors or {}
     with Workers(env) as workers:
@@ -188,12 +210,14 @@ def conv_cases(peak: float, env: dict[str, str] | None = None, floors: dict[str,
             gf = flops / (r["ours_ms"] / 1e3) / 1e9
             floor = floors.get(name, {})
             floor_ratio = floor["floor_ms"] / r["peer_ms"] if floor else float("nan")
+            pad_ratio = (floor["floor_ms"] + floor["pad_ms"]) / r["peer_ms"] if floor else float("nan")
             rows.append({"case": name, **r, "gflops": gf, "roofline_fraction": gf / peak,
                          "torch_gflops": flops / (r["peer_ms"] / 1e3) / 1e9, "rel_err": err, "ndim": nd,
-                         "path": floor.get("path"), "floor_ms": floor.get("floor_ms"), "floor_ratio": floor_ratio})
+                         "path": floor.get("path"), "floor_ms": floor.get("floor_ms"), "floor_ratio": floor_ratio,
+                         "pad_ms": floor.get("pad_ms"), "floor_pad_ratio": pad_ratio})
             print(f"  {name:32s} ours {r['ours_ms']:8.1f} ms  torch {r['peer_ms']:8.1f} ms  ratio {r['ratio']:.2f}"
                   f"  CPU-time ratio {r['cpu_ratio']:.2f}  {gf:6.1f} GFLOP/s ({gf / peak:.0%} of matmul)"
-                  f"  NumPy floor {floor_ratio:.2f}", flush=True)
+                  f"  NumPy floor {floor_ratio:.2f} (with the pad {pad_ratio:.2f})", flush=True)
     return rows
 
 
@@ -304,6 +328,14 @@ CASES: dict[str, Callable[[str], tuple[Callable[[], Any], Callable[[], Any]]]] =
 KEPT_MALLOC = {"MALLOC_MMAP_THRESHOLD_": str(1 << 30), "MALLOC_TRIM_THRESHOLD_": str(1 << 32)}
 
 
+def _faults() -> int:
+    """Page faults of this process so far (minor and major)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_minflt + usage.ru_majflt
+
+
 def _worker(conn: Any, side: int, env: dict[str, str]) -> None:
     """One side (0 ours, 1 peer) of the paired timings, alone in its process: its memory allocator's
     state is its own (in one process, one side's allocations decide whether the other's reuse
@@ -322,9 +354,12 @@ def _worker(conn: Any, side: int, env: dict[str, str]) -> None:
             fn()  # warm-up
             conn.send(None)
         elif msg[0] == "time":
+            f0 = _faults()
             t0, c0 = time.perf_counter(), time.process_time()
             fn()
-            conn.send((time.perf_counter() - t0, time.process_time() - c0))
+            conn.send((time.perf_counter() - t0, time.process_time() - c0, _faults() - f0))
+        elif msg[0] == "call":  # a measurement of this module in this worker's environment
+            conn.send(globals()[msg[1]](*msg[2:]))
         else:
             return
 
@@ -332,15 +367,19 @@ def _worker(conn: Any, side: int, env: dict[str, str]) -> None:
 class Workers:
     """Two worker processes, padstride's and the peer's, timed in turn: one pair per repetition."""
 
-    def __init__(self, env: dict[str, str] | None = None) -> None:
+    def __init__(self, env: dict[str, str | None] | None = None) -> None:
         import multiprocessing as mp
 
         import torch
 
         ctx = mp.get_context("spawn")
-        extra = env or {}
+        extra = {**blas_env(), **(env or {})}  # None: removed
         saved = {k: os.environ.get(k) for k in extra}
-        os.environ.update(extra)  # glibc reads its tunables when a process starts
+        for k, v in extra.items():  # glibc and OpenBLAS read theirs when a process starts
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
         try:
             self.pipes, self.procs = [], []
             for side in (0, 1):
@@ -364,9 +403,13 @@ class Workers:
             pipe.send(("stop",))
             proc.join()
 
-    def _call(self, side: int, msg: tuple[str, ...]) -> Any:
+    def _call(self, side: int, msg: tuple[Any, ...]) -> Any:
         self.pipes[side].send(msg)
         return self.pipes[side].recv()
+
+    def call(self, fn: str, *args: Any) -> Any:
+        """``fn(*args)`` of this module, run in padstride's worker (its environment, its BLAS)."""
+        return self._call(0, ("call", fn, *args))
 
     def paired(self, group: str, name: str, reps: int = REPS) -> dict[str, float]:
         """As :func:`paired`, each side in its own process."""
@@ -376,15 +419,38 @@ class Workers:
         for _ in range(reps):
             a.append(self._call(0, ("time",)))
             b.append(self._call(1, ("time",)))
-        stats = _pair_stats([t for t, _ in a], [t for t, _ in b])
-        cpu = _pair_stats([c for _, c in a], [c for _, c in b])
-        return {**stats, "ours_cpu_ms": cpu["ours_ms"], "peer_cpu_ms": cpu["peer_ms"], "cpu_ratio": cpu["ratio"]}
+        stats = _pair_stats([t for t, _, _ in a], [t for t, _, _ in b])
+        cpu = _pair_stats([c for _, c, _ in a], [c for _, c, _ in b])
+        return {**stats, "ours_cpu_ms": cpu["ours_ms"], "peer_cpu_ms": cpu["peer_ms"], "cpu_ratio": cpu["ratio"],
+                "ours_page_faults": statistics.median(f for _, _, f in a),
+                "peer_page_faults": statistics.median(f for _, _, f in b)}
+
+
+#: issue 15's targets: (what, rows of which table, ratio at most)
+TARGETS = [("3-D", "3-D", 1.5), ("depthwise", "depthwise", 3.0)]
+
+
+def _targets(payload: dict[str, Any]) -> list[str]:
+    """One line per target and table: the ratio (wall time; CPU time) against the bound."""
+    lines = []
+    for key, label in [("conv", "glibc defaults"), ("conv_kept_malloc", "freed memory kept")]:
+        got = []
+        for what, match, bound in TARGETS:
+            r = next(r for r in payload[key] if match in r["case"])
+            got.append(f"{what} {r['ratio']:.2f} (CPU {r['cpu_ratio']:.2f}) ≤ {bound}")
+        lines.append(f"- {label}: " + "; ".join(got))
+    lines.append(f"- 2-D median, freed memory kept: {payload['median_ratio_2d_kept_malloc']:.2f} ≤ 1.3")
+    return lines
 
 
 def markdown(payload: dict[str, Any]) -> str:
     t = payload["threads"]
+    removed = ", ".join(f"`{k}={v}`" for k, v in t.get("removed_from_workers", {}).items()) or "none"
+    note = [f"**{payload['note']}**", ""] if payload.get("note") else []
     lines = [
-        f"Float32, {t['torch_threads']} threads for both (NumPy BLAS: {', '.join(t['blas'])}); "
+        *note,
+        f"Float32, {t['torch_threads']} threads for both (NumPy BLAS: {', '.join(t['blas'])}; removed from "
+        f"the shell's environment: {removed}); "
         f"machine GEMM roofline (np.matmul 2048³): **{payload['roofline_gflops']:.0f} GFLOP/s**. "
         f"Ratio = padstride time / torch time in the same run (median of {REPS} alternating pairs, each side "
         "in its own process); "
@@ -394,34 +460,38 @@ def markdown(payload: dict[str, Any]) -> str:
         "ratios less so).",
         "",
         "| conv case (N=32, 3-D: N=8) | path | padstride ms | torch ms | ratio | CPU-time ratio | NumPy floor | "
-        "padstride GFLOP/s | of roofline |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+        "floor + pad | padstride GFLOP/s | of roofline |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for r in payload["conv"]:
         lines.append(f"| {r['case']} | {r.get('path')} | {r['ours_ms']:.1f} | {r['peer_ms']:.1f} | {r['ratio']:.2f} | "
                      f"{r.get('cpu_ratio', float('nan')):.2f} | {r.get('floor_ratio', float('nan')):.2f} | "
-                     f"{r['gflops']:.1f} | {r['roofline_fraction']:.0%} |")
+                     f"{r.get('floor_pad_ratio', float('nan')):.2f} | {r['gflops']:.1f} | "
+                     f"{r['roofline_fraction']:.0%} |")
     lines += ["", f"Median ratio over the 2-D cases: **{payload['median_ratio_2d']:.2f}**.", "",
               "NumPy floor = the time of the NumPy operations the planned path cannot avoid (its GEMMs at "
               "their exact shapes, or the depthwise multiply/add passes), each measured alone on one "
               "thread with its operands in cache, divided by the thread count (perfect scaling), over "
               "torch's time: no im2col layout can bring the ratio below it with NumPy's kernels "
-              "(`benchmarks/engine.py:floor_ms`). CPU-time ratio = the same pairs timed in process CPU "
+              "(`benchmarks/engine.py:floor_ms`); floor + pad adds the one copy every path makes, the "
+              "input into its padded buffer. CPU-time ratio = the same pairs timed in process CPU "
               "time: robust when other jobs share the cores (wall time then measures the scheduler), but "
               "it counts torch's OpenMP threads spinning while they wait.", ""]
     if "conv_kept_malloc" in payload:
         lines += ["The same with glibc keeping freed memory for both sides (`MALLOC_MMAP_THRESHOLD_=2^30`, "
                   "`MALLOC_TRIM_THRESHOLD_=2^32`: no page faults when a buffer is allocated again):", "",
                   "| conv case, kept malloc | padstride ms | torch ms | ratio | CPU-time ratio | NumPy floor | "
-                  "padstride GFLOP/s | of roofline |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|"]
+                  "floor + pad | padstride GFLOP/s | of roofline |",
+                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for r in payload["conv_kept_malloc"]:
             lines.append(f"| {r['case']} | {r['ours_ms']:.1f} | {r['peer_ms']:.1f} | {r['ratio']:.2f} | "
                          f"{r.get('cpu_ratio', float('nan')):.2f} | {r.get('floor_ratio', float('nan')):.2f} | "
-                         f"{r['gflops']:.1f} | "
+                         f"{r.get('floor_pad_ratio', float('nan')):.2f} | {r['gflops']:.1f} | "
                          f"{r['roofline_fraction']:.0%} |")
         lines += ["", f"Median ratio over the 2-D cases, kept malloc: "
-                  f"**{payload['median_ratio_2d_kept_malloc']:.2f}**.", ""]
+                  f"**{payload['median_ratio_2d_kept_malloc']:.2f}**.", "",
+                  "Targets (issue 15; ratio = padstride / torch, wall time, CPU time in brackets):", "",
+                  *_targets(payload), ""]
     s = payload["seed"]
     lines += [f"Seed 001's double-loop `convolution2d`, 256×256 image, 3×3 kernel: {s['peer_ms']:.0f} ms; "
               f"padstride {s['ours_ms']:.2f} ms: **{s['speedup']:.0f}× faster** (target ≥ 100×).", "",
@@ -434,17 +504,58 @@ def markdown(payload: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def floor_markdown(payload: dict[str, Any]) -> str:
+    """The NumPy-floor table of ``docs/engine.md``: freed memory kept (neither side pays page faults),
+    process CPU time throughout (the floors are CPU time; robust when other jobs share the cores)."""
+    t = payload["threads"]
+    n = t["torch_threads"]
+    lines = [
+        f"Generated by `python -m benchmarks engine` ({n} thread{'s' * (n > 1)}, {', '.join(t['blas'])}, "
+        f"load average {payload['load_average_at_start']:.1f} on {os.cpu_count()} cores; freed memory kept; "
+        "process CPU time, medians):",
+        "",
+        "| case | path | torch ms | padstride ms | its GEMMs alone ms | pad ms | padstride / torch | "
+        "GEMMs / torch | (GEMMs + pad) / torch |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in payload["conv_kept_malloc"]:
+        gemm, pad, peer = r["floor_ms"] * n, r["pad_ms"] * n, r["peer_cpu_ms"]
+        lines.append(f"| {r['case']} | {r['path']} | {peer:.1f} | {r['ours_cpu_ms']:.1f} | {gemm:.1f} | {pad:.1f} | "
+                     f"{r['cpu_ratio']:.2f} | {gemm / peer:.2f} | {(gemm + pad) / peer:.2f} |")
+    if payload.get("note"):
+        lines += ["", f"**{payload['note']}**"]
+    return "\n".join(lines)
+
+
+def write_doc_block(name: str, text: str, doc: str = "docs/engine.md") -> None:
+    """Replace the block between ``<!-- begin NAME -->`` and ``<!-- end NAME -->`` of ``doc``."""
+    import re
+
+    from benchmarks._report import ROOT
+
+    path = ROOT / doc
+    begin, end = f"<!-- begin {name} -->", f"<!-- end {name} -->"
+    pattern = re.compile(re.escape(begin) + ".*?" + re.escape(end), re.S)
+    content = path.read_text()
+    if not pattern.search(content):
+        raise RuntimeError(f"{doc} has no {begin} … {end} block")
+    path.write_text(pattern.sub(lambda _: f"{begin}\n{text.strip()}\n{end}", content))
+
+
 def main() -> None:
     from benchmarks._report import write_results
 
-    t = threads()
-    print(f"  threads: {t}", flush=True)
-    peak = roofline()
-    print(f"  np.matmul roofline: {peak:.1f} GFLOP/s", flush=True)
-    payload: dict[str, Any] = {"threads": t, "roofline_gflops": peak, "reps": REPS,
-                               "load_average_at_start": os.getloadavg()[0]}
-    floors = {name: floor_ms(name, t["torch_threads"]) for name, *_ in CONV_CASES}
-    payload["floors"] = floors
+    load = os.getloadavg()[0]
+    shell = threads()
+    with Workers() as workers:  # measured where the timed padstride side runs: the shell's OPENBLAS_* removed
+        t = workers.call("threads")
+        print(f"  threads: {t}", flush=True)
+        peak = workers.call("roofline")
+        print(f"  np.matmul roofline: {peak:.1f} GFLOP/s", flush=True)
+        floors = {name: workers.call("floor_ms", name, t["torch_threads"]) for name, *_ in CONV_CASES}
+    t["removed_from_workers"] = {k: shell.get(k) for k in blas_env()}
+    payload: dict[str, Any] = {"threads": t, "roofline_gflops": peak, "reps": REPS, "load_average_at_start": load,
+                               "floors": floors, "note": os.environ.get("PADSTRIDE_BENCH_NOTE")}
     payload["conv"] = conv_cases(peak, floors=floors)
     payload["median_ratio_2d"] = statistics.median(r["ratio"] for r in payload["conv"] if r["ndim"] == 2)
     print(f"  median ratio over 2-D cases: {payload['median_ratio_2d']:.2f}", flush=True)
@@ -457,6 +568,7 @@ def main() -> None:
     payload["pool"] = pool_cases()
     payload["pad"] = pad_cases()
     path = write_results("engine", payload, markdown(payload), "Engine: NumPy reference ops vs PyTorch")
+    write_doc_block("engine-floor", floor_markdown(payload))
     print(f"  wrote {path}")
 
 

@@ -64,11 +64,12 @@ def test_conv_matches_torch(cfg: dict) -> None:
 def path_configs(draw: st.DrawFn) -> tuple[Path, dict[str, object]]:
     """A path, and a configuration it can compute (the path's own constraints drawn in)."""
     path = draw(st.sampled_from(list(Path)), "path")
-    nd = draw(st.integers(2 if path is Path.SHIFTED else 1, 3), "nd")
-    return path, draw(conv_configs(nd, unit_stride=path is Path.SHIFTED, depthwise=path is Path.DEPTHWISE))
+    shifted = path in (Path.SHIFTED, Path.STACKED)
+    nd = draw(st.integers(2 if shifted else 1, 3), "nd")
+    return path, draw(conv_configs(nd, unit_stride=shifted, depthwise=path is Path.DEPTHWISE))
 
 
-@oracle_settings(250)
+@oracle_settings(300)
 @given(path_configs(), st.booleans())
 def test_every_path_matches_the_reference(drawn: tuple[Path, dict], into_output: bool) -> None:
     """Each path, forced through ``Tuning(path=...)`` (both layouts where it can run), against ``reference.conv``."""
@@ -103,8 +104,10 @@ def test_planner_choices_and_forcing() -> None:
     assert conv_plan(x, np.zeros((64, 64, 3, 3), np.float32), stride=2, padding="same").path is Path.CHANNELS_LAST
     assert conv_plan(x, np.zeros((64, 1, 3, 3), np.float32), groups=64).path is Path.DEPTHWISE
     volume = np.zeros((1, 64, 6, 6, 6), np.float32)
-    assert conv_plan(volume, np.zeros((8, 64, 3, 3, 3), np.float32)).path is Path.SHIFTED
-    assert conv_plan(volume[:, :8], np.zeros((8, 8, 3, 3, 3), np.float32)).path is Path.IM2COL
+    assert conv_plan(volume, np.zeros((8, 64, 3, 3, 3), np.float32)).path is Path.STACKED
+    assert conv_plan(volume, np.zeros((8, 64, 1, 1, 3), np.float32)).path is not Path.STACKED
+    assert conv_plan(volume[:, :2], np.zeros((8, 2, 3, 3, 3), np.float32)).path is Path.STACKED
+    assert conv_plan(volume[:, :1], np.zeros((8, 1, 3, 3, 3), np.float32)).path is Path.IM2COL  # not direct in 3-D
     assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32)).path is Path.DIRECT
     assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32), tuning=Tuning(into_output=False)).path \
         is Path.IM2COL

@@ -12,7 +12,7 @@ from collections.abc import Callable
 import numpy as np
 import pytest
 
-from padstride.engine import _blocks, conv_transpose, pool, set_block_bytes
+from padstride.engine import Path, Tuning, _blocks, conv, conv_plan, conv_transpose, pool, set_block_bytes, set_workers
 
 SLACK = 1 << 20  # Python objects: slices, tuples, the thread pool's bookkeeping
 
@@ -83,3 +83,21 @@ def test_huge_pool_kernel_over_a_small_input(mode: str) -> None:
     assert out[0, 0, 100_000] == (10 if mode == "max" else 5.5)
     divisors = 0 if mode == "max" else 3 * out.nbytes  # the per-axis divisors (a tuple, float64) and their map
     assert peak <= _bound(out, 0) + divisors, f"peak {peak / 2**20:.1f} MiB"
+
+
+@pytest.mark.parametrize("path", [Path.SHIFTED, Path.STACKED])
+def test_shifted_conv_memory(path: Path) -> None:
+    """A 3-D convolution's temporaries beside the output and its padded input stay within the bound
+    (the columns' reach past a block's rows counted: one row here is a quarter of the limit)."""
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((2, 8, 20, 20, 20)), rng.standard_normal((8, 8, 3, 3, 3))
+    limit = 300_000
+    tuning = Tuning(path=path, block_bytes=limit)
+    assert not conv_plan(x, w, padding="same", tuning=tuning).own_pad
+    padded = x.itemsize * (2 * 8 * 22**3 + 22 * 22)  # the input padded once, and its slack row
+    old = set_workers(1)
+    try:
+        peak, out = _peak(lambda: conv(x, w, padding="same", tuning=tuning))
+    finally:
+        set_workers(old)
+    assert peak <= out.nbytes + padded + limit + SLACK, f"{path}: {peak - out.nbytes - padded} > {limit + SLACK}"

@@ -306,19 +306,95 @@ def _shifted_gemm(job: _Job, buf: np.ndarray, start: int, images: int, size: int
                   offsets: Sequence[int]) -> np.ndarray:
     """Wide GEMM of ``images`` images from element ``start``, ``size`` positions each:
     (groups, C_out/groups, images · size). ``offsets``: element offset of each leading-axes tap."""
-    s, itemsize = job.shape, job.itemsize
-    cout, rows_per_tap = tap_weights.shape[2:]
-    span = size + max(offsets)
-    strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[-1].dilation, s.c_in * s.image_size, 1)
-    src = as_strided(buf[start:], (s.groups, s.cin_per_group, s.kernel[-1], images, span),
-                     tuple(v * itemsize for v in strides), writeable=False)
-    cols = np.empty((s.groups, rows_per_tap, images, span), buf.dtype)
-    np.copyto(cols.reshape(src.shape), src)
+    s = job.shape
+    cout = tap_weights.shape[2]
+    cols = _last_axis_columns(job, buf, start, images, size + max(offsets))
     result = np.empty((s.groups, cout, images, size), buf.dtype)
     tmp = np.empty((s.groups, cout, size), buf.dtype)
     for i in range(images):
         _sum_tap_gemms(tap_weights, cols[:, :, i], offsets, result[:, :, i], tmp)
     return result.reshape(s.groups, cout, images * size)
+
+
+def _last_axis_columns(job: _Job, buf: np.ndarray, start: int, images: int, span: int) -> np.ndarray:
+    """Columns of the last axis' taps: (groups, C_in/groups · k_last, images, span), row
+    ``(c, t)`` of an image holding its flat padded buffer from element ``start + t·d`` on."""
+    s, itemsize = job.shape, job.itemsize
+    strides = (s.cin_per_group * s.image_size, s.image_size, s.geo.axes[-1].dilation, s.c_in * s.image_size, 1)
+    src = as_strided(buf[start:], (s.groups, s.cin_per_group, s.kernel[-1], images, span),
+                     tuple(v * itemsize for v in strides), writeable=False)
+    cols = np.empty((s.groups, s.cin_per_group * s.kernel[-1], images, span), buf.dtype)
+    np.copyto(cols.reshape(src.shape), src)
+    return cols
+
+
+def _stacked(job: _Job, p: ConvPlan) -> None:
+    """:attr:`Path.STACKED`: one GEMM per block, the second-last axis' k taps as its rows.
+
+    Columns hold, for every tap of the axes but the second-last, the input at every padded cell but
+    the last axis' tails (the output's width only, as 2-D :func:`_shifted_into` does), so a tap of
+    the second-last axis is a shift of the flat positions. The GEMM of the stacked weights
+    (k · C_out/groups rows) with the columns gives k row blocks; block ``j`` shifted by ``j`` taps
+    of the second-last axis is that tap's contribution: k − 1 sums, the last one written straight
+    into the output (the tails of the axes between the first and the last dropped; none in 2-D).
+    """
+    s, itemsize = job.shape, job.itemsize
+    lead = s.nd - 2
+    k_stacked, k_last = s.kernel[-2:]
+    cout, cin = s.cout_per_group, s.cin_per_group
+    per_group = job.weight.reshape(s.groups, cout, cin, *s.kernel)
+    # (G, k_stacked, C_out/G, *k_lead, C_in/G, k_last): rows (second-last tap, C_out), columns (other taps, C_in)
+    order = (0, 3 + lead, 1, *range(3, 3 + lead), 2, 4 + lead)
+    weights = np.ascontiguousarray(per_group.transpose(order)).reshape(s.groups, k_stacked * cout, -1)
+    grid = (*s.padded[:-1], s.geo.output[-1])  # the columns' positions: the last axis' tails left out
+    row = math.prod(grid[1:])  # positions of one index of the first axis
+    shift = s.geo.axes[-2].dilation * _element_strides(grid)[-2]  # positions between two taps of the second-last axis
+    padded_steps = _element_strides(s.padded)
+    lead_taps = tuple(a.dilation * step for a, step in zip(s.geo.axes[:lead], padded_steps, strict=False))
+    source = _sources(job, p)
+    kept = (slice(None),) * 3 + tuple(slice(0, o) for o in s.geo.output[1:])
+
+    def work(block: Block) -> None:
+        n0, n1, r0, r1 = block
+        images, rows = n1 - n0, r1 - r0
+        size = rows * row
+        span = size + (k_stacked - 1) * shift  # positions of the GEMM
+        # whole rows past the block's are read by kept outputs (2-D: the first axis is the stacked one);
+        # the part of a row after them only by the tails, and may lie past the padded input: zeros
+        copied = rows + (k_stacked - 1) * shift // row
+        buf, first = source(n0, n1)
+        src = as_strided(buf[first * s.c_in * s.image_size + r0 * s.row_size:],
+                         (s.groups, *s.kernel[:lead], cin, k_last, images, copied, *grid[1:]),
+                         tuple(v * itemsize for v in (cin * s.image_size, *lead_taps, s.image_size,
+                                                       s.geo.axes[-1].dilation, s.c_in * s.image_size,
+                                                       *padded_steps)), writeable=False)
+        cols = np.empty((s.groups, weights.shape[-1], images, span), buf.dtype)
+        np.copyto(cols[..., :copied * row].reshape(src.shape), src)
+        cols[..., copied * row:] = 0
+        z = np.empty((s.groups, k_stacked * cout, span), buf.dtype)
+        acc = np.empty((s.groups, cout, size), buf.dtype)
+        shape = (s.groups, cout, rows, *grid[1:])
+
+        def exact(flat: np.ndarray) -> np.ndarray:  # (G, C_out/G, size) -> (G, C_out/G, rows, *output[1:])
+            return flat.reshape(shape)[kept]
+
+        for i in range(images):
+            target = job.out[n0 + i, :, :, r0:r1]
+            np.matmul(weights, cols[:, :, i], out=z)
+            parts = [z[:, j * cout:(j + 1) * cout, j * shift:j * shift + size] for j in range(k_stacked)]
+            if k_stacked == 1:
+                target[...] = exact(parts[0])
+            elif k_stacked == 2:
+                np.add(exact(parts[0]), exact(parts[1]), out=target)
+            else:
+                np.add(parts[0], parts[1], out=acc)
+                for part in parts[2:-1]:
+                    acc += part
+                np.add(exact(acc), exact(parts[-1]), out=target)
+            if job.bias is not None:
+                target += job.bias.reshape(s.groups, cout, *(1,) * s.nd)
+
+    _blocks.run(p.blocks, work, p.parallel)
 
 
 def _sum_tap_gemms(tap_weights: np.ndarray, cols: np.ndarray, offsets: Sequence[int], out: np.ndarray,
@@ -476,6 +552,7 @@ _PATHS: dict[Path, Callable[[_Job, ConvPlan], None]] = {
     Path.IM2COL: _im2col,
     Path.DIRECT: _direct,
     Path.SHIFTED: _shifted,
+    Path.STACKED: _stacked,
     Path.CHANNELS_LAST: _channels_last,
     Path.DEPTHWISE: _depthwise,
 }

@@ -43,12 +43,19 @@ class Path(enum.Enum):
     #: im2col per image, the GEMM writing straight into a channels-first output (exact positions, no
     #: copy of the result): for few GEMM rows, where the GEMM is bound by writing its result.
     DIRECT = "direct"
-    #: stride 1, 2-D or 3-D: columns of the last axis' taps only; one GEMM per tap of the other axes
+    #: stride 1, 2-D or more: columns of the last axis' taps only; one GEMM per tap of the other axes
     #: reads a shifted window of them (a third of the copying for 3×3, a ninth for 3×3×3).
     SHIFTED = "shifted"
     #: im2col from a channels-last padded copy, where one position's taps along the last axis are
     #: one run of k · C_in values: for strided convolutions with many channels.
     CHANNELS_LAST = "channels_last"
+    #: stride 1, 2-D or more: one GEMM per block whose rows are the second-last axis' k taps (the
+    #: weights stacked: k · C_out/groups rows) and whose columns hold every other tap (shifted copies
+    #: of the input without the last axis' tails, as the 2-D shifted path writing into the output
+    #: has); its k row blocks, each shifted by its tap, are summed into the output. Taller GEMMs than
+    #: the shifted path's (3-D C16→16: 48 rows × 144, not 16 × 48, nine times), one call, k − 1 sums:
+    #: the planner's choice for stride-1 convolutions of 3 or more axes.
+    STACKED = "stacked"
     #: one input channel per group: per channel, a loop over the taps multiplies a view by a scalar
     #: weight and adds it to an accumulator (no GEMM).
     DEPTHWISE = "depthwise"
@@ -67,8 +74,8 @@ class Tuning:
     #: stride-1 2-D convolutions with C_in/groups · k_last ≥ this take :attr:`Path.SHIFTED`; below
     #: C_in/groups · k… < this (few GEMM rows) a channels-first output takes :attr:`Path.DIRECT`
     shifted_min_k: int = 128
-    #: stride-1 3-D convolutions with C_in/groups · k_last ≥ this take :attr:`Path.SHIFTED`
-    shifted_3d_min_k: int = 48
+    #: stride-1 convolutions of 3 or more axes with C_in/groups · k_last ≥ this take :attr:`Path.STACKED`
+    stacked_min_k: int = 6
     #: GEMMs may write straight into a channels-first output (:attr:`Path.DIRECT`, and the shifted
     #: path on blocks of whole images); False: every result goes through a block buffer
     into_output: bool = True
@@ -174,7 +181,7 @@ def eligible(shape: ConvShape, tuning: Tuning = Tuning()) -> tuple[Path, ...]:
     if shape.channels_first_out and tuning.into_output:
         paths.append(Path.DIRECT)
     if shape.unit_stride and shape.nd >= 2:
-        paths.append(Path.SHIFTED)
+        paths += [Path.SHIFTED, Path.STACKED]
     if shape.cin_per_group == 1:
         paths.append(Path.DEPTHWISE)
     return tuple(p for p in Path if p in paths)
@@ -188,11 +195,12 @@ def choose(shape: ConvShape, tuning: Tuning = Tuning()) -> Path:
     if not shape.unit_stride and rows_per_first_tap >= tuning.channels_last_min_k:
         return Path.CHANNELS_LAST
     if shape.unit_stride and shape.nd > 1 and max(shape.kernel[:-1]) > 1:
-        min_k = tuning.shifted_min_k if shape.nd == 2 else tuning.shifted_3d_min_k
-        if rows_per_first_tap >= min_k:
+        if shape.nd == 2 and rows_per_first_tap >= tuning.shifted_min_k:
             return Path.SHIFTED
+        if shape.nd > 2 and rows_per_first_tap >= tuning.stacked_min_k:
+            return Path.STACKED
     few_rows = shape.cin_per_group * shape.tap_count < tuning.shifted_min_k
-    if few_rows and tuning.into_output and shape.channels_first_out:
+    if few_rows and tuning.into_output and shape.channels_first_out and shape.nd <= 2:  # 3-D: im2col is faster
         return Path.DIRECT
     return Path.IM2COL
 
@@ -222,6 +230,14 @@ def plan(shape: ConvShape, tuning: Tuning = Tuning()) -> ConvPlan:
         row_bytes = (c * k_last + 2 * c_out) * shape.row_size * itemsize
         blocks, own_pad = _pad_plan(shape, row_bytes, image_bytes, tuning, extra)
         return ConvPlan(path, True, slack, blocks, own_pad, into, eligible=paths)
+    if path is Path.STACKED:  # columns of every tap but the second-last axis', the stacked GEMM result, the sum
+        k_stacked = shape.kernel[-2]
+        k_cols = c * shape.tap_count // k_stacked
+        reach = (k_stacked - 1) * shape.geo.axes[-2].dilation * math.prod(shape.padded[shape.nd - 1:])
+        extra = reach * (k_cols + k_stacked * c_out) * itemsize
+        row_bytes = (k_cols + (k_stacked + 1) * c_out) * shape.row_size * itemsize
+        blocks, own_pad = _pad_plan(shape, row_bytes, c * shape.image_size * itemsize, tuning, extra)
+        return ConvPlan(path, False, 0, blocks, own_pad, False, eligible=paths)
     row_positions = shape.row_size if wide else math.prod(outs[1:])
     row_bytes = (c * shape.tap_count + c_out) * row_positions * itemsize
     blocks, own_pad = _pad_plan(shape, row_bytes, image_bytes, tuning)
