@@ -28,7 +28,7 @@ from typing import Any
 
 from .torch_layers import DROPOUT_FNS, fn_name
 
-__all__ = ["shortcut"]
+__all__ = ["broadcast", "shortcut"]
 
 _SAME = frozenset({
     "relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "hardtanh", "mish", "elu",
@@ -54,10 +54,10 @@ def _names(func: Any) -> tuple[str, bool]:
     return fn_name(func), inplace
 
 
-def _broadcast(*shapes: Any) -> tuple[int, ...] | None:
+def broadcast(*shapes: Any) -> tuple[int, ...] | None:
     """numpy's broadcast of ``shapes`` (``None`` where they do not); ``torch.broadcast_shapes`` is slow Python.
 
-    >>> _broadcast((2, 1, 5), (3, 1)), _broadcast((2, 3), (4, 3))
+    >>> broadcast((2, 1, 5), (3, 1)), broadcast((2, 3), (4, 3))
     ((2, 3, 5), None)
     """
     rank = max(len(s) for s in shapes)
@@ -105,7 +105,7 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if len({t.dtype for t in tensors}) != 1 or not all(isinstance(v, (torch.Tensor, int, float))
                                                             for v in (a, b)):
             return None
-        shape = _broadcast(*(t.shape for t in tensors))
+        shape = broadcast(*(t.shape for t in tensors))
         if shape is None:
             return None  # torch raises its own mismatch error
         if inplace:
@@ -118,7 +118,7 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     if name in ("addcmul", "addcdiv") and len(args) == 3 and not kwargs.keys() - {"value"}:
         if not all(_meta_float(t, torch) for t in args) or len({t.dtype for t in args}) != 1:
             return None
-        shape = _broadcast(*(t.shape for t in args))
+        shape = broadcast(*(t.shape for t in args))
         if shape is None:
             return None
         return torch.empty(shape, dtype=args[0].dtype, device="meta")
@@ -132,7 +132,7 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     if name == "masked_fill" and len(args) == 3 and not kwargs and _meta_float(args[0], torch) and \
             isinstance(args[1], torch.Tensor) and args[1].device.type == "meta" and args[1].dtype == torch.bool and \
             isinstance(args[2], (int, float)) and \
-            _broadcast(args[0].shape, args[1].shape) == tuple(args[0].shape):
+            broadcast(args[0].shape, args[1].shape) == tuple(args[0].shape):
         return torch.empty(args[0].shape, dtype=args[0].dtype, device="meta")
     if name == "linear" and len(args) <= 3 and not kwargs.keys() - {"input", "weight", "bias"}:  # Eva: weight=…
         bound: dict[str, Any] = dict(zip(("input", "weight", "bias"), args, strict=False)) | kwargs
@@ -151,7 +151,7 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if not all(_meta_float(t, torch) and t.dim() >= 2 for t in (q, k, v)) or q.shape[-1] != k.shape[-1] or \
                 k.shape[-2] != v.shape[-2] or len({q.dtype, k.dtype, v.dtype}) != 1:
             return None
-        batch = _broadcast(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        batch = broadcast(q.shape[:-2], k.shape[:-2], v.shape[:-2])
         if batch is None:
             return None
         return torch.empty((*batch, q.shape[-2], v.shape[-1]), dtype=q.dtype, device="meta")
