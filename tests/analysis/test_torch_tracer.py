@@ -90,6 +90,10 @@ def test_module_call_is_restored_after_a_failed_trace() -> None:
         analyze(Bad(), (1, 4, 4))
     assert nn.Module.__call__ is original
     assert nn.Conv2d(1, 1, 1)(torch.ones(1, 1, 2, 2)).shape == (1, 1, 2, 2)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), Bad())
+    with pytest.raises(ModelError):
+        analyze(net, (1, 8, 8))
+    assert not any("_compiled_call_impl" in vars(m) for m in net.modules())  # each module's call restored
 
 
 class _BatchSized(nn.Module):

@@ -289,9 +289,9 @@ class _Converter(LayerReader):
         return m
 
     def _held(self, value: Any) -> frozenset[int]:
-        """The parameters the meta tensors in ``value`` carry that no node counts yet."""
+        """The parameters the meta tensors in ``value`` (a flat list, or nested) carry that no node counts yet."""
         held: set[int] = set()
-        for t in flat(value):
+        for t in value if type(value) is list else flat(value):
             hit = self.carried.get(id(t))
             if hit is not None and hit[0] is t:
                 held |= hit[1]
@@ -357,7 +357,7 @@ class _Converter(LayerReader):
         if any(s % PROBE == 0 for s in self.input_shape):
             raise ModelError(f"{type(root).__name__}: an input size is a multiple of {PROBE}, the trace's batch probe")
         x = _Sym(self.b.input(self.input_shape, name=self._name("input")), self)
-        with _module_calls_redirected(), _stand_ins_only(self):
+        with _module_calls_redirected([m for _, m in modules]), _stand_ins_only(self):
             try:
                 result = root(x)
             except _Untraceable as exc:
@@ -381,14 +381,15 @@ class _Converter(LayerReader):
         g.notes = self._check_params(g)
         return g
 
-    def call_module(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
-        """``module(*args)`` during the trace: a known layer becomes a node, a container is traced into."""
+    def call_module(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sym: _Sym) -> Any:
+        """``module(*args)`` during the trace (``sym``: its first stand-in argument): a known layer becomes a node,
+        a container is traced into."""
         qualname = self.qualnames.get(id(module), "") or snake_case(type(module).__name__)
         make = handler(type(module))
         if make is not None and own_forward(type(module)) and spec_of(module) is None:
             make = None  # e.g. a Conv2d subclass that pads in its forward: trace into it
         if make is not None:
-            x = _unwrap(next(v for v in flat((args, kwargs)) if isinstance(v, _Sym)))  # also ``layer(input=x)``
+            x = _Ref(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
             lead = self._lead([x])
             if lead is not None:
                 node = make(self, module, x, self._name(qualname))
@@ -412,8 +413,14 @@ class _Converter(LayerReader):
 
     def _in(self, value: Any) -> Any:
         """Stand-ins → converter refs, real tensors → meta stand-ins, inside lists, tuples and dicts."""
-        if isinstance(value, _Sym):
+        kind = type(value)
+        if kind is _Sym:
             return _Ref(value._ref)
+        if kind is tuple or kind is list:
+            items = [self._in(v) for v in value]
+            return items if kind is list else tuple(items)
+        if kind in (int, float, bool, str) or value is None:
+            return value
         if isinstance(value, (list, tuple)):
             return type(value)(self._in(v) for v in value)
         if isinstance(value, dict):
@@ -436,7 +443,8 @@ class _Converter(LayerReader):
 
     def _function(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         x: Any = args[0] if args else None
-        refs = [a for a in flat((args, kwargs)) if isinstance(a, _Ref)]
+        values = flat((args, kwargs))
+        refs = [a for a in values if type(a) is _Ref]
         if not refs:  # e.g. torch.Tensor.size(x, 0) already done
             method = getattr(type(x), target) if isinstance(target, str) else target
             return self.const_call(method, args, kwargs)
@@ -450,18 +458,18 @@ class _Converter(LayerReader):
             return shape if dim is None else shape[dim]
         name = self._name(self._prefix() + fn, function=True)
         lead = self._lead(refs)
-        node = None if lead is None else self._known(name, target, fn, x, refs, args, kwargs)
+        node = None if lead is None else self._known(name, fn, x, refs, args, kwargs, values)
         if node is None or lead is None:
-            return self._opaque(name, fn, target, args, kwargs, None)
+            return self._opaque(name, fn, target, args, kwargs, None, values)
         if lead != 1:
             self.layout[node] = (0, 0, lead)  # a layer on windows folded into the batch keeps them there
         return _Ref(node)
 
-    def _known(self, name: str, target: Any, fn: str, x: Any, refs: list[_Ref], args: tuple[Any, ...],
-               kwargs: dict[str, Any]) -> str | None:
+    def _known(self, name: str, fn: str, x: Any, refs: list[_Ref], args: tuple[Any, ...], kwargs: dict[str, Any],
+               values: list[Any]) -> str | None:
         """The IR node of an op the IR models, on batch-first tensors; ``None`` where only a meta run is exact."""
         b = self.b
-        held = self._held((args, kwargs))
+        held = self._held(values)
         if fn in _ARITH and len(args) >= 2:
             return self._arith(name, fn, args[:2], held)
         if fn in ("conv1d", "conv2d", "conv3d", "linear") and isinstance(x, _Ref) and len(refs) == 1:
@@ -473,7 +481,7 @@ class _Converter(LayerReader):
             return self._cat(name, args, kwargs)
         if held or not isinstance(x, _Ref) or len(refs) > 1:
             return None
-        if any(isinstance(v, self.torch.Tensor) for v in flat((args, kwargs))):
+        if any(isinstance(v, self.torch.Tensor) for v in values):
             return None  # a tensor of the model's among the arguments: a meta run says what it does
         if fn == "getitem":
             crops = slice_crops(self.full_shape(x), args[1])
@@ -600,7 +608,8 @@ class _Converter(LayerReader):
             return self.b.reshape(x, rest, batch_absorbing=True, name=name, type=type)
         return None
 
-    def _opaque(self, name: str, type: str, fn: Any, args: Any, kwargs: dict[str, Any], module: Any) -> Any:
+    def _opaque(self, name: str, type: str, fn: Any, args: Any, kwargs: dict[str, Any], module: Any,
+                values: list[Any] | None = None) -> Any:
         """Run one op on meta tensors (the batch a probe size) and keep it as opaque nodes, one per output tensor."""
         torch = self.torch
         refs: list[str] = []
@@ -616,7 +625,7 @@ class _Converter(LayerReader):
             return v
 
         margs, mkwargs = meta(args), {k: meta(v) for k, v in kwargs.items()}
-        held = self._held((args, kwargs))
+        held = self._held(flat((args, kwargs)) if values is None else values)
         try:
             with torch._C.DisableTorchFunction():
                 if module is not None:
@@ -724,8 +733,9 @@ def _stand_ins_only(conv: _Converter) -> Any:
         def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
             values = flat((args, kwargs))
-            if any(type(v) is _Sym for v in values):
-                return _Sym.__torch_function__(func, types, args, kwargs)
+            for v in values:
+                if type(v) is _Sym:
+                    return v._conv.call(func, tuple(args), kwargs)
             raw = str(getattr(func, "__name__", ""))
             if raw in _FREE or fn_name(func) in _FREE or (raw == "__get__" and not _tensor_property(func)):
                 out = func(*args, **kwargs)
@@ -745,40 +755,80 @@ def _tensor_property(func: Any) -> bool:
 
 
 _PATCH_LOCK = threading.Lock()
-_PATCH_USERS = 0
+_REDIRECTED: dict[int, list[Any]] = {}  # id(module) → [module, traces using it, its own _compiled_call_impl]
+_CLASS_USERS = 0
 _ORIGINAL_CALL: Any = None
+_OWN_NONE = object()
+
+
+def _instance_call(module: Any, own: Any, *args: Any, **kwargs: Any) -> Any:
+    """A module's call while a stand-in trace runs: calls on stand-ins go to their converter.
+
+    Each stand-in knows its converter, so traces in several threads do not meet; calls on real
+    or meta tensors run as usual.
+    """
+    sym = next((v for v in flat((args, kwargs)) if type(v) is _Sym), None)
+    if sym is not None:
+        return sym._conv.call_module(module, args, kwargs, sym)
+    if own is not None:
+        return own(*args, **kwargs)
+    return module._call_impl(*args, **kwargs)
 
 
 def _redirected_call(module: Any, *args: Any, **kwargs: Any) -> Any:
-    """``nn.Module.__call__`` while a stand-in trace runs: calls on stand-ins go to their converter.
-
-    Each stand-in knows its converter, so traces in several threads do not meet; calls on real
-    tensors run as usual.
-    """
+    """``nn.Module.__call__`` for a torch whose modules have no ``_compiled_call_impl`` slot (torch < 2.2)."""
     sym = next((v for v in flat((args, kwargs)) if type(v) is _Sym), None)
     if sym is None:
         return _ORIGINAL_CALL(module, *args, **kwargs)
-    return sym._conv.call_module(module, args, kwargs)
+    return sym._conv.call_module(module, args, kwargs, sym)
 
 
 @contextlib.contextmanager
-def _module_calls_redirected() -> Iterator[None]:
-    """Install :func:`_redirected_call` while at least one trace runs (counted, under a lock)."""
+def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
+    """Route the calls of ``modules`` to :func:`_instance_call` while at least one trace runs (counted, under a lock).
+
+    Torch's ``Module.__call__`` calls an instance's ``_compiled_call_impl`` where it is set; setting
+    it per instance leaves the class alone (assigning ``nn.Module.__call__`` makes CPython drop the
+    attribute caches of every ``nn.Module`` subclass loaded, about 1 ms with timm imported).
+    """
     import torch.nn as nn
 
-    global _PATCH_USERS, _ORIGINAL_CALL
+    global _CLASS_USERS, _ORIGINAL_CALL
+    per_instance = "_compiled_call_impl" in vars(nn.Module)
     with _PATCH_LOCK:
-        if _PATCH_USERS == 0:
-            _ORIGINAL_CALL = nn.Module.__call__
-            nn.Module.__call__ = _redirected_call  # type: ignore[method-assign]
-        _PATCH_USERS += 1
+        if not per_instance:
+            if _CLASS_USERS == 0:
+                _ORIGINAL_CALL = nn.Module.__call__
+                nn.Module.__call__ = _redirected_call  # type: ignore[method-assign]
+            _CLASS_USERS += 1
+        else:
+            for m in modules:
+                entry = _REDIRECTED.get(id(m))
+                if entry is None:
+                    own = m.__dict__.get("_compiled_call_impl", _OWN_NONE)
+                    m.__dict__["_compiled_call_impl"] = functools.partial(_instance_call, m,
+                                                                          None if own is _OWN_NONE else own)
+                    _REDIRECTED[id(m)] = [m, 1, own]
+                else:
+                    entry[1] += 1
     try:
         yield
     finally:
         with _PATCH_LOCK:
-            _PATCH_USERS -= 1
-            if _PATCH_USERS == 0:
-                nn.Module.__call__ = _ORIGINAL_CALL  # type: ignore[method-assign]
+            if not per_instance:
+                _CLASS_USERS -= 1
+                if _CLASS_USERS == 0:
+                    nn.Module.__call__ = _ORIGINAL_CALL  # type: ignore[method-assign]
+            else:
+                for m in modules:
+                    entry = _REDIRECTED[id(m)]
+                    entry[1] -= 1
+                    if entry[1] == 0:
+                        del _REDIRECTED[id(m)]
+                        if entry[2] is _OWN_NONE:
+                            del m.__dict__["_compiled_call_impl"]
+                        else:
+                            m.__dict__["_compiled_call_impl"] = entry[2]
 
 
 Converter = _Converter
