@@ -303,16 +303,19 @@ class _Shared(nn.Module):
         self.head, self.tail = nn.Linear(4, 4), nn.Linear(4, 4)
         self.tail.weight = self.head.weight
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:  # a dict: read on meta
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.blocks[1](self.blocks[0](self.pos(x)))
         return {"out": self.tail(self.head(x.mean((2, 3))))}
 
 
-def test_shared_modules_and_tied_weights_stay_on_the_model() -> None:
+@pytest.mark.parametrize("reader", ["trace", "meta"])
+def test_shared_modules_and_tied_weights_stay_on_the_model(reader: str, request: pytest.FixtureRequest) -> None:
+    if reader == "meta":
+        request.getfixturevalue("meta_only")
     net = _Shared().eval()
     before = {k: v for k, v in net.named_parameters(remove_duplicate=False)}
     s = analyze(net, (4, 9, 9))
-    assert s.graph.reader == "meta" and s.total_params == sum(p.numel() for p in net.parameters())
+    assert s.graph.reader == reader and s.total_params == sum(p.numel() for p in net.parameters())
     after = dict(net.named_parameters(remove_duplicate=False))
     assert all(after[k] is v and v.device.type == "cpu" for k, v in before.items())
     assert net.tail.weight is net.head.weight

@@ -304,3 +304,33 @@ def test_weights_from_buffers_or_computed_are_counted_once(size: tuple[int, ...]
     assert s.graph.reader == "trace" and not s.errors
     assert s.layer(s.graph.outputs[0]).shape == tuple(real.shape[1:])
     assert s.total_params == sum(p.numel() for p in net.parameters())  # the buffer is no parameter
+
+
+class Extras(nn.Module):
+    """torchvision Swin's ``x.new_zeros((H, W))`` mask, EdgeNeXt's ``torch.zeros(B, ...).to(weight.device)``,
+    GCViT's ``repeat_interleave(B_ // B)``, CoaT's shared conv, ViT's ``nn.MultiheadAttention`` (``(out, None)``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.attn = nn.MultiheadAttention(4, 2, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, C, H, W = x.shape
+        x = self.conv(x + x.new_zeros((H, W)) + torch.zeros(B, 1, H, W).to(self.conv.weight.device))
+        x = self.conv(x)  # shared: its parameters counted once
+        windows = x.reshape(B, C, 2, H // 2, W).transpose(1, 2).reshape(B * 2, C, H // 2 * W).transpose(1, 2)
+        g = x.flatten(2).mean(2, keepdim=True).transpose(1, 2).repeat_interleave(windows.shape[0] // B, dim=0)
+        out, _ = self.attn(windows + g, windows, windows, need_weights=False)
+        return out.reshape(B, 2, -1).flatten(1)
+
+
+@pytest.mark.parametrize("size", [(4, 6, 5), (4, 8, 9)])
+def test_tensors_made_in_forward_shared_layers_and_torch_attention(size: tuple[int, ...]) -> None:
+    net = Extras().eval()
+    with torch.no_grad():
+        real = net(torch.zeros(1, *size))
+    s = analyze(net, size)
+    assert s.graph.reader == "trace" and not s.errors and not s.graph.notes
+    assert s.layer(s.graph.outputs[0]).shape == tuple(real.shape[1:])
+    assert s.total_params == sum(p.numel() for p in net.parameters())

@@ -101,12 +101,14 @@ class _Batch(int):
 
     __rmul__ = __mul__
 
-    def __floordiv__(self, other: Any) -> _Batch:
+    def __floordiv__(self, other: Any) -> Any:
+        if type(other) is _Batch and self.factor % other.factor == 0:
+            return self.factor // other.factor  # windows per image: ``B_ // B``
         if type(other) is int and other > 0 and self.factor % other == 0:
             return _Batch(self.factor // other)
         if type(other) is float and other > 0 and other.is_integer() and self.factor % int(other) == 0:
             return _Batch(self.factor // int(other))
-        return self._number()  # type: ignore[no-any-return]
+        return self._number()
 
     __truediv__ = __floordiv__
 
@@ -334,6 +336,8 @@ class _Converter(LayerReader):
             kwargs = {**kwargs, "device": "meta"}  # torch.zeros(B, 1, C): a factory sized by the batch
         args, kwargs = self._metas(args), self._metas(kwargs)
         held = self._held((args, kwargs))
+        if fn_name(func) in ("to", "cpu", "cuda") and args and isinstance(args[0], torch.Tensor):
+            args, kwargs = _on_meta_device(args, kwargs, torch)  # ``mask.to(weight.device)``: stays on meta
         with torch._C.DisableTorchFunction():
             out = shortcut(func, args, kwargs)
             if out is None:
@@ -391,7 +395,7 @@ class _Converter(LayerReader):
         if make is not None:
             x = _Ref(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
             lead = self._lead([x])
-            if lead is not None:
+            if lead is not None and not any(id(p) in self.counted for p in module.parameters()):
                 node = make(self, module, x, self._name(qualname))
                 self.counted.update(id(p) for p in module.parameters())
                 if lead != 1:
@@ -456,6 +460,8 @@ class _Converter(LayerReader):
                 return math.prod(shape[1:]) * shape[0]
             dim = args[1] if len(args) > 1 else kwargs.get("dim")
             return shape if dim is None else shape[dim]
+        if fn.startswith("new_") or (fn in ("type_as", "to") and not isinstance(x, _Ref)):
+            return self._made_like(target, fn, args, kwargs, values)
         name = self._name(self._prefix() + fn, function=True)
         lead = self._lead(refs)
         node = None if lead is None else self._known(name, fn, x, refs, args, kwargs, values)
@@ -464,6 +470,21 @@ class _Converter(LayerReader):
         if lead != 1:
             self.layout[node] = (0, 0, lead)  # a layer on windows folded into the batch keeps them there
         return _Ref(node)
+
+    def _made_like(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any],
+                   values: list[Any]) -> Any:
+        """``x.new_zeros(H, W)``, ``scale.type_as(x)``: a tensor of the model's; the traced one gives only its dtype."""
+        torch = self.torch
+
+        def meta(v: Any) -> Any:
+            if type(v) is _Ref:
+                return torch.empty(self._probe_shape(v), device="meta")
+            if isinstance(v, (list, tuple)):
+                return type(v)(meta(i) for i in v)
+            return v
+
+        method = getattr(torch.Tensor, target) if isinstance(target, str) else target
+        return self.const_call(method, meta(args), {k: meta(v) for k, v in kwargs.items()})
 
     def _known(self, name: str, fn: str, x: Any, refs: list[_Ref], args: tuple[Any, ...], kwargs: dict[str, Any],
                values: list[Any]) -> str | None:
@@ -635,15 +656,16 @@ class _Converter(LayerReader):
                     out = shortcut(method, margs, mkwargs)
                     if out is None:
                         out = method(*margs, **mkwargs)
+                outs = [o for o in out if o is not None] if isinstance(out, (tuple, list)) else [out]
+                sizes = [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in outs]
         except Exception as exc:
             raise ModelError(f"{name} ({type}): not understood and fails on meta tensors "
                              f"({type_name(exc)}: {first_line(exc)})") from None
-        outs = list(out) if isinstance(out, (tuple, list)) else [out]
-        if not outs or not all(isinstance(o, torch.Tensor) for o in outs):
+        if not outs or any(size is None for size in sizes):
             raise ModelError(f"{name} ({type}): not understood (returns {type_name(out)}, not tensors)")
         if len(outs) >= PROBE:
             raise _Untraceable(f"{name} ({type}): splits the batch")
-        shaped = [self._adopt(tuple(o.shape), f"{name} ({type})") for o in outs]
+        shaped = [self._adopt(size, f"{name} ({type})") for size in sizes if size is not None]
         self.counted |= held
         params = sum(self.params[i][0] for i in held)
         trainable = sum(self.params[i][0] for i in held if self.params[i][1])
@@ -659,7 +681,10 @@ class _Converter(LayerReader):
             if lay is not None:
                 self.layout[node] = lay
             made.append(_Ref(node))
-        return (list if isinstance(out, list) else tuple)(made) if isinstance(out, (tuple, list)) else made[0]
+        if not isinstance(out, (tuple, list)):
+            return made[0]
+        them = iter(made)  # ``(attn_output, None)``: the Nones stay
+        return (list if isinstance(out, list) else tuple)(None if o is None else next(them) for o in out)
 
     def _unused_params(self) -> None:
         """Parameters ``forward`` never used, one node per module that holds them (the total stays torch's)."""
@@ -698,6 +723,13 @@ def _batched(value: Any) -> Any:
             any(v and v % PROBE == 0 for v in value):
         return tuple(_batched(v) for v in value)
     return value
+
+
+def _on_meta_device(args: tuple[Any, ...], kwargs: dict[str, Any], torch: Any) -> tuple[tuple[Any, ...],
+                                                                                       dict[str, Any]]:
+    """The arguments of ``Tensor.to`` / ``.cpu()`` / ``.cuda()`` without a move off the meta device."""
+    kept = tuple(a for a in args[1:] if not isinstance(a, (torch.device, str, int)) or isinstance(a, bool))
+    return (args[0], *kept), {k: v for k, v in kwargs.items() if k not in ("device", "non_blocking", "copy")}
 
 
 def _unwrap(value: Any) -> Any:
