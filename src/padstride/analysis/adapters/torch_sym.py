@@ -395,9 +395,10 @@ class _Converter(LayerReader):
         if make is not None:
             x = _Ref(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
             lead = self._lead([x])
-            if lead is not None and not any(id(p) in self.counted for p in module.parameters()):
+            mine = [id(p) for p in module._parameters.values() if p is not None]  # torch.nn layers: no children
+            if lead is not None and not self.counted.intersection(mine) and not module._modules:
                 node = make(self, module, x, self._name(qualname))
-                self.counted.update(id(p) for p in module.parameters())
+                self.counted.update(mine)
                 if lead != 1:
                     self.layout[node] = (0, 0, lead)
                 return _Sym(node, self)
