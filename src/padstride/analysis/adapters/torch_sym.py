@@ -396,9 +396,12 @@ class _Converter(LayerReader):
             x = _Ref(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
             lead = self._lead([x])
             mine = [id(p) for p in module._parameters.values() if p is not None]  # torch.nn layers: no children
-            if lead is not None and not self.counted.intersection(mine) and not module._modules:
-                node = make(self, module, x, self._name(qualname))
-                self.counted.update(mine)
+            if lead is not None and not module._modules:
+                if not self.counted.intersection(mine):
+                    node = make(self, module, x, self._name(qualname))
+                    self.counted.update(mine)
+                else:  # called again (CoaT's shared convolutions): its parameters are counted where first used
+                    node = self._again(make, module, x, self._name(qualname))
                 if lead != 1:
                     self.layout[node] = (0, 0, lead)
                 return _Sym(node, self)
@@ -410,6 +413,15 @@ class _Converter(LayerReader):
             return module.forward(*args, **kwargs)
         finally:
             self.scope.pop()
+
+    def _again(self, make: Any, module: Any, x: str, name: str) -> str:
+        """A known layer called a second time: an opaque node of the shape its handler gives, without parameters."""
+        scratch = LayerReader(name)
+        out = make(scratch, module, scratch.b.input(self.shape(x), name="x"), "layer")
+        shape = scratch.b.propagated()[out].shape
+        if shape is None:
+            raise _Untraceable(f"{name}: a shared layer that does not fit its input")
+        return self.b.opaque(x, shape, 0, 0, name=name, type=type(module).__name__)
 
     def _prefix(self) -> str:
         """The module path that functions called now belong to, with a trailing dot (``""`` at the root)."""
