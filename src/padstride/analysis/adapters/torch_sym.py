@@ -617,11 +617,9 @@ class _Converter(LayerReader):
         bound = bind("cat", args, kwargs)
         tensors = bound["tensors"]
         dim = bound.get("dim", bound.get("axis", 0))
-        if not isinstance(tensors, (list, tuple)) or not all(isinstance(t, _Ref) for t in tensors) or \
-                not isinstance(dim, int) or len({len(self.shape(t)) for t in tensors}) != 1:
-            return None
-        if dim % (len(self.shape(tensors[0])) + 1) == 0:
-            return None  # along the batch
+        if not isinstance(tensors, (list, tuple)) or not all(type(t) is _Ref for t in tensors) or \
+                not isinstance(dim, int) or dim % (len(self.shape(tensors[0])) + 1) == 0:
+            return None  # a tensor of the model's among them, or along the batch: a meta run
         if len(tensors) == 1:  # DenseNet's ``torch.cat([x], 1)``
             return self.b.identity(tensors[0], name=name, type="cat")
         return self.b.concat(list(tensors), axis=dim, name=name, type="cat")
