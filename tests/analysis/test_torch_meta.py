@@ -11,9 +11,20 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from padstride.analysis import analyze
+from padstride.analysis.adapters import torch_sym
 from padstride.analysis.load import ModelError
 
 from ._forward import real_shapes
+
+
+@pytest.fixture
+def meta_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The stand-in trace gives up on every model, so ``analyze`` reads with the meta reader."""
+
+    def give_up(self: object) -> None:
+        raise ModelError("the trace is off in this test")
+
+    monkeypatch.setattr(torch_sym.Converter, "run", give_up)
 
 
 def _exact(net: nn.Module, shape: tuple[int, ...], reader: str) -> None:
@@ -85,9 +96,12 @@ class Vit(nn.Module):
         return OrderedDict(last_hidden_state=x, pooled=x[:, 0])
 
 
-def test_bare_parameters_and_the_batch_size_are_read_on_meta() -> None:
+@pytest.mark.parametrize("reader", ["trace", "meta"])
+def test_bare_parameters_and_the_batch_size(reader: str, request: pytest.FixtureRequest) -> None:
+    if reader == "meta":
+        request.getfixturevalue("meta_only")
     net = Vit().eval()
-    _exact(net, (3, 16, 16), "meta")
+    _exact(net, (3, 16, 16), reader)
     s = analyze(net, (3, 16, 16))
     assert s.layer("unused_head.unused").params == 16 * 1000 + 1000  # listed, so the total is torch's
     assert [s.layer(n).shape for n in s.graph.outputs] == [(17, 16), (16,)]
@@ -109,9 +123,13 @@ class SwinStage(nn.Module):
         return self.out(x.permute(0, 3, 1, 2).contiguous())
 
 
+@pytest.mark.parametrize("reader", ["trace", "meta"])
 @pytest.mark.parametrize("size", [(3, 22, 22), (3, 30, 18)])
-def test_a_channels_last_pad_is_opaque_with_its_true_shape(size: tuple[int, ...]) -> None:
-    _exact(SwinStage().eval(), size, "meta")
+def test_a_channels_last_pad_is_opaque_with_its_true_shape(size: tuple[int, ...], reader: str,
+                                                            request: pytest.FixtureRequest) -> None:
+    if reader == "meta":
+        request.getfixturevalue("meta_only")
+    _exact(SwinStage().eval(), size, reader)
 
 
 class Branches(nn.Module):
@@ -128,10 +146,11 @@ class Branches(nn.Module):
         return y * self.scale if self.scale is not None else y
 
 
-def test_a_merge_that_torch_refuses_is_reported_like_a_static_one() -> None:
+def test_a_merge_that_torch_refuses_is_reported_like_a_static_one(request: pytest.FixtureRequest) -> None:
     with pytest.raises(RuntimeError, match="size of tensor a"):
         Branches(True)(torch.zeros(1, 3, 225, 225))
     static = analyze(Branches(False), (3, 225, 225))
+    request.getfixturevalue("meta_only")
     meta = analyze(Branches(True), (3, 225, 225))
     assert (static.graph.reader, meta.graph.reader) == ("trace", "meta")
     assert static.errors == ["add (add): cannot add 113×113 (conv) with 112×112 (pool.1); crop conv by ((0, 1), "
@@ -142,15 +161,15 @@ def test_a_merge_that_torch_refuses_is_reported_like_a_static_one() -> None:
     assert not analyze(Branches(True), (3, 224, 224)).errors
 
 
-def test_a_linear_that_torch_refuses_is_reported_with_its_features() -> None:
+def test_a_linear_that_torch_refuses_is_reported_with_its_features(meta_only: None) -> None:
     net = nn.Sequential(nn.Conv2d(1, 64, 3), nn.Flatten(), nn.Linear(64 * 7 * 7, 10))
-    net.register_parameter("bare", nn.Parameter(torch.zeros(3)))  # forces the meta reader
+    net.register_parameter("bare", nn.Parameter(torch.zeros(3)))
     s = analyze(net, (1, 8, 8))
     assert s.graph.reader == "meta"
     assert s.errors == ["2 (Linear): expects 3136 = 64·7·7 input features, gets 2304 = 64·6·6"]
 
 
-def test_a_conv_fed_the_wrong_channels_is_reported_and_the_read_goes_on() -> None:
+def test_a_conv_fed_the_wrong_channels_is_reported_and_the_read_goes_on(meta_only: None) -> None:
     net = nn.Sequential(nn.Conv2d(3, 8, 3), nn.Conv2d(4, 6, 3, padding=1), nn.ReLU())
     net.register_parameter("bare", nn.Parameter(torch.zeros(3)))
     s = analyze(net, (3, 9, 9))
@@ -284,16 +303,19 @@ class _Shared(nn.Module):
         self.head, self.tail = nn.Linear(4, 4), nn.Linear(4, 4)
         self.tail.weight = self.head.weight
 
-    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:  # a dict: read on meta
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         x = self.blocks[1](self.blocks[0](self.pos(x)))
         return {"out": self.tail(self.head(x.mean((2, 3))))}
 
 
-def test_shared_modules_and_tied_weights_stay_on_the_model() -> None:
+@pytest.mark.parametrize("reader", ["trace", "meta"])
+def test_shared_modules_and_tied_weights_stay_on_the_model(reader: str, request: pytest.FixtureRequest) -> None:
+    if reader == "meta":
+        request.getfixturevalue("meta_only")
     net = _Shared().eval()
     before = {k: v for k, v in net.named_parameters(remove_duplicate=False)}
     s = analyze(net, (4, 9, 9))
-    assert s.graph.reader == "meta" and s.total_params == sum(p.numel() for p in net.parameters())
+    assert s.graph.reader == reader and s.total_params == sum(p.numel() for p in net.parameters())
     after = dict(net.named_parameters(remove_duplicate=False))
     assert all(after[k] is v and v.device.type == "cpu" for k, v in before.items())
     assert net.tail.weight is net.head.weight

@@ -141,6 +141,39 @@ def test_normalize_as_torch(kwargs: dict[str, Any]) -> None:
     _same_as_torch(F.normalize, (torch.ones(2, 3, 5),), kwargs)
 
 
+@oracle_settings(120)
+@given(a=st.lists(st.integers(1, 4), min_size=1, max_size=4), b=st.lists(st.integers(1, 4), min_size=1, max_size=4),
+       fn=st.sampled_from([torch.matmul, torch.Tensor.__matmul__, torch.Tensor.__rmatmul__, torch.bmm]))
+def test_matmul_shaped_as_torch(a: list[int], b: list[int], fn: Any) -> None:
+    _same_as_torch(fn, (torch.zeros(a), torch.zeros(b)), {}, may_decline=min(len(a), len(b)) < 2)  # vectors: torch
+
+
+@oracle_settings(80)
+@given(shapes=st.lists(st.sampled_from([(2, 3), (2, 3), (3,), (2, 3, 1)]), min_size=1, max_size=3),
+       dim=st.integers(-4, 3), by_name=st.booleans())
+def test_stack_shaped_as_torch(shapes: list[tuple[int, ...]], dim: int, by_name: bool) -> None:
+    tensors = [torch.zeros(s) for s in shapes]
+    args, kwargs = ((tensors,), {"dim": dim}) if by_name else ((tensors, dim), {})
+    _same_as_torch(torch.stack, args, kwargs)
+
+
+@oracle_settings(80)
+@given(sizes=st.lists(st.integers(1, 5), min_size=1, max_size=4), dims=st.lists(st.integers(-4, 3), min_size=1,
+       max_size=3), keep=st.booleans(), unbiased=st.sampled_from([None, False, True]),
+       fn=st.sampled_from([torch.var, torch.std, torch.Tensor.var]))
+def test_var_std_shaped_as_torch(sizes: list[int], dims: list[int], keep: bool, unbiased: bool | None,
+                                 fn: Any) -> None:
+    kwargs: dict[str, Any] = {"dim": tuple(dims), "keepdim": keep}
+    if unbiased is not None:
+        kwargs["unbiased"] = unbiased
+    _same_as_torch(fn, (torch.zeros(sizes),), kwargs)
+
+
+@pytest.mark.parametrize(("table", "index"), [((169, 3), (49 * 49,)), ((5, 2, 3), (4, 4)), ((7,), (2, 3, 1))])
+def test_a_table_lookup_by_index_shaped_as_torch(table: tuple[int, ...], index: tuple[int, ...]) -> None:
+    _same_as_torch(torch.Tensor.__getitem__, (torch.zeros(table), torch.zeros(index, dtype=torch.long)), {})
+
+
 def test_unusual_calls_run_torch() -> None:
     """Integer tensors, reductions over every axis, ``nearest`` modes: left to torch."""
     x = torch.empty(2, 3, 4, 4, device="meta")

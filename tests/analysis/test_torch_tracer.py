@@ -90,15 +90,28 @@ def test_module_call_is_restored_after_a_failed_trace() -> None:
         analyze(Bad(), (1, 4, 4))
     assert nn.Module.__call__ is original
     assert nn.Conv2d(1, 1, 1)(torch.ones(1, 1, 2, 2)).shape == (1, 1, 2, 2)
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), Bad())
+    with pytest.raises(ModelError):
+        analyze(net, (1, 8, 8))
+    assert not any("_compiled_call_impl" in vars(m) for m in net.modules())  # each module's call restored
 
 
-def test_the_batch_size_as_a_number_is_read_on_meta() -> None:
-    class Zeros(nn.Module):
-        def forward(self, x: torch.Tensor) -> torch.Tensor:
-            return torch.zeros(x.size(0), 3) + x.mean((2, 3))[:, :1]  # needs the batch size as a number
+class _BatchSized(nn.Module):
+    """A tensor sized by the batch (``torch.zeros(B, 3)``), or the batch size used as a number (``int(B)``)."""
 
-    s = analyze(Zeros(), (1, 4, 4))
-    assert s.graph.reader == "meta" and s.layer(s.graph.outputs[0]).shape == (3,)
+    def __init__(self, as_number: bool) -> None:
+        super().__init__()
+        self.as_number = as_number
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        batch = int(x.size(0)) if self.as_number else x.size(0)
+        return torch.zeros(batch, 3) + x.mean((2, 3))[:, :1]
+
+
+@pytest.mark.parametrize(("as_number", "reader"), [(False, "trace"), (True, "meta")])
+def test_the_batch_size_as_a_number_is_read_on_meta(as_number: bool, reader: str) -> None:
+    s = analyze(_BatchSized(as_number), (1, 4, 4))
+    assert s.graph.reader == reader and s.layer(s.graph.outputs[0]).shape == (3,)
 
 
 def test_an_error_inside_forward_is_one_line_with_the_module_path() -> None:
@@ -201,3 +214,123 @@ def test_a_function_never_takes_a_module_name(reader: str) -> None:
             module.register_forward_hook(lambda m, i, o, path=path: hooks.__setitem__(path, tuple(o.shape[1:])))
     net(torch.zeros(1, 3, 8, 8))
     assert {p: shapes[p] for p in hooks} == hooks
+
+
+class WindowBlock(nn.Module):
+    """Swin/MaxViT's window attention, written out: windows folded into the batch, ``qkv.permute(2, 0, ...)``
+    moving the batch to axis 1, ``unbind``, a relative-position bias table indexed by a buffer, a layer scale."""
+
+    def __init__(self, c: int = 8, ws: int = 4, heads: int = 2) -> None:
+        super().__init__()
+        self.ws, self.heads = ws, heads
+        self.qkv, self.proj = nn.Linear(c, 3 * c), nn.Linear(c, c)
+        self.table = nn.Parameter(torch.zeros((2 * ws - 1) ** 2, heads))
+        coords = torch.stack(torch.meshgrid(torch.arange(ws), torch.arange(ws), indexing="ij")).flatten(1)
+        rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + ws - 1
+        self.register_buffer("index", rel[..., 0] * (2 * ws - 1) + rel[..., 1], persistent=False)
+        self.gamma = nn.Parameter(torch.ones(c))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, H, W, C = x.shape
+        ws = self.ws
+        w = x.view(B, H // ws, ws, W // ws, ws, C).permute(0, 1, 3, 2, 4, 5).reshape(-1, ws * ws, C)
+        B_, N, _ = w.shape
+        q, k, v = self.qkv(w).reshape(B_, N, 3, self.heads, C // self.heads).permute(2, 0, 3, 1, 4).unbind(0)
+        bias = self.table[self.index.view(-1)].view(N, N, -1).permute(2, 0, 1).unsqueeze(0)
+        attn = (q @ k.transpose(-2, -1) * (C // self.heads) ** -0.5 + bias).softmax(-1)
+        w = self.proj((attn @ v).transpose(1, 2).reshape(B_, N, C))
+        w = w.view(B_ // (H // ws * W // ws), H // ws, W // ws, ws, ws, C).permute(0, 1, 3, 2, 4, 5)
+        return x + self.gamma * w.reshape(B, H, W, C)
+
+
+class WindowNet(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 8, 2, 2)
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, 8))
+        self.block = WindowBlock()
+        self.norm = nn.LayerNorm(8)
+        self.aux = nn.Linear(8, 3)  # never called: listed as unused
+        self.head = nn.Linear(8, 5)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = self.block(self.stem(x).permute(0, 2, 3, 1))
+        tokens = torch.cat([self.cls_token.expand(x.shape[0], -1, -1), x.flatten(1, 2)], dim=1)
+        return self.head(self.norm(tokens)[:, 0])
+
+
+@pytest.mark.parametrize("size", [(3, 16, 16), (3, 8, 24), (3, 32, 16)])
+def test_windows_heads_and_the_models_own_tensors_are_traced_exactly(size: tuple[int, ...]) -> None:
+    from ._forward import real_shapes
+
+    net = WindowNet().eval()
+    real, outs = real_shapes(net, torch.zeros(1, *size))
+    s = analyze(net, size)
+    assert s.graph.reader == "trace" and not s.errors and not s.graph.notes
+    assert s.total_params == sum(p.numel() for p in net.parameters())
+    assert s.layer("aux.unused").params == 8 * 3 + 3
+    traced = {n.name: s.layer(n.name).shape for n in s.graph.nodes if n.name in real}
+    assert traced == {k: v for k, v in real.items() if k in traced} and len(traced) == 5  # every layer; not the block
+    assert [s.layer(o).shape for o in s.graph.outputs] == outs
+    assert s.layer("block.qkv").shape == (16, 24) and s.layer("block.proj").shape == (16, 8)  # per window
+    assert s.layer("block.permute_1").shape == (size[1] // 8 * size[2] // 8, 2, 16, 4)  # (3, B·windows, …)
+    assert s.layer("block.unbind").shape == (2, 16, 4)  # q: the batch back on axis 0
+    # the model's own tensors, counted where they meet the data: bias table, layer scale, class token
+    assert [s.layer(n).params for n in ("block.add", "block.mul_1", "cat")] == [98, 8, 8]
+
+
+class Blur(nn.Module):
+    """timm's ``BlurPool2d``: a fixed filter in a buffer; and ``ScaledStdConv2d``: weights standardized with a gain."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.register_buffer("filt", torch.ones(4, 1, 3, 3) / 9)
+        self.conv = nn.Conv2d(4, 6, 3)
+        self.gain = nn.Parameter(torch.ones(6, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.conv2d(F.pad(x, (1, 1, 1, 1), mode="reflect"), self.filt, stride=2, groups=4)
+        w = self.conv.weight
+        w = (w - w.mean((1, 2, 3), keepdim=True)) * self.gain
+        return F.conv2d(x, w, self.conv.bias)
+
+
+@pytest.mark.parametrize("size", [(4, 9, 9), (4, 16, 11)])
+def test_weights_from_buffers_or_computed_are_counted_once(size: tuple[int, ...]) -> None:
+    net = nn.Sequential(nn.Conv2d(4, 4, 1), Blur()).eval()
+    with torch.no_grad():
+        real = net(torch.zeros(1, *size))
+    s = analyze(net, size)
+    assert s.graph.reader == "trace" and not s.errors
+    assert s.layer(s.graph.outputs[0]).shape == tuple(real.shape[1:])
+    assert s.total_params == sum(p.numel() for p in net.parameters())  # the buffer is no parameter
+
+
+class Extras(nn.Module):
+    """torchvision Swin's ``x.new_zeros((H, W))`` mask, EdgeNeXt's ``torch.zeros(B, ...).to(weight.device)``,
+    GCViT's ``repeat_interleave(B_ // B)``, CoaT's shared conv, ViT's ``nn.MultiheadAttention`` (``(out, None)``)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+        self.attn = nn.MultiheadAttention(4, 2, batch_first=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, C, H, W = x.shape
+        x = self.conv(x + x.new_zeros((H, W)) + torch.zeros(B, 1, H, W).to(self.conv.weight.device))
+        x = self.conv(x)  # shared: its parameters counted once
+        windows = x.reshape(B, C, 2, H // 2, W).transpose(1, 2).reshape(B * 2, C, H // 2 * W).transpose(1, 2)
+        g = x.flatten(2).mean(2, keepdim=True).transpose(1, 2).repeat_interleave(windows.shape[0] // B, dim=0)
+        out, _ = self.attn(windows + g, windows, windows, need_weights=False)
+        return out.reshape(B, 2, -1).flatten(1)
+
+
+@pytest.mark.parametrize("size", [(4, 6, 5), (4, 8, 9)])
+def test_tensors_made_in_forward_shared_layers_and_torch_attention(size: tuple[int, ...]) -> None:
+    net = Extras().eval()
+    with torch.no_grad():
+        real = net(torch.zeros(1, *size))
+    s = analyze(net, size)
+    assert s.graph.reader == "trace" and not s.errors and not s.graph.notes
+    assert s.layer(s.graph.outputs[0]).shape == tuple(real.shape[1:])
+    assert s.total_params == sum(p.numel() for p in net.parameters())

@@ -3,9 +3,10 @@
 Two readers, tried in order:
 
 1. :mod:`.torch_sym`, the stand-in trace: ``forward`` runs on stand-in tensors, known layers become
-   IR nodes from their attributes (a few µs per layer; ResNet-50 in milliseconds). It stops where
-   it is unsure (an op it does not know, the batch size used as a number, a parameter outside the
-   layers it knows).
+   IR nodes from their attributes (a few µs per layer; ResNet-50 in milliseconds); other ops run
+   once on meta tensors, and the model's own tensors used outside known layers are counted where
+   they meet the data. It stops where it is unsure (the batch size used as a number, a branch on
+   tensor values, parameters counted twice).
 2. :mod:`.torch_meta`, the meta-device forward: ``forward`` runs with parameters, buffers and inputs
    swapped for ``meta`` tensors, watched by module hooks and a ``TorchFunctionMode``; it reads any
    model torch can run, every op with its true output shape.

@@ -6,7 +6,8 @@ per call, measured with torch 2.14), while allocating an empty meta tensor takes
 whose output shape is a rule everyone agrees on — the input's (activations, norms, dropout), the
 broadcast of the operands (``+``, ``*``, ``pow``, ``addcmul``, ``masked_fill``, …),
 ``(*x[:-1], out_features)`` (``F.linear``), reductions over given dims (``mean``, ``sum``,
-``amax``, ``amin``, ``norm``), ``cat``, ``roll``; ``F.interpolate`` and 1-D/2-D average pools
+``amax``, ``amin``, ``norm``, ``var``, ``std``), ``cat``, ``stack``, ``roll``, ``matmul`` (``@``) of
+matrices, a lookup ``table[index]`` by an integer tensor; ``F.interpolate`` and 1-D/2-D average pools
 are sized by torch's own cheap ``nearest`` / ``max_pool`` calls — the reader returns an empty
 meta tensor of that shape and dtype, or the input itself for in-place ops. Anything unusual
 (mixed dtypes, ``out=`` or ``dtype=`` other than ``None``, non-meta tensors, shapes that do not
@@ -28,7 +29,7 @@ from typing import Any
 
 from .torch_layers import DROPOUT_FNS, fn_name
 
-__all__ = ["shortcut"]
+__all__ = ["broadcast", "shortcut"]
 
 _SAME = frozenset({
     "relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "hardtanh", "mish", "elu",
@@ -54,10 +55,10 @@ def _names(func: Any) -> tuple[str, bool]:
     return fn_name(func), inplace
 
 
-def _broadcast(*shapes: Any) -> tuple[int, ...] | None:
+def broadcast(*shapes: Any) -> tuple[int, ...] | None:
     """numpy's broadcast of ``shapes`` (``None`` where they do not); ``torch.broadcast_shapes`` is slow Python.
 
-    >>> _broadcast((2, 1, 5), (3, 1)), _broadcast((2, 3), (4, 3))
+    >>> broadcast((2, 1, 5), (3, 1)), broadcast((2, 3), (4, 3))
     ((2, 3, 5), None)
     """
     rank = max(len(s) for s in shapes)
@@ -105,7 +106,7 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if len({t.dtype for t in tensors}) != 1 or not all(isinstance(v, (torch.Tensor, int, float))
                                                             for v in (a, b)):
             return None
-        shape = _broadcast(*(t.shape for t in tensors))
+        shape = broadcast(*(t.shape for t in tensors))
         if shape is None:
             return None  # torch raises its own mismatch error
         if inplace:
@@ -113,12 +114,23 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         return torch.empty(shape, dtype=tensors[0].dtype, device="meta")
     if name in _REDUCE or name == "norm":
         return _reduced(name, args, kwargs, torch)
+    if name in ("var", "std"):
+        return _spread(args, kwargs, torch)
+    if name in ("matmul", "rmatmul", "bmm") and len(args) == 2 and not kwargs:
+        a, b = args[::-1] if name == "rmatmul" else args
+        return _matmul(a, b, name == "bmm", torch)
+    if name == "stack":
+        return _stacked(args, kwargs, torch)
+    if name == "getitem" and len(args) == 2 and not kwargs and _meta_float(args[0], torch) and args[0].dim() and \
+            isinstance(args[1], torch.Tensor) and args[1].device.type == "meta" and \
+            args[1].dtype in (torch.int64, torch.int32):  # a relative-position table looked up by an index buffer
+        return torch.empty((*args[1].shape, *args[0].shape[1:]), dtype=args[0].dtype, device="meta")
     if name == "interpolate":
         return _interpolated(args, kwargs, torch)
     if name in ("addcmul", "addcdiv") and len(args) == 3 and not kwargs.keys() - {"value"}:
         if not all(_meta_float(t, torch) for t in args) or len({t.dtype for t in args}) != 1:
             return None
-        shape = _broadcast(*(t.shape for t in args))
+        shape = broadcast(*(t.shape for t in args))
         if shape is None:
             return None
         return torch.empty(shape, dtype=args[0].dtype, device="meta")
@@ -132,7 +144,7 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     if name == "masked_fill" and len(args) == 3 and not kwargs and _meta_float(args[0], torch) and \
             isinstance(args[1], torch.Tensor) and args[1].device.type == "meta" and args[1].dtype == torch.bool and \
             isinstance(args[2], (int, float)) and \
-            _broadcast(args[0].shape, args[1].shape) == tuple(args[0].shape):
+            broadcast(args[0].shape, args[1].shape) == tuple(args[0].shape):
         return torch.empty(args[0].shape, dtype=args[0].dtype, device="meta")
     if name == "linear" and len(args) <= 3 and not kwargs.keys() - {"input", "weight", "bias"}:  # Eva: weight=…
         bound: dict[str, Any] = dict(zip(("input", "weight", "bias"), args, strict=False)) | kwargs
@@ -151,7 +163,7 @@ def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
         if not all(_meta_float(t, torch) and t.dim() >= 2 for t in (q, k, v)) or q.shape[-1] != k.shape[-1] or \
                 k.shape[-2] != v.shape[-2] or len({q.dtype, k.dtype, v.dtype}) != 1:
             return None
-        batch = _broadcast(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+        batch = broadcast(q.shape[:-2], k.shape[:-2], v.shape[:-2])
         if batch is None:
             return None
         return torch.empty((*batch, q.shape[-2], v.shape[-1]), dtype=q.dtype, device="meta")
@@ -187,6 +199,42 @@ def _reduced(name: str, args: Any, kwargs: dict[str, Any], torch: Any) -> Any:
     shape = [1 if d in axes else int(s) for d, s in enumerate(x.shape)] if keep else \
         [int(s) for d, s in enumerate(x.shape) if d not in axes]
     return torch.empty(shape, dtype=x.dtype, device="meta")
+
+
+def _spread(args: Any, kwargs: dict[str, Any], torch: Any) -> Any:
+    """``var``/``std`` over named axes (``unbiased``/``correction`` change values, not shapes)."""
+    if len(args) > 2 or kwargs.keys() - {"dim", "keepdim", "unbiased", "correction"} or \
+            not all(isinstance(kwargs.get(k, False), bool) for k in ("keepdim", "unbiased")):
+        return None
+    return _reduced("mean", args, {k: v for k, v in kwargs.items() if k in ("dim", "keepdim")}, torch)
+
+
+def _matmul(a: Any, b: Any, batched: bool, torch: Any) -> Any:
+    """``a @ b`` of (stacks of) matrices: the broadcast of the stacks, then ``(n, k) @ (k, m)`` → ``(n, m)``."""
+    if not (_meta_float(a, torch) and _meta_float(b, torch)) or a.dtype != b.dtype or a.dim() < 2 or b.dim() < 2 \
+            or a.shape[-1] != b.shape[-2] or (batched and not a.dim() == b.dim() == 3):
+        return None  # vectors, mixed dtypes, mismatched sizes: torch decides
+    stack = broadcast(a.shape[:-2], b.shape[:-2])
+    if stack is None or (batched and a.shape[0] != b.shape[0]):
+        return None
+    return torch.empty((*stack, a.shape[-2], b.shape[-1]), dtype=a.dtype, device="meta")
+
+
+def _stacked(args: Any, kwargs: dict[str, Any], torch: Any) -> Any:
+    """``torch.stack`` of meta tensors of one shape and dtype: a new axis of their number at ``dim``."""
+    if len(args) > 2 or kwargs.keys() - {"tensors", "dim"}:
+        return None
+    bound: dict[str, Any] = dict(zip(("tensors", "dim"), args, strict=False)) | kwargs
+    tensors, dim = bound.get("tensors"), bound.get("dim", 0)
+    if not isinstance(tensors, (list, tuple)) or not tensors or isinstance(dim, bool) or not isinstance(dim, int) or \
+            not all(_meta_float(t, torch) for t in tensors):
+        return None
+    first = tensors[0]
+    rank = first.dim() + 1
+    if not -rank <= dim < rank or any(t.shape != first.shape or t.dtype != first.dtype for t in tensors):
+        return None
+    dim %= rank
+    return torch.empty((*first.shape[:dim], len(tensors), *first.shape[dim:]), dtype=first.dtype, device="meta")
 
 
 def _interpolated(args: Any, kwargs: dict[str, Any], torch: Any) -> Any:
