@@ -21,6 +21,7 @@ from typing import Any
 
 from .ir import Graph, GraphError, Node, to_canonical
 from .layer import LayerInfo
+from .propagate import new_state, propagate
 
 __all__ = ["GraphBuilder", "snake_case"]
 
@@ -110,8 +111,6 @@ class GraphBuilder:
         >>> b.propagated()["conv"].shape
         (4, 6, 6)
         """
-        from .propagate import new_state, propagate
-
         if graph is None:  # the nodes so far, without copying or re-validating them (O(new nodes) per call)
             if self._live is None:
                 self._live = Graph(self.name, self.nodes, (), self.layout, self.framework)

@@ -86,11 +86,23 @@ def flat(value: Any) -> list[Any]:
     >>> flat([1, (2, {"a": 3})])
     [1, 2, 3]
     """
-    if isinstance(value, (list, tuple)):
-        return [v for item in value for v in flat(item)]
-    if isinstance(value, dict):
-        return [v for item in value.values() for v in flat(item)]
-    return [value]
+    if not isinstance(value, _NESTED):
+        return [value]
+    out: list[Any] = []
+    _flat_into(value, out)
+    return out
+
+
+_NESTED = (list, tuple, dict)
+
+
+def _flat_into(value: Any, out: list[Any]) -> None:
+    """:func:`flat` into ``out``: one call per container, none per leaf (it runs on every traced call)."""
+    for item in value.values() if isinstance(value, dict) else value:
+        if isinstance(item, _NESTED):
+            _flat_into(item, out)
+        else:
+            out.append(item)
 
 
 def per(value: Any, nd: int) -> tuple[Any, ...]:
