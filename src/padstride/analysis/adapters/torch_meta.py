@@ -103,7 +103,7 @@ def meta_state(module: Any) -> dict[str, Any]:
     return state
 
 
-def call_state(module: Any, state: dict[str, Any]) -> dict[str, Any]:
+def call_state(module: Any, state: dict[str, Any], modules: Sequence[tuple[str, Any]] | None = None) -> dict[str, Any]:
     """``state`` with one name per tensor slot (module object, attribute), for
     ``functional_call(..., tie_weights=False)``.
 
@@ -113,7 +113,7 @@ def call_state(module: Any, state: dict[str, Any]) -> dict[str, Any]:
     weights) keeps both slots.
     """
     names = [f"{path}.{attr}" if path else attr
-             for path, owner in module.named_modules()
+             for path, owner in (module.named_modules() if modules is None else modules)
              for attr in (*owner._parameters, *owner._buffers)]
     return {name: state[name] for name in names if name in state}
 
@@ -152,7 +152,8 @@ class _Reader(LayerReader):
             named = [("input" if len(inputs) == 1 else f"input_{i}", s) for i, s in enumerate(inputs)]
         self.inputs = [(name, tuple(int(s) for s in shape)) for name, shape in named]
         self.thread = threading.get_ident()
-        self.qualnames: dict[int, str] = {id(m): str(name) for name, m in module.named_modules()}
+        self.modules: list[tuple[str, Any]] = list(module.named_modules())
+        self.qualnames: dict[int, str] = {id(m): str(name) for name, m in self.modules}
         self.module_paths = set(self.qualnames.values())
         self.names: dict[int, tuple[Any, str]] = {}  # id(tensor) → (tensor, node); the tensor keeps the id alive
         self.carried: dict[int, tuple[Any, frozenset[int]]] = {}  # id(unrecorded tensor) → params it holds
@@ -168,7 +169,6 @@ class _Reader(LayerReader):
     # -- the run ---------------------------------------------------------------------------------
     def run(self) -> tuple[Graph, dict[str, LayerInfo]]:
         import torch
-        from torch.nn.modules import module as torch_module
         from torch.overrides import TorchFunctionMode
 
         try:
@@ -199,19 +199,19 @@ class _Reader(LayerReader):
             def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
                 return reader.function(func, args, kwargs or {})
 
-        pre = torch_module.register_module_forward_pre_hook(self._pre)
-        post = torch_module.register_module_forward_hook(self._post, with_kwargs=True)
+        handles: list[Any] = []
         try:
+            self._watch(handles)
             with torch.no_grad(), Mode():
-                result = torch.func.functional_call(self.root, call_state(self.root, state), tuple(args), kwargs,
-                                                    strict=False, tie_weights=False)
+                result = torch.func.functional_call(self.root, call_state(self.root, state, self.modules), tuple(args),
+                                                    kwargs, strict=False, tie_weights=False)
         except ModelError:
             raise
         except Exception as exc:
             raise ModelError(self._explain(exc)) from None
         finally:
-            pre.remove()
-            post.remove()
+            for handle in handles:
+                handle.remove()
         outputs: list[str] = []
         for t in _tensors(result):
             ref = self._ref(t)
@@ -260,6 +260,20 @@ class _Reader(LayerReader):
         return f"{path} ({type(module).__name__})" if path else f"{type(module).__name__}.forward"
 
     # -- modules ---------------------------------------------------------------------------------
+    def _watch(self, handles: list[Any]) -> None:
+        """Hooks on the model's own modules, first in line (as global hooks would be), into ``handles``.
+
+        Not torch's global module hooks: those are seen by every thread (a ``torch.compile`` running
+        meanwhile in another one warns, and with ``fullgraph=True`` fails on them), and
+        ``register_module_forward_hook(..., with_kwargs=True)`` leaves an entry behind when removed
+        (torch 2.13 and 2.14), after which every ``torch.compile(module)`` of the process warns that
+        global hooks exist. A module the model does not hold (made inside ``forward``) is read
+        through its torch functions instead.
+        """
+        for _, m in self.modules:
+            handles.append(m.register_forward_pre_hook(self._pre, prepend=True))
+            handles.append(m.register_forward_hook(self._post, prepend=True, with_kwargs=True))
+
     def _pre(self, module: Any, args: Any) -> None:
         if threading.get_ident() != self.thread:
             return
