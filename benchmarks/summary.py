@@ -1,6 +1,11 @@
 """``padstride summary`` vs ``torchinfo.summary``: ResNet-50 at 224² and a 3-D U-Net at 256³ and 512³, batch 1;
-the whole model zoo of ``tests/zoo`` (where torchvision and timm import: run it in the zoo venv), and
-the linear-propagation case (residual chains of 200/400/800 blocks).
+the whole model zoo of ``tests/zoo`` at each model's zoo size and native size (where torchvision and timm
+import: run it in the zoo venv; see :mod:`benchmarks._zoo`), and the linear-propagation case (residual
+chains of 200/400/800 blocks).
+
+``python -m benchmarks summary`` runs everything and writes ``benchmarks/results/summary.json`` and
+``docs/performance.md``; ``--render`` rewrites the docs from the saved results; ``--models a,b,c``
+measures only those zoo models and prints the table (nothing written).
 
 Each measurement runs in a fresh subprocess, the model already built and each tool warmed up by
 one call on a small input in that process (imports, first-call set-up): time of the call, and the
@@ -131,6 +136,16 @@ def _zoo_available() -> bool:
     return True
 
 
+def _models_flag() -> set[str] | None:
+    """``--models a,b,c``: only these zoo models (nothing written: for working on the code)."""
+    if "--models" not in sys.argv:
+        return None
+    i = sys.argv.index("--models")
+    if i + 1 >= len(sys.argv):
+        raise SystemExit("--models needs a comma-separated list of zoo model names")
+    return {m for m in sys.argv[i + 1].split(",") if m}
+
+
 def main() -> None:
     from benchmarks import _linear, _zoo
     from benchmarks._report import write_results
@@ -138,6 +153,11 @@ def main() -> None:
     rows: dict[str, dict[str, Any]] = {}
     zoo: dict[str, Any] | None = None
     linear: dict[str, Any] | None = None
+    only = _models_flag()
+    if only is not None:  # a subset of the zoo, printed only
+        sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+        print(_zoo.render(_zoo.run(only)))
+        return
     if "--render" in sys.argv:
         saved = json.loads((ROOT / "benchmarks" / "results" / "summary.json").read_text())
         rows, zoo, linear = saved["rows"], saved.get("zoo"), saved.get("linear")
