@@ -113,7 +113,11 @@ class AxisRF:
 
     @property
     def padding(self) -> Fraction:
-        return Fraction(self.size - 1, 2) - self.centre
+        c = self.centre
+        if c.denominator <= 2:  # whole or half-pixel centres (the usual case): in ints, halved once
+            twice = self.size - 1 - c.numerator * (2 // c.denominator)
+            return _whole(twice // 2) if twice % 2 == 0 else Fraction(twice, 2)
+        return Fraction(self.size - 1, 2) - c
 
     def span(self, unit: int) -> tuple[Fraction, Fraction]:
         """First and last input position seen by ``unit`` (pixels outside the input are padding).
