@@ -269,9 +269,12 @@ def render(zoo: dict[str, Any]) -> str:
                   "the same the zoo measurement is reused. torchinfo runs a real forward, so its time grows with the "
                   "input; padstride's read does not. A 2-core machine: single numbers are noisy, ratios measured "
                   "back to back are what counts."]
-    else:  # results saved before the native-size column
+    else:  # results saved before the native-size column, with the words of that run
         lines += ["", "One process, both tools warmed up on each model, one CPU thread, the larger zoo size of each "
-                  "model (mostly 131), batch 1 (one timed call per tool, after a full garbage collection)."]
+                  "model (mostly 131), batch 1, on a 2-core machine with no other job running (noisy all the same: "
+                  "single numbers mean little; ratios between the two tools measured back to back are what counts). "
+                  "At 131 px torchinfo's real forward is cheap; padstride's read does not grow with the input size. "
+                  "One timed call per tool, after a full garbage collection."]
     return "\n".join(lines)
 
 

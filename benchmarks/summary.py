@@ -157,6 +157,7 @@ def main() -> None:
     zoo: dict[str, Any] | None = None
     linear: dict[str, Any] | None = None
     load: dict[str, Any] | None = None
+    kept: dict[str, Any] = {}
     only = _models_flag()
     if only is not None:  # a subset of the zoo, printed only
         sys.path[:0] = [str(ROOT), str(ROOT / "src")]
@@ -165,6 +166,7 @@ def main() -> None:
     if "--render" in sys.argv:
         saved = json.loads((ROOT / "benchmarks" / "results" / "summary.json").read_text())
         rows, zoo, linear, load = saved["rows"], saved.get("zoo"), saved.get("linear"), saved.get("load")
+        kept = {"machine": saved["machine"]} if "machine" in saved else {}  # the run's machine, not this one
     else:
         load = {"start": os.getloadavg()[0], "cores": os.cpu_count()}
         sys.path[:0] = [str(ROOT), str(ROOT / "src")]
@@ -189,8 +191,8 @@ def main() -> None:
     if zoo is not None:
         table += "\n\n### The model zoo (torchvision + timm)\n\n" + _zoo.render(zoo)
         _zoo.write_coverage(zoo)
-    write_results("summary", {"rows": rows, "zoo": zoo, "linear": linear, "load": load}, table,
-                  "Static summary vs torchinfo (ResNet-50, 3-D U-Net, the model zoo)")
+    payload = {"rows": rows, "zoo": zoo, "linear": linear, **({"load": load} if load else {}), **kept}
+    write_results("summary", payload, table, "Static summary vs torchinfo (ResNet-50, 3-D U-Net, the model zoo)")
     print(table)
 
 
