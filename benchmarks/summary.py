@@ -1,6 +1,11 @@
 """``padstride summary`` vs ``torchinfo.summary``: ResNet-50 at 224² and a 3-D U-Net at 256³ and 512³, batch 1;
-the whole model zoo of ``tests/zoo`` (where torchvision and timm import: run it in the zoo venv), and
-the linear-propagation case (residual chains of 200/400/800 blocks).
+the whole model zoo of ``tests/zoo`` at each model's zoo size and native size (where torchvision and timm
+import: run it in the zoo venv; see :mod:`benchmarks._zoo`), and the linear-propagation case (residual
+chains of 200/400/800 blocks).
+
+``python -m benchmarks summary`` runs everything and writes ``benchmarks/results/summary.json`` and
+``docs/performance.md``; ``--render`` rewrites the docs from the saved results; ``--models a,b,c``
+measures only those zoo models and prints the table (nothing written).
 
 Each measurement runs in a fresh subprocess, the model already built and each tool warmed up by
 one call on a small input in that process (imports, first-call set-up): time of the call, and the
@@ -88,7 +93,7 @@ def _child(tool: str, key: str) -> dict[str, Any]:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def render(rows: dict[str, dict[str, Any]]) -> str:
+def render(rows: dict[str, dict[str, Any]], load: dict[str, Any] | None = None) -> str:
     """The Markdown table and notes for docs/performance.md."""
     lines = ["| model, batch 1 | padstride | torchinfo | speed-up | padstride peak RSS growth | "
              "torchinfo peak RSS growth | params | MACs, padstride (torchinfo) |",
@@ -114,7 +119,10 @@ def render(rows: dict[str, dict[str, Any]]) -> str:
             "torchinfo counts ConvTranspose MACs as weights × output positions (8× too many here); padstride "
             "counts weights × input positions, hence the MAC difference. torchinfo is not run at 512³: it would "
             "hold the live activations padstride estimates (column 3) on a 24 GB machine shared with other jobs. "
-            "The committed run was made on that machine with no other job running.")
+            + ("The committed run was made on that machine with no other job running." if load is None else
+               f"Load average (1 min) at the start and the end of the run: {load['start']:.1f} and {load['end']:.1f} "
+               f"on {load['cores']} cores (above the core count, other jobs shared the machine: times are longer "
+               "and noisier than on a quiet one)."))
     speedups = {k: r["torchinfo"]["seconds"] / r["padstride"]["seconds"] for k, r in rows.items() if "torchinfo" in r}
     target = "Target (issue 6): ≥ 10× faster. " + "; ".join(
         f"{k}: {v:.0f}× ({'met' if v >= 10 else 'not met'})" for k, v in speedups.items()) + "."
@@ -131,6 +139,16 @@ def _zoo_available() -> bool:
     return True
 
 
+def _models_flag() -> set[str] | None:
+    """``--models a,b,c``: only these zoo models (nothing written: for working on the code)."""
+    if "--models" not in sys.argv:
+        return None
+    i = sys.argv.index("--models")
+    if i + 1 >= len(sys.argv):
+        raise SystemExit("--models needs a comma-separated list of zoo model names")
+    return {m for m in sys.argv[i + 1].split(",") if m}
+
+
 def main() -> None:
     from benchmarks import _linear, _zoo
     from benchmarks._report import write_results
@@ -138,10 +156,19 @@ def main() -> None:
     rows: dict[str, dict[str, Any]] = {}
     zoo: dict[str, Any] | None = None
     linear: dict[str, Any] | None = None
+    load: dict[str, Any] | None = None
+    kept: dict[str, Any] = {}
+    only = _models_flag()
+    if only is not None:  # a subset of the zoo, printed only
+        sys.path[:0] = [str(ROOT), str(ROOT / "src")]
+        print(_zoo.render(_zoo.run(only)))
+        return
     if "--render" in sys.argv:
         saved = json.loads((ROOT / "benchmarks" / "results" / "summary.json").read_text())
-        rows, zoo, linear = saved["rows"], saved.get("zoo"), saved.get("linear")
+        rows, zoo, linear, load = saved["rows"], saved.get("zoo"), saved.get("linear"), saved.get("load")
+        kept = {"machine": saved["machine"]} if "machine" in saved else {}  # the run's machine, not this one
     else:
+        load = {"start": os.getloadavg()[0], "cores": os.cpu_count()}
         sys.path[:0] = [str(ROOT), str(ROOT / "src")]
         linear = _linear.run()
         print("linear", linear, flush=True)
@@ -157,14 +184,15 @@ def main() -> None:
                 rows[key]["torchinfo"] = min((_child("torchinfo", key) for _ in range(runs)),
                                              key=lambda r: r["seconds"])
                 print(key, "torchinfo", rows[key]["torchinfo"], flush=True)
-    table = render(rows)
+        load["end"] = os.getloadavg()[0]
+    table = render(rows, load)
     if linear is not None:
         table += "\n\n### Propagation is linear\n\n" + _linear.render(linear)
     if zoo is not None:
         table += "\n\n### The model zoo (torchvision + timm)\n\n" + _zoo.render(zoo)
         _zoo.write_coverage(zoo)
-    write_results("summary", {"rows": rows, "zoo": zoo, "linear": linear}, table,
-                  "Static summary vs torchinfo (ResNet-50, 3-D U-Net, the model zoo)")
+    payload = {"rows": rows, "zoo": zoo, "linear": linear, **({"load": load} if load else {}), **kept}
+    write_results("summary", payload, table, "Static summary vs torchinfo (ResNet-50, 3-D U-Net, the model zoo)")
     print(table)
 
 

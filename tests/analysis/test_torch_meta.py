@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import warnings
 from collections import OrderedDict
 
 import pytest
@@ -236,6 +237,57 @@ def test_the_model_is_not_touched_and_reads_run_in_parallel() -> None:
     assert nets[0].training and not nets[1].training
     assert not torch_module._global_forward_hooks and not torch_module._global_forward_pre_hooks
     assert nn.Module.__call__ is nn.Module.__dict__["__call__"] and "_redirected" not in nn.Module.__call__.__name__
+
+
+def test_a_read_hides_from_a_compile_in_another_thread_and_leaves_no_hook() -> None:
+    """Issue 12: global module hooks are seen by every thread (a ``torch.compile(fullgraph=True)`` running
+    meanwhile fails on them) and torch leaves the ``with_kwargs`` entry of one behind when it is removed,
+    after which every ``torch.compile(module)`` of the process warns of global hooks."""
+    from torch.nn.modules import module as torch_module
+
+    from padstride.analysis.adapters import torch_meta
+
+    inside, release = threading.Event(), threading.Event()
+
+    class Wait(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            inside.set()
+            release.wait(60)
+            return x
+
+    class Fails(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise RuntimeError("no")
+
+    net = nn.Sequential(nn.Conv2d(3, 4, 3), Wait(), nn.ReLU())
+    read: list[object] = []
+
+    def work() -> None:
+        graph, infos = torch_meta.read(net, [(3, 9, 9)])
+        read.append(infos[graph.outputs[0]].shape)
+
+    reader = threading.Thread(target=work)
+    reader.start()
+    try:
+        assert inside.wait(60)
+        assert not torch_module._has_any_global_hook()
+        other = nn.Sequential(nn.Conv2d(3, 4, 3), nn.ReLU(), nn.Conv2d(4, 2, 1)).eval()
+        torch._dynamo.reset()
+        x = torch.randn(1, 3, 9, 9)
+        with warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            torch.testing.assert_close(torch.compile(other, backend="eager", fullgraph=True)(x), other(x))
+        assert not [w for w in seen if "hook" in str(w.message)]
+    finally:
+        release.set()
+        reader.join()
+    assert read == [(4, 7, 7)]
+    broken = nn.Sequential(nn.Conv2d(3, 4, 3), Fails())
+    with pytest.raises(ModelError, match="RuntimeError: no"):
+        torch_meta.read(broken, [(3, 9, 9)])
+    assert not torch_module._has_any_global_hook()
+    for m in (*net.modules(), *broken.modules()):
+        assert not m._forward_pre_hooks and not m._forward_hooks and not m._forward_hooks_with_kwargs, m
 
 
 def test_a_bare_assert_names_its_line() -> None:

@@ -21,6 +21,7 @@ from typing import Any
 
 from .ir import Graph, GraphError, Node, to_canonical
 from .layer import LayerInfo
+from .propagate import _State, new_state, propagate
 
 __all__ = ["GraphBuilder", "snake_case"]
 
@@ -51,7 +52,7 @@ class GraphBuilder:
         self._names: set[str] = set()
         self._suffix: dict[str, int] = {}  # per base name, the last suffix handed out by unique()
         self._last: str | None = None
-        self._state: Any = None  # incremental propagation of the nodes built so far
+        self._state: _State | None = None  # incremental propagation of the nodes built so far
         self._live: Graph | None = None  # a graph over ``self.nodes`` itself, validated as nodes are added
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -110,15 +111,16 @@ class GraphBuilder:
         >>> b.propagated()["conv"].shape
         (4, 6, 6)
         """
-        from .propagate import new_state, propagate
-
         if graph is None:  # the nodes so far, without copying or re-validating them (O(new nodes) per call)
             if self._live is None:
                 self._live = Graph(self.name, self.nodes, (), self.layout, self.framework)
             graph = self._live
-        if self._state is None:
-            self._state = new_state(graph)
-        return propagate(graph, self._state)
+        state = self._state
+        if state is None:
+            state = self._state = new_state(graph)
+        elif state.graph is graph and state.done == len(graph.nodes):
+            return state.infos  # nothing added since the last query (adapters ask after nearly every node)
+        return propagate(graph, state)
 
     # -- layers -----------------------------------------------------------------------------
     def input(self, shape: Sequence[int], name: str | None = None) -> Ref:

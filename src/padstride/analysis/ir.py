@@ -34,6 +34,7 @@ OPS: tuple[str, ...] = (
 )
 
 LAYOUTS: tuple[str, ...] = ("channels_first", "channels_last")
+_OPS = frozenset(OPS)
 
 
 class GraphError(Error, ValueError):
@@ -64,7 +65,7 @@ class Node:
     type: str = ""
 
     def __post_init__(self) -> None:
-        if self.op not in OPS:
+        if self.op not in _OPS:
             raise GraphError(f"node {self.name!r}: unknown op {self.op!r}")
         if not self.type:
             object.__setattr__(self, "type", self.op)

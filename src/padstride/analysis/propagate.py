@@ -76,12 +76,13 @@ def new_state(graph: Graph) -> _State:
 
 
 def _step(node: Node, st: _State) -> None:
-    graph = st.graph
-    ins = [st.infos[name] for name in node.inputs]
+    infos = st.infos
+    ins = [infos[name] for name in node.inputs]
     out = LayerInfo(node.name, node.type, node.op, node.inputs)
-    st.infos[node.name] = out
-    if any(i.shape is None for i in ins):
-        return  # an upstream error was already reported
+    infos[node.name] = out
+    for i in ins:
+        if i.shape is None:
+            return  # an upstream error was already reported
     try:
         _HANDLERS[node.op](node, ins, out, st)
     except (ShapeError, PaddingError) as exc:
@@ -90,8 +91,9 @@ def _step(node: Node, st: _State) -> None:
     if node.attrs.get("shared"):  # a second call of a layer: its weights were counted at the first
         out.params = out.trainable = 0
     if out.shape is not None:
-        out.bytes = math.prod(out.shape) * graph.dtype_bytes
-    _check_rf(out, st)
+        out.bytes = math.prod(out.shape) * st.graph.dtype_bytes
+    if out.geometry is not None and out.rf is not None:
+        _check_rf(out, st)
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -118,8 +120,8 @@ def _map_rf(x: LayerInfo, maps: Sequence[AxisMap] | None) -> tuple[AxisRF, ...] 
     return tuple(r.then(m) for r, m in zip(x.rf, maps, strict=True))
 
 
-def _window_warnings(out: LayerInfo, axes: Sequence[Any], transposed: bool = False) -> None:
-    """One line per finding, the axes it applies to named together."""
+def _window_warnings(axes: Sequence[Any], transposed: bool = False) -> tuple[str, ...]:
+    """One text per finding, the axes it applies to named together (each printed after the layer's name)."""
     found: dict[str, list[str]] = {}
     for name, ax in zip(axis_names(len(axes)), axes, strict=True):
         b, a = ax.pads
@@ -138,21 +140,22 @@ def _window_warnings(out: LayerInfo, axes: Sequence[Any], transposed: bool = Fal
         text = (f"never reads {dropped} of {ax.input} input px ({', '.join(parts)}; "
                 f"kernel {ax.kernel}, stride {ax.stride})")
         found.setdefault(text, []).append(name)
-    for text, names in found.items():
-        out.warnings.append(f"{out.name}: {text} on {' and '.join(names)}")
+    return tuple(f"{text} on {' and '.join(names)}" for text, names in found.items())
 
 
 def _check_rf(out: LayerInfo, st: _State) -> None:
-    if out.rf is None or out.geometry is None or not st.input_sizes:
+    sizes = st.input_sizes
+    if out.rf is None or out.geometry is None or not sizes or len(st.rf_warned) >= len(sizes):
         return
-    names = axis_names(len(st.input_sizes))
-    found: dict[tuple[int, int], list[str]] = {}
-    for i, (r, n) in enumerate(zip(out.rf, st.input_sizes, strict=False)):
+    found: dict[tuple[int, int], list[int]] = {}
+    for i, (r, n) in enumerate(zip(out.rf, sizes, strict=False)):
         if r.size > n and i not in st.rf_warned:
             st.rf_warned.add(i)
-            found.setdefault((r.size, n), []).append(names[i])
+            found.setdefault((r.size, n), []).append(i)
+    names = axis_names(len(sizes))
     for (size, n), axes in found.items():
-        out.warnings.append(f"{out.name}: receptive field {size} px exceeds the {n} px input on {' and '.join(axes)}")
+        out.warnings.append(f"{out.name}: receptive field {size} px exceeds the {n} px input on "
+                            f"{' and '.join(names[i] for i in axes)}")
 
 
 def _axes(node: Node, key: str, nd: int, default: object = 1) -> tuple[int, ...]:
@@ -210,11 +213,96 @@ def _input(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     out.factors = shape
 
 
+class _Window:
+    """What a convolution, transposed convolution or pooling node decides from its attributes and
+    its input shape alone: everything but the receptive field, which depends on the path before it.
+
+    Networks repeat the same layer on the same shape many times, so these are memoised
+    (:func:`_windowed`); the fields default to :class:`LayerInfo`'s, so a layer that fails half-way
+    leaves the same partial row as before.
+    """
+
+    __slots__ = ("error", "geometry", "macs", "maps", "params", "shape", "warnings")
+
+    def __init__(self) -> None:
+        self.params = self.macs = 0
+        self.geometry: Any = None
+        self.shape: tuple[int, ...] | None = None
+        self.maps: tuple[AxisMap, ...] | None = None
+        self.warnings: tuple[str, ...] = ()
+        self.error = ""  # a ShapeError found after everything else was known (input channels)
+
+    def apply(self, x: LayerInfo, out: LayerInfo) -> None:
+        out.params = out.trainable = self.params
+        if self.geometry is not None:
+            out.geometry, out.pads = self.geometry, self.geometry.pads
+        out.shape, out.macs = self.shape, self.macs
+        if self.maps is not None:
+            out.rf = _map_rf(x, self.maps)
+        if self.warnings:
+            out.warnings.extend(f"{out.name}: {text}" for text in self.warnings)
+
+
+_WindowMaker = Callable[[Node, LayerInfo, _Window], None]
+_MEMO: dict[tuple[Any, ...], _Window] = {}
+_MEMO_LIMIT = 4096
+_KEYS = {
+    "conv": ("filters", "kernel", "stride", "padding", "dilation", "groups", "bias", "in_channels", "depthwise"),
+    "conv_transpose": ("filters", "kernel", "stride", "padding", "dilation", "groups", "bias", "in_channels",
+                       "depthwise", "output_padding", "output_size", "rule"),
+    "pool": ("kernel", "stride", "padding", "dilation", "ceil_mode", "rule"),
+}
+_MISSING, _TRUE, _FALSE = object(), object(), object()
+
+
+def _key(node: Node, shape: tuple[int, ...]) -> tuple[Any, ...] | None:
+    """The memo key of a windowed node, or None where an attribute is not a plain int, str, bool,
+    ``None``, parsed :class:`Padding` or tuple of ints (pairs): ``3`` and ``3.0`` or ``True`` and ``1``
+    compare equal but do not behave alike, so only values whose type the key pins are memoised."""
+    attrs = node.attrs
+    key: list[Any] = [node.op, shape]
+    for name in _KEYS[node.op]:
+        v = attrs.get(name, _MISSING)
+        t = type(v)
+        if t is bool:
+            v = _TRUE if v else _FALSE
+        elif t is tuple:
+            for item in v:
+                if type(item) is not int and not (type(item) is tuple and len(item) == 2
+                                                  and type(item[0]) is int and type(item[1]) is int):
+                    return None
+        elif not (t is int or t is str or v is None or v is _MISSING or t is Padding):
+            return None
+        key.append(v)
+    return tuple(key)
+
+
+def _windowed(node: Node, ins: list[LayerInfo], out: LayerInfo, make: _WindowMaker) -> None:
+    x = _one(ins, node)
+    assert x.shape is not None
+    key = _key(node, x.shape)
+    w = _MEMO.get(key) if key is not None else None
+    if w is None:
+        w = _Window()
+        try:
+            make(node, x, w)
+        except (ShapeError, PaddingError):
+            w.apply(x, out)  # what was known before the error, as the row shows it
+            raise
+        if key is not None:
+            if len(_MEMO) >= _MEMO_LIMIT:
+                _MEMO.clear()
+            _MEMO[key] = w
+    w.apply(x, out)
+    if w.error:
+        raise ShapeError(w.error)
+
+
 class _ConvArgs:
     """What convolutions and transposed convolutions read from a node and their input."""
 
-    def __init__(self, node: Node, ins: list[LayerInfo]) -> None:
-        self.x = _one(ins, node)
+    def __init__(self, node: Node, x: LayerInfo) -> None:
+        self.x = x
         self.c, self.sp = _spatial(self.x, node)
         nd = self.nd = len(self.sp)
         self.k, self.s = _axes(node, "kernel", nd), _axes(node, "stride", nd)
@@ -229,45 +317,56 @@ class _ConvArgs:
                              f"{self.groups} groups")
         self.bias = self.filters if node.attrs.get("bias", True) else 0
 
-    def check_channels(self) -> None:
+    def check_channels(self, w: _Window) -> None:
         if self.expected is not None and self.c_in != self.c:
-            raise ShapeError(f"expects {self.expected} input channels, gets {self.c}")
+            w.error = f"expects {self.expected} input channels, gets {self.c}"
 
 
 def _conv(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    a = _ConvArgs(node, ins)
-    x, sp, nd, k, s, d, filters, bias = a.x, a.sp, a.nd, a.k, a.s, a.d, a.filters, a.bias
+    _windowed(node, ins, out, _conv_window)
+
+
+def _conv_window(node: Node, x: LayerInfo, w: _Window) -> None:
+    a = _ConvArgs(node, x)
+    sp, nd, k, s, d, filters, bias = a.sp, a.nd, a.k, a.s, a.d, a.filters, a.bias
     weights = (a.c_in // a.groups) * math.prod(k) * filters
-    out.params = out.trainable = weights + bias
+    w.params = weights + bias
     g = conv(sp, k, s, Padding.parse(node.attrs.get("padding", "valid"), nd), d)
-    out.geometry, out.pads = g, g.pads
-    out.shape = (filters, *g.output)
-    out.macs = (weights + bias) * math.prod(g.output)
-    out.rf = _map_rf(x, [AxisMap.window(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd)])
-    _window_warnings(out, g.axes)
-    a.check_channels()
+    w.geometry = g
+    w.shape = (filters, *g.output)
+    w.macs = (weights + bias) * math.prod(g.output)
+    w.maps = tuple(AxisMap.window(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd))
+    w.warnings = _window_warnings(g.axes)
+    a.check_channels(w)
 
 
 def _conv_transpose(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    a = _ConvArgs(node, ins)
-    x, sp, nd, k, s, d, filters, bias = a.x, a.sp, a.nd, a.k, a.s, a.d, a.filters, a.bias
+    _windowed(node, ins, out, _conv_transpose_window)
+
+
+def _conv_transpose_window(node: Node, x: LayerInfo, w: _Window) -> None:
+    a = _ConvArgs(node, x)
+    sp, nd, k, s, d, filters, bias = a.sp, a.nd, a.k, a.s, a.d, a.filters, a.bias
     weights = a.c_in * (filters // a.groups) * math.prod(k)
-    out.params = out.trainable = weights + bias
+    w.params = weights + bias
     op, size = node.attrs.get("output_padding"), node.attrs.get("output_size")
     g = conv_transpose(sp, k, s, Padding.parse(node.attrs.get("padding", 0), nd),
                        None if op is None else per_axis(op, nd, "output_padding"), d,
                        str(node.attrs.get("rule", "keras")),
                        None if size is None else per_axis(size, nd, "output_size"))
-    out.geometry, out.pads = g, g.pads
-    out.shape = (filters, *g.output)
-    out.macs = weights * math.prod(sp) + bias * math.prod(g.output)
-    out.rf = _map_rf(x, [AxisMap.transposed(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd)])
-    _window_warnings(out, g.axes, transposed=True)
-    a.check_channels()
+    w.geometry = g
+    w.shape = (filters, *g.output)
+    w.macs = weights * math.prod(sp) + bias * math.prod(g.output)
+    w.maps = tuple(AxisMap.transposed(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd))
+    w.warnings = _window_warnings(g.axes, transposed=True)
+    a.check_channels(w)
 
 
 def _pool(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    x = _one(ins, node)
+    _windowed(node, ins, out, _pool_window)
+
+
+def _pool_window(node: Node, x: LayerInfo, w: _Window) -> None:
     c, sp = _spatial(x, node)
     nd = len(sp)
     k, d = _axes(node, "kernel", nd), _axes(node, "dilation", nd)
@@ -275,10 +374,10 @@ def _pool(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     s = k if stride is None else per_axis(stride, nd, "stride")
     g = pool(sp, k, s, Padding.parse(node.attrs.get("padding", "valid"), nd), d,
              bool(node.attrs.get("ceil_mode", False)), str(node.attrs.get("rule", "torch")))
-    out.geometry, out.pads = g, g.pads
-    out.shape = (c, *g.output)
-    out.rf = _map_rf(x, [AxisMap.window(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd)])
-    _window_warnings(out, g.axes)
+    w.geometry = g
+    w.shape = (c, *g.output)
+    w.maps = tuple(AxisMap.window(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd))
+    w.warnings = _window_warnings(g.axes)
 
 
 def _global_pool(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
@@ -352,18 +451,22 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     if len(ins) < 2:
         raise ShapeError(f"needs at least two inputs, got {len(ins)}")
     shapes = [i.shape for i in ins if i.shape is not None]
-    listed = ", ".join(f"{_fmt(sh)} ({i.name})" for sh, i in zip(shapes, ins, strict=True))
     ranks = {len(sh) for sh in shapes}
     if len(ranks) != 1:
+        listed = ", ".join(f"{_fmt(sh)} ({i.name})" for sh, i in zip(shapes, ins, strict=True))
         raise ShapeError(f"inputs differ in rank: {listed}")
     rank = ranks.pop()
     concat = node.op == "concat"
     axis = _layout_axis(node.attrs.get("axis"), rank, st.graph.layout) if concat else -1
     maps: list[list[AxisMap] | None] = [None] * len(ins)
-    result = [sum(sh[d] for sh in shapes) if d == axis else (min if concat else max)(sh[d] for sh in shapes)
-              for d in range(rank)]
-    broadcast = set() if concat else {1}
-    conflict = [d for d in range(rank) if d != axis and len({sh[d] for sh in shapes} - broadcast) > 1]
+    conflict: list[int] = []
+    if not concat and all(sh == shapes[0] for sh in shapes):  # the usual residual add: nothing to reconcile
+        result = list(shapes[0])
+    else:
+        result = [sum(sh[d] for sh in shapes) if d == axis else (min if concat else max)(sh[d] for sh in shapes)
+                  for d in range(rank)]
+        broadcast = set() if concat else {1}
+        conflict = [d for d in range(rank) if d != axis and len({sh[d] for sh in shapes} - broadcast) > 1]
     if conflict:
         spatial_only = all(dim > 0 for dim in conflict) and rank > 1
         what = {"concat": "concatenate", "add": "add", "mul": "multiply"}[node.op]
@@ -393,14 +496,17 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
         out.rf = tuple(m[0] for m in merged)
         out.rf_global = not local and any(i.rf_global for i in ins)
         out.misalignment = tuple(m[1] for m in merged)
-        names = axis_names(len(merged))
-        spread: dict[Fraction, list[str]] = {}
-        for a, (_, mis) in enumerate(merged):
-            if mis:
-                spread.setdefault(mis, []).append(names[a])
-        for mis, axes in spread.items():
-            out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on {' and '.join(axes)}")
-        if len({r[0].stride for r in known}) > 1:
+        if any(m[1] for m in merged):
+            names = axis_names(len(merged))
+            spread: dict[Fraction, list[str]] = {}
+            for a, (_, mis) in enumerate(merged):
+                if mis:
+                    spread.setdefault(mis, []).append(names[a])
+            for mis, axes in spread.items():
+                out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on "
+                                    f"{' and '.join(axes)}")
+        stride = known[0][0].stride
+        if any(r[0].stride != stride for r in known):
             out.warnings.append(f"{out.name}: branches have different effective strides")
 
 

@@ -113,7 +113,11 @@ class AxisRF:
 
     @property
     def padding(self) -> Fraction:
-        return Fraction(self.size - 1, 2) - self.centre
+        c = self.centre
+        if c.denominator <= 2:  # whole or half-pixel centres (the usual case): in ints, halved once
+            twice = self.size - 1 - c.numerator * (2 // c.denominator)
+            return _whole(twice // 2) if twice % 2 == 0 else Fraction(twice, 2)
+        return Fraction(self.size - 1, 2) - c
 
     def span(self, unit: int) -> tuple[Fraction, Fraction]:
         """First and last input position seen by ``unit`` (pixels outside the input are padding).
@@ -130,14 +134,29 @@ class AxisRF:
         >>> AxisRF.identity().then(AxisMap.window(3, 1, 1)).size
         3
         """
-        j = self.stride
-        if j.denominator == 1 and m.scale.denominator == 1:  # integer strides: skip Fraction arithmetic
+        j, scale = self.stride, m.scale
+        if j.denominator == 1 and scale.denominator == 1:  # integer strides: skip Fraction arithmetic
             step, c, off = j.numerator, self.centre, m.offset
-            centre = Fraction(c.numerator + off.numerator * step) if c.denominator == off.denominator == 1 \
+            centre = _whole(c.numerator + off.numerator * step) if c.denominator == off.denominator == 1 \
                 else c + off * step
-            return AxisRF(self.size + (m.width - 1) * step, Fraction(step * m.scale.numerator), centre)
+            return AxisRF(self.size + (m.width - 1) * step, j if scale == 1 else _whole(step * scale.numerator),
+                          centre)
         size = self.size + (m.width - 1) * j
         return AxisRF(math.ceil(size), j * m.scale, self.centre + m.offset * j)
+
+
+_WHOLE: dict[int, Fraction] = {}
+
+
+def _whole(n: int) -> Fraction:
+    """``Fraction(n)``, shared for the small values every network repeats (Fractions are immutable;
+    making one costs more than the rest of a composition step)."""
+    f = _WHOLE.get(n)
+    if f is None:
+        f = Fraction(n)
+        if len(_WHOLE) < 4096:
+            _WHOLE[n] = f
+    return f
 
 
 @functools.lru_cache(maxsize=1024)
@@ -159,8 +178,10 @@ def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
         c2 = [r.centre.numerator * (2 // r.centre.denominator) for r in rfs]
         lo2 = min(c - (r.size - 1) for c, r in zip(c2, rfs, strict=True))
         hi2 = max(c + (r.size - 1) for c, r in zip(c2, rfs, strict=True))
-        return (AxisRF(-((lo2 - hi2) // 2) + 1, max(r.stride for r in rfs), Fraction(lo2 + hi2, 4)),
-                Fraction(max(c2) - min(c2), 2))
+        centre = _whole((lo2 + hi2) // 4) if (lo2 + hi2) % 4 == 0 else Fraction(lo2 + hi2, 4)
+        spread = max(c2) - min(c2)
+        return (AxisRF(-((lo2 - hi2) // 2) + 1, max(r.stride for r in rfs), centre),
+                _whole(spread // 2) if spread % 2 == 0 else Fraction(spread, 2))
     starts = [r.centre - Fraction(r.size - 1, 2) for r in rfs]
     ends = [r.centre + Fraction(r.size - 1, 2) for r in rfs]
     lo, hi = min(starts), max(ends)

@@ -31,8 +31,10 @@ def num(x: Fraction | int) -> int | float:
     >>> num(Fraction(5, 2)), num(Fraction(4, 2))
     (2.5, 2)
     """
-    f = Fraction(x)
-    return int(f) if f.denominator == 1 else float(f)
+    if type(x) is int:
+        return x
+    f = x if type(x) is Fraction else Fraction(x)  # (a table prints several per row: no copy of each)
+    return f.numerator if f.denominator == 1 else float(f)
 
 
 def human_bytes(n: int) -> str:

@@ -86,16 +86,20 @@ def flat(value: Any) -> list[Any]:
     >>> flat([1, (2, {"a": 3})])
     [1, 2, 3]
     """
-    if not isinstance(value, (list, tuple, dict)):
+    if not isinstance(value, _NESTED):
         return [value]
     out: list[Any] = []
     _flat_into(value, out)
     return out
 
 
+_NESTED = (list, tuple, dict)
+
+
 def _flat_into(value: Any, out: list[Any]) -> None:
+    """:func:`flat` into ``out``: one call per container, none per leaf (it runs on every traced call)."""
     for item in value.values() if isinstance(value, dict) else value:
-        if isinstance(item, (list, tuple, dict)):
+        if isinstance(item, _NESTED):
             _flat_into(item, out)
         else:
             out.append(item)

@@ -83,8 +83,39 @@ def first_line(exc: BaseException) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def meta_state(module: Any) -> dict[str, Any]:
+def walk(module: Any) -> list[tuple[str, Any]]:
+    """``list(module.named_modules(remove_duplicate=False))``, without torch's generator per level of
+    nesting (each module deep in a model passes up through every level's generator there).
+
+    >>> import torch.nn as nn
+    >>> [path for path, _ in walk(nn.Sequential(nn.Sequential(nn.ReLU()), nn.ReLU()))]
+    ['', '0', '0.0', '1']
+    """
+    out: list[tuple[str, Any]] = []
+    stack = [("", module)]
+    while stack:
+        path, m = stack.pop()
+        out.append((path, m))
+        if m._modules:
+            stack.extend((f"{path}.{name}" if path else name, child) for name, child in reversed(m._modules.items())
+                         if child is not None)
+    return out
+
+
+def _distinct(modules: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    seen: set[int] = set()
+    out = []
+    for path, m in modules:
+        if id(m) not in seen:
+            seen.add(id(m))
+            out.append((path, m))
+    return out
+
+
+def meta_state(module: Any, modules: Sequence[tuple[str, Any]] | None = None) -> dict[str, Any]:
     """Every parameter and buffer of ``module`` as a ``meta`` tensor, by name (tied ones stay one tensor).
+
+    ``modules``: :func:`walk` of ``module``, when the caller has it.
 
     >>> import torch.nn as nn
     >>> {k: v.device.type for k, v in meta_state(nn.Linear(2, 3)).items()}
@@ -94,16 +125,19 @@ def meta_state(module: Any) -> dict[str, Any]:
 
     made: dict[int, Any] = {}
     state: dict[str, Any] = {}
-    for name, t in (*module.named_parameters(remove_duplicate=False), *module.named_buffers(remove_duplicate=False)):
-        if t is None:
-            continue
-        if id(t) not in made:
-            made[id(t)] = torch.empty_like(t, device="meta")
-        state[name] = made[id(t)]
+    every = walk(module) if modules is None else modules
+    for members in ([(path, m._parameters) for path, m in every], [(path, m._buffers) for path, m in every]):
+        for path, tensors in members:  # named_parameters(remove_duplicate=False), then named_buffers
+            for key, t in tensors.items():
+                if t is None:
+                    continue
+                if id(t) not in made:
+                    made[id(t)] = torch.empty_like(t, device="meta")
+                state[f"{path}.{key}" if path else key] = made[id(t)]
     return state
 
 
-def call_state(module: Any, state: dict[str, Any]) -> dict[str, Any]:
+def call_state(module: Any, state: dict[str, Any], modules: Sequence[tuple[str, Any]] | None = None) -> dict[str, Any]:
     """``state`` with one name per tensor slot (module object, attribute), for
     ``functional_call(..., tie_weights=False)``.
 
@@ -113,7 +147,7 @@ def call_state(module: Any, state: dict[str, Any]) -> dict[str, Any]:
     weights) keeps both slots.
     """
     names = [f"{path}.{attr}" if path else attr
-             for path, owner in module.named_modules()
+             for path, owner in (module.named_modules() if modules is None else modules)
              for attr in (*owner._parameters, *owner._buffers)]
     return {name: state[name] for name in names if name in state}
 
@@ -152,7 +186,9 @@ class _Reader(LayerReader):
             named = [("input" if len(inputs) == 1 else f"input_{i}", s) for i, s in enumerate(inputs)]
         self.inputs = [(name, tuple(int(s) for s in shape)) for name, shape in named]
         self.thread = threading.get_ident()
-        self.qualnames: dict[int, str] = {id(m): str(name) for name, m in module.named_modules()}
+        self.every = walk(module)  # every path to every module (``named_modules(remove_duplicate=False)``)
+        self.modules = _distinct(self.every)  # each module once, at its first path (``named_modules()``)
+        self.qualnames: dict[int, str] = {id(m): str(name) for name, m in self.modules}
         self.module_paths = set(self.qualnames.values())
         self.names: dict[int, tuple[Any, str]] = {}  # id(tensor) → (tensor, node); the tensor keeps the id alive
         self.carried: dict[int, tuple[Any, frozenset[int]]] = {}  # id(unrecorded tensor) → params it holds
@@ -168,21 +204,23 @@ class _Reader(LayerReader):
     # -- the run ---------------------------------------------------------------------------------
     def run(self) -> tuple[Graph, dict[str, LayerInfo]]:
         import torch
-        from torch.nn.modules import module as torch_module
         from torch.overrides import TorchFunctionMode
 
         try:
-            state = meta_state(self.root)
+            state = meta_state(self.root, self.every)
         except Exception as exc:  # e.g. a lazy module's uninitialized parameters
             if "uninitialized" in str(exc):
                 raise ModelError(f"{type(self.root).__name__}: has uninitialized (Lazy*) parameters, whose shapes "
                                  "are not known until one real forward pass; run one, then read it") from None
             raise ModelError(f"{type(self.root).__name__}: its parameters cannot be put on the meta device "
                              f"({type(exc).__name__}: {first_line(exc)})") from None
-        for name, p in self.root.named_parameters(remove_duplicate=False):
-            meta = state[name]
-            if id(meta) not in self.params:
-                self.params[id(meta)] = _Param(name.rpartition(".")[0], p.numel(), p.requires_grad)
+        for path, m in self.every:  # named_parameters(remove_duplicate=False)
+            for key, p in m._parameters.items():
+                if p is None:
+                    continue
+                meta = state[f"{path}.{key}" if path else key]
+                if id(meta) not in self.params:
+                    self.params[id(meta)] = _Param(path, p.numel(), p.requires_grad)
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
         made = {name: torch.empty((BATCH, *shape), device="meta") for name, shape in self.inputs}
@@ -199,19 +237,19 @@ class _Reader(LayerReader):
             def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
                 return reader.function(func, args, kwargs or {})
 
-        pre = torch_module.register_module_forward_pre_hook(self._pre)
-        post = torch_module.register_module_forward_hook(self._post, with_kwargs=True)
+        handles: list[Any] = []
         try:
+            self._watch(handles)
             with torch.no_grad(), Mode():
-                result = torch.func.functional_call(self.root, call_state(self.root, state), tuple(args), kwargs,
-                                                    strict=False, tie_weights=False)
+                result = torch.func.functional_call(self.root, call_state(self.root, state, self.modules), tuple(args),
+                                                    kwargs, strict=False, tie_weights=False)
         except ModelError:
             raise
         except Exception as exc:
             raise ModelError(self._explain(exc)) from None
         finally:
-            pre.remove()
-            post.remove()
+            for handle in handles:
+                handle.remove()
         outputs: list[str] = []
         for t in _tensors(result):
             ref = self._ref(t)
@@ -260,6 +298,20 @@ class _Reader(LayerReader):
         return f"{path} ({type(module).__name__})" if path else f"{type(module).__name__}.forward"
 
     # -- modules ---------------------------------------------------------------------------------
+    def _watch(self, handles: list[Any]) -> None:
+        """Hooks on the model's own modules, first in line (as global hooks would be), into ``handles``.
+
+        Not torch's global module hooks: those are seen by every thread (a ``torch.compile`` running
+        meanwhile in another one warns, and with ``fullgraph=True`` fails on them), and
+        ``register_module_forward_hook(..., with_kwargs=True)`` leaves an entry behind when removed
+        (torch 2.13 and 2.14), after which every ``torch.compile(module)`` of the process warns that
+        global hooks exist. A module the model does not hold (made inside ``forward``) is read
+        through its torch functions instead.
+        """
+        for _, m in self.modules:
+            handles.append(m.register_forward_pre_hook(self._pre, prepend=True))
+            handles.append(m.register_forward_hook(self._post, prepend=True, with_kwargs=True))
+
     def _pre(self, module: Any, args: Any) -> None:
         if threading.get_ident() != self.thread:
             return
@@ -274,11 +326,12 @@ class _Reader(LayerReader):
             pass
         if self.leaf is module:
             self.leaf = None
-            try:
-                self._record_layer(module, args, kwargs, output)
-            except Exception as exc:  # pragma: no cover - a reader bug: keep the layer opaque
-                self.notes.append(f"{self._scoped(module)}: kept opaque ({first_line(exc)})")
-                self._record_opaque(module, args, kwargs, output, type(module).__name__)
+            with self.torch._C.DisableTorchFunction():  # the reader's own ``t.shape``, ``t.dim()``: not the model's ops
+                try:
+                    self._record_layer(module, args, kwargs, output)
+                except Exception as exc:  # pragma: no cover - a reader bug: keep the layer opaque
+                    self.notes.append(f"{self._scoped(module)}: kept opaque ({first_line(exc)})")
+                    self._record_opaque(module, args, kwargs, output, type(module).__name__)
         elif self.leaf is not None and not any(m is self.leaf for m in self.stack):
             self.leaf = None
 
@@ -306,7 +359,7 @@ class _Reader(LayerReader):
             self._record_opaque(module, args, kwargs, output, type(module).__name__)
             return
         make = handler(type(module))
-        mine = [id(p) for p in module.parameters()]
+        mine = _param_ids_of(module)
         fresh = [i for i in mine if i in self.params and i not in self.counted]
         if make is None or len(fresh) != len(mine):  # an unknown torch layer, or a layer called twice
             self._record_opaque(module, args, kwargs, output, type(module).__name__)
@@ -316,7 +369,7 @@ class _Reader(LayerReader):
 
     def _record_opaque(self, module: Any, args: Any, kwargs: Any, output: Any, type_: str) -> None:
         refs = self._refs((args, kwargs))
-        params = [id(p) for p in module.parameters()]
+        params = _param_ids_of(module)
         outs = _tensors(output)
         if not refs:
             self._carry(outs, frozenset(params) | self._carried((args, kwargs)))
@@ -342,10 +395,10 @@ class _Reader(LayerReader):
         outs = _tensors(out)
         if not outs:
             return out
-        ts = _tensors((args, kwargs))
-        refs = self._refs(ts)
+        ts = _arg_tensors(args, kwargs)
+        refs = self._refs_in(ts)
         if not refs:
-            carried = self._carried(ts) | frozenset(self._param_ids(ts))
+            carried = self._carried_in(ts) | frozenset(self._param_ids_in(ts))
             if carried:
                 self._carry(outs, carried)
             return out
@@ -378,7 +431,7 @@ class _Reader(LayerReader):
             x = x[0]
         x_ref = self._ref(x)
         single = isinstance(out, torch.Tensor) and _has_batch(out) and isinstance(x, torch.Tensor) and _has_batch(x)
-        params = self._param_ids(ts)
+        params = self._param_ids_in(ts)
         node = self._semantic(fn, name, args, kwargs, ts, x, x_ref, out, params) if single and x_ref else None
         if node is None:
             self._opaque(name, fn, refs, _tensors(out), self._take(params, ts), named=True)
@@ -391,7 +444,7 @@ class _Reader(LayerReader):
         b = self.b
         shape = tuple(x.shape)
         same = tuple(out.shape) == shape
-        plain = not params and not self._carried(ts)
+        plain = not params and not self._carried_in(ts)
         if fn in _NORMS or fn in ("conv1d", "conv2d", "conv3d", "linear") or fn.startswith("conv_transpose"):
             return self._weighted_fn(fn, name, args, kwargs, x_ref)
         if not plain:
@@ -548,18 +601,37 @@ class _Reader(LayerReader):
         return hit[1] if hit is not None and hit[0] is t else None
 
     def _refs(self, value: Any) -> list[str]:
-        return [r for t in _tensors(value) if (r := self._ref(t)) is not None]
+        return self._refs_in(_tensors(value))
+
+    def _refs_in(self, ts: list[Any]) -> list[str]:
+        """:meth:`_refs` of tensors already collected (``_tensors``)."""
+        names = self.names
+        refs = []
+        for t in ts:
+            hit = names.get(id(t))
+            if hit is not None and hit[0] is t:
+                refs.append(hit[1])
+        return refs
 
     def _first_ref(self, value: Any) -> str | None:
         refs = self._refs(value)
         return refs[0] if refs else None
 
     def _param_ids(self, value: Any) -> set[int]:
-        return {id(t) for t in _tensors(value) if id(t) in self.params}
+        return self._param_ids_in(_tensors(value))
+
+    def _param_ids_in(self, ts: list[Any]) -> set[int]:
+        params = self.params
+        return {id(t) for t in ts if id(t) in params}
 
     def _carried(self, value: Any) -> frozenset[int]:
+        return self._carried_in(_tensors(value))
+
+    def _carried_in(self, ts: list[Any]) -> frozenset[int]:
+        if not self.carried:
+            return frozenset()
         held: set[int] = set()
-        for t in _tensors(value):
+        for t in ts:
             hit = self.carried.get(id(t))
             if hit is not None and hit[0] is t:
                 held |= hit[1]
@@ -615,6 +687,13 @@ class _Reader(LayerReader):
                           name=self._name(f"{owner or 'model'}.unused"), type="parameters unused by forward")
 
 
+def _param_ids_of(module: Any) -> list[int]:
+    """``[id(p) for p in module.parameters()]``, without torch's generators for a layer with no children."""
+    if module._modules:
+        return [id(p) for p in module.parameters()]
+    return list(dict.fromkeys(id(p) for p in module._parameters.values() if p is not None))
+
+
 def _is_leaf(module: Any) -> bool:
     """A layer read whole: a known ``torch.nn`` layer (unless it overrides ``forward``), or another ``torch.nn`` one."""
     make = handler(type(module))
@@ -654,6 +733,19 @@ def _tensors(value: Any) -> list[Any]:
         return [value]
     found: list[Any] = []
     _collect(value, found, tensor)
+    return found
+
+
+def _arg_tensors(args: Any, kwargs: dict[str, Any]) -> list[Any]:
+    """``_tensors((args, kwargs))``, for the call the reader sees at every op."""
+    tensor = _tensor_class()
+    found: list[Any] = []
+    for group in (args, kwargs.values()):
+        for v in group:
+            if isinstance(v, tensor):
+                found.append(v)
+            elif isinstance(v, (list, tuple, dict)):
+                _collect(v, found, tensor)
     return found
 
 
