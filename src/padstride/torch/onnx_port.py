@@ -19,8 +19,9 @@ torch.Size([1, 2, 5, 5])
 
 from __future__ import annotations
 
+import math
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +36,7 @@ from . import modules as M
 from .build import BuildError, PortedModel, build
 from .ops import NodeContext
 
-__all__ = ["OnnxOp", "OnnxPad", "OnnxPortError", "from_onnx", "onnx_values"]
+__all__ = ["OnnxMaxPoolIndices", "OnnxOp", "OnnxPad", "OnnxPortError", "from_onnx", "onnx_values"]
 
 
 class OnnxPortError(BuildError):
@@ -79,12 +80,15 @@ class OnnxOp(nn.Module):
     """
 
     def __init__(self, op: str, slots: Sequence[int], consts: Sequence[torch.Tensor | None],
-                 attrs: Mapping[str, Any] | None = None) -> None:
+                 attrs: Mapping[str, Any] | None = None, trainable: Sequence[bool] | None = None) -> None:
         super().__init__()
         self.op, self.slots, self.attrs = op, list(slots), dict(attrs or {})
         self.present = [c is not None for c in consts]
+        learn = list(trainable) if trainable is not None else [False] * len(consts)
         for j, c in enumerate(consts):
-            if c is not None:
+            if c is not None and learn[j] and c.is_floating_point():  # a bias, a position embedding
+                self.register_parameter(f"c{j}", nn.Parameter(c))
+            elif c is not None:
                 self.register_buffer(f"c{j}", c)
 
     def _inputs(self, args: tuple[torch.Tensor, ...]) -> list[torch.Tensor | None]:
@@ -179,6 +183,55 @@ class OnnxPad(nn.Module):
         return f"pairs={self.pairs}, mode={self.mode!r}" + (f", value={self.value}" if self.value else "")
 
 
+class OnnxMaxPoolIndices(nn.Module):
+    """ONNX ``MaxPool``'s second output: where each maximum is, as an index into the whole input
+    flattened (batch and channel included; ``storage_order=1``: the spatial axes column-major), pads
+    not counted. Windows are resolved once (``pads``: per-side pairs; ``outputs``: the lengths the
+    geometry gives, ``ceil_mode`` included).
+
+    >>> import torch
+    >>> OnnxMaxPoolIndices([2], [2], [1], [(0, 0)], [2])(torch.tensor([[[1.0, 3.0, 2.0, 0.0]], [[0, 0, 5, 0]]]))
+    tensor([[[1, 2]],
+    <BLANKLINE>
+            [[4, 6]]])
+    """
+
+    def __init__(self, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int],
+                 pads: Sequence[tuple[int, int]], outputs: Sequence[int], storage_order: int = 0) -> None:
+        super().__init__()
+        if not 1 <= len(kernel) <= 3:
+            raise ValueError(f"1 to 3 spatial axes, got {len(kernel)}")
+        self.kernel, self.stride, self.dilation = tuple(kernel), tuple(stride), tuple(dilation)
+        self.pads, self.outputs, self.storage_order = tuple(pads), tuple(outputs), int(storage_order)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        sizes = [int(n) for n in x.shape[2:]]
+        # pad with -inf so that exactly ``outputs`` windows fit without ceil_mode
+        pairs = [(b, (o - 1) * s + d * (k - 1) + 1 - n - b) for (b, _), o, s, d, k, n in
+                 zip(self.pads, self.outputs, self.stride, self.dilation, self.kernel, sizes, strict=True)]
+        xp = F.pad(x, [p for pair in reversed(pairs) for p in pair], value=float("-inf"))
+        fn = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[len(sizes) - 1]
+        _, idx = fn(xp, self.kernel, self.stride, 0, self.dilation, False, True)
+        padded = [n + b + a for n, (b, a) in zip(sizes, pairs, strict=True)]
+        coords = []
+        for p in reversed(padded):  # the padded plane's flat index → per-axis coordinates
+            coords.append(idx % p)
+            idx = idx // p
+        coords = [c - b for c, (b, _) in zip(reversed(coords), pairs, strict=True)]
+        flat = torch.zeros_like(coords[0])
+        order = range(len(sizes)) if self.storage_order == 0 else reversed(range(len(sizes)))
+        for axis in order:
+            flat = flat * sizes[axis] + coords[axis]
+        plane = math.prod(sizes)
+        base = torch.arange(x.shape[0] * x.shape[1], device=x.device).view(x.shape[0], x.shape[1],
+                                                                           *[1] * len(sizes))
+        return flat + base * plane
+
+    def extra_repr(self) -> str:
+        return (f"kernel={self.kernel}, stride={self.stride}, dilation={self.dilation}, pads={self.pads}, "
+                f"storage_order={self.storage_order}")
+
+
 def onnx_values(model: Any) -> dict[str, np.ndarray]:
     """The constant tensors of a loaded ``onnx.ModelProto``: initializers, ``Constant`` nodes' values and
     ``Identity`` copies of either."""
@@ -199,13 +252,16 @@ def onnx_values(model: Any) -> dict[str, np.ndarray]:
 
 
 class _Porter:
-    def __init__(self, model: Any) -> None:
+    def __init__(self, model: Any, folded: Mapping[str, Any] | None = None) -> None:
         from onnx import helper
 
         self.values = onnx_values(model)
+        self.folded = dict(folded or {})  # the reader's constants (``Const``): folded shape arithmetic
         self.nodes = {n.output[0]: n for n in model.graph.node if n.output}
         self.attrs = {k: {x.name: helper.get_attribute_value(x) for x in n.attribute} for k, n in self.nodes.items()}
         self.opset = next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+        self.inputs = {i.name for i in model.graph.input}
+        self.used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
 
     def _onnx(self, node: Node) -> tuple[Any, dict[str, Any]] | None:
         source = node.attrs.get("source")
@@ -213,14 +269,34 @@ class _Porter:
             return None
         return self.nodes[source], self.attrs[source]
 
+    def known(self, name: str) -> np.ndarray | None:
+        """The value of ``name`` where it is a constant: an initializer, a ``Constant`` node, or folded."""
+        if name in self.values:
+            return self.values[name]
+        c = self.folded.get(name)
+        value = None if c is None else c.value
+        return None if value is None else np.asarray(value)
+
+    def learned(self, name: str) -> bool:
+        """Whether constant ``name`` holds learned weights (a float initializer of more than one value, or
+        folded from one): a parameter of the ported module rather than a buffer."""
+        c = self.folded.get(name)
+        return c is not None and int(c.params) > 0
+
     def const(self, onnx_node: Any, index: int, where: str, what: str) -> np.ndarray | None:
         name = onnx_node.input[index] if index < len(onnx_node.input) else ""
         if not name:
             return None
-        if name not in self.values:
-            raise OnnxPortError(f"{where}: its {what} ({name!r}) is not a constant of the model (an initializer "
-                                "or a Constant node); from_onnx needs the weights in the model")
-        return self.values[name]
+        value = self.known(name)
+        if value is None and name in self.inputs:
+            raise OnnxPortError(f"{where}: its {what} ({name!r}) is a graph input with no initializer; from_onnx "
+                                "reads weights from the model (exact for the values it holds): store them as "
+                                "initializers, e.g. with onnx.numpy_helper.from_array")
+        if value is None:
+            raise OnnxPortError(f"{where}: its {what} ({name!r}) is not a constant of the model (an initializer, "
+                                "a Constant node or shape arithmetic on them); from_onnx needs the weights in the "
+                                "model and settings it can compute before running it")
+        return value
 
     def weights(self, node: Node) -> Mapping[str, Any] | None:
         found = self._onnx(node)
@@ -250,13 +326,23 @@ class _Porter:
         return out or None
 
     def factory(self, ctx: NodeContext) -> nn.Module | None:
+        value = ctx.node.attrs.get("onnx_value")
+        if isinstance(value, str):  # a constant used as data (a class token)
+            known = self.known(value)
+            if known is None:
+                raise ctx.fail(f"constant {value!r} has no value the porter can read")
+            return M.Constant(torch.as_tensor(np.array(known)), self.learned(value))
         found = self._onnx(ctx.node)
         if found is None:
             return None
         onnx_node, a = found
         op = onnx_node.op_type
+        if op == "MaxPool" and int(ctx.attr("onnx_output", 0)) == 1:
+            return self._maxpool_indices(ctx, onnx_node, a)
         if op in EXACT_OPS:
             return self._exact(ctx, onnx_node, a)
+        if ctx.node.op == "opaque" and op in _TENSOR_OPS:
+            return _TENSOR_OPS[op](self, ctx, onnx_node, a)
         if op == "BatchNormalization" and ctx.node.op == "norm":
             module = M.BatchNormAnyRank(int(ctx.in_shapes[0][0]), float(a.get("epsilon", 1e-5)), 0.1, True, True)
             ctx.load(module)
@@ -308,9 +394,11 @@ class _Porter:
         op = onnx_node.op_type
         slots = [int(s) for s in ctx.node.attrs.get("onnx_inputs", [])]
         consts: list[torch.Tensor | None] = []
+        learn: list[bool] = []
         for j, slot in enumerate(slots):
             value = self.const(onnx_node, j, ctx.where, f"input {j}") if slot < 0 else None
             consts.append(None if value is None else torch.as_tensor(np.array(value)))
+            learn.append(value is not None and self.learned(onnx_node.input[j]))
         if op == "Cast" and int(a.get("to", 1)) not in _FLOAT_TYPES:
             raise ctx.fail("a Cast to a non-float type is not supported")
         if op in ("Softmax", "LogSoftmax") and self.opset < 13:
@@ -320,7 +408,145 @@ class _Porter:
             a = {**a, "axis": -1}
         keep = {k: (list(v) if isinstance(v, (list, tuple)) else v) for k, v in a.items()
                 if isinstance(v, (int, float, str, bytes, list, tuple))}
-        return OnnxOp(op, slots, consts, keep)
+        return OnnxOp(op, slots, consts, keep, learn)
+
+
+    # -- tensor ops (opaque to the analysis): exact modules on whole tensors, batch axis included -----------
+
+    def operands(self, ctx: NodeContext, onnx_node: Any, inner: nn.Module, count: int | None = None) -> nn.Module:
+        """``inner`` fed the node's first ``count`` inputs: data where the graph computes them, the
+        constants (parameters where learned) otherwise."""
+        slots = [int(s) for s in ctx.node.attrs.get("onnx_inputs", [])][:count]
+        fixed: list[torch.Tensor] = []
+        learn: list[bool] = []
+        for j, slot in enumerate(slots):
+            if slot < 0:
+                value = self.const(onnx_node, j, ctx.where, f"input {j}")
+                if value is None:
+                    raise ctx.fail(f"input {j} is omitted; this op needs it")
+                fixed.append(torch.as_tensor(np.array(value)))
+                learn.append(self.learned(onnx_node.input[j]))
+        if not fixed:
+            return inner
+        return M.Operands(inner, slots, fixed, learn)
+
+    def setting(self, ctx: NodeContext, onnx_node: Any, index: int, what: str, attrs: Mapping[str, Any],
+                key: str | None = None) -> list[int] | None:
+        """Integers an op takes as an input since some opset (a ``Slice``'s starts, a ``Reshape`` target)
+        or as the attribute ``key`` before: from the attribute, or the constant input, or ``None``."""
+        if key is not None and key in attrs:
+            return [int(v) for v in attrs[key]]
+        slots = [int(s) for s in ctx.node.attrs.get("onnx_inputs", [])]
+        if index < len(slots) and slots[index] >= 0:
+            raise ctx.fail(f"its {what} is computed at run time; from_onnx needs it constant")
+        value = self.const(onnx_node, index, ctx.where, what)
+        return None if value is None else [int(v) for v in np.asarray(value).reshape(-1)]
+
+    def _data_first(self, ctx: NodeContext) -> None:
+        slots = [int(s) for s in ctx.node.attrs.get("onnx_inputs", [])]
+        if not slots or slots[0] != 0:
+            raise ctx.fail("its data input is a constant the reader did not fold")
+
+    def _transpose(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        perm = a.get("perm")
+        return M.Permute(None if perm is None else [int(p) for p in perm])
+
+    def _slice(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        starts = self.setting(ctx, onnx_node, 1, "starts", a, "starts")
+        ends = self.setting(ctx, onnx_node, 2, "ends", a, "ends")
+        axes = self.setting(ctx, onnx_node, 3, "axes", a, "axes")
+        steps = None if self.opset < 10 else self.setting(ctx, onnx_node, 4, "steps", a)
+        if starts is None or ends is None:
+            raise ctx.fail("a Slice needs starts and ends")
+        return M.Slice(starts, ends, axes, steps)
+
+    def _split(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        axis, k = int(a.get("axis", 0)), int(ctx.attr("onnx_output", 0))
+        sizes = self.setting(ctx, onnx_node, 1, "split", a, "split")
+        if sizes is None:  # equal parts (the last one smaller where ``num_outputs`` does not divide)
+            full = (1, *ctx.in_shapes[0])
+            n, parts = full[axis % len(full)], int(a.get("num_outputs", len(onnx_node.output)))
+            step = -(-n // parts)
+            sizes = [max(0, min(step, n - i * step)) for i in range(parts)]
+        start = sum(sizes[:k])
+        return M.Slice([start], [start + sizes[k]], [axis])
+
+    def _gather(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        return self.operands(ctx, onnx_node, M.Gather(int(a.get("axis", 0))))
+
+    def _reshape(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        target = self.setting(ctx, onnx_node, 1, "shape", a, "shape")
+        if target is None:
+            raise ctx.fail("a Reshape needs a shape")
+        return M.ReshapeAll(target, bool(a.get("allowzero", 0)))
+
+    def _layer_norm(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        slots = [int(s) for s in ctx.node.attrs.get("onnx_inputs", [])]
+        if any(s >= 0 for s in slots[1:]):
+            raise ctx.fail("its scale or bias is computed at run time; from_onnx needs them constant")
+        if any(o and o in self.used for o in onnx_node.output[1:]):
+            raise ctx.fail("its Mean / InvStdDev outputs are used; from_onnx ports output 0 only")
+        scale, bias = self.const(onnx_node, 1, ctx.where, "scale"), self.const(onnx_node, 2, ctx.where, "bias")
+        return M.LayerNorm(int(a.get("axis", -1)), float(a.get("epsilon", 1e-5)),
+                           None if scale is None else torch.as_tensor(np.array(scale)),
+                           None if bias is None else torch.as_tensor(np.array(bias)))
+
+    def _expand(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        shape = self.setting(ctx, onnx_node, 1, "shape", a)
+        return M.Expand(shape or [])
+
+    def _tile(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        return M.Tile(self.setting(ctx, onnx_node, 1, "repeats", a) or [])
+
+    def _squeeze(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        axes = self.setting(ctx, onnx_node, 1, "axes", a, "axes")
+        if onnx_node.op_type == "Squeeze":
+            return M.Squeeze(axes)
+        if not axes:
+            raise ctx.fail("an Unsqueeze needs axes")
+        return M.Unsqueeze(axes)
+
+    def _nary(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        op = onnx_node.op_type
+        inner: nn.Module = (M.MatMul() if op == "MatMul" else M.Where() if op == "Where" else
+                            M.Concat(int(a["axis"])))
+        inputs = [i for i in onnx_node.input if i]
+        if len(inputs) != len(onnx_node.input):
+            raise ctx.fail("an omitted input is not supported here")
+        return self.operands(ctx, onnx_node, inner)
+
+    def _maxpool_indices(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        from ..geometry import Padding, PaddingError, pool
+
+        k = [int(v) for v in a["kernel_shape"]]
+        nd = len(k)
+        spec = Padding.from_onnx(a.get("pads"), a.get("auto_pad", "NOTSET"), nd)
+        padding = spec.convention if spec.convention not in ("explicit", "mixed") else list(spec.axes)
+        try:
+            g = pool(ctx.in_shapes[0][1:], k, [int(v) for v in a.get("strides", [1] * nd)], padding,
+                     [int(v) for v in a.get("dilations", [1] * nd)], bool(a.get("ceil_mode", 0)), "torch")
+        except PaddingError as exc:
+            raise ctx.fail(str(exc)) from None
+        return OnnxMaxPoolIndices([w.kernel for w in g.axes], [w.stride for w in g.axes],
+                                  [w.dilation for w in g.axes], [(w.pad_before, w.pad_after) for w in g.axes],
+                                  [w.output for w in g.axes], int(a.get("storage_order", 0)))
+
+
+#: ONNX ops with no IR op of their own that :func:`from_onnx` ports exactly, on whole tensors.
+_TENSOR_OPS: dict[str, Callable[[_Porter, NodeContext, Any, dict[str, Any]], nn.Module]] = {
+    "Transpose": _Porter._transpose, "Slice": _Porter._slice, "Split": _Porter._split, "Gather": _Porter._gather,
+    "Reshape": _Porter._reshape, "LayerNormalization": _Porter._layer_norm, "Expand": _Porter._expand,
+    "Tile": _Porter._tile, "Squeeze": _Porter._squeeze, "Unsqueeze": _Porter._squeeze, "MatMul": _Porter._nary,
+    "Where": _Porter._nary, "Concat": _Porter._nary,
+}
 
 
 def from_onnx(model: Any, input_shape: Sequence[int] | None = None) -> PortedModel:
@@ -342,23 +568,17 @@ def from_onnx(model: Any, input_shape: Sequence[int] | None = None) -> PortedMod
     """
     import onnx
 
-    from ..analysis.adapters.onnx import analyzed_onnx
+    from ..analysis.adapters.onnx import read_onnx_graph
 
     if isinstance(model, (str, os.PathLike, Path)):
-        path = os.fspath(model)
-        try:
-            graph = analyzed_onnx(path, input_shape)[0]
-        except Error as exc:
-            raise OnnxPortError(str(exc)) from None
-        model = onnx.load(path)
-    else:
-        if not isinstance(model, onnx.ModelProto):
-            raise OnnxPortError(f"expected an onnx.ModelProto or a path, got {type(model).__name__}")
-        try:
-            graph = analyzed_onnx(model, input_shape)[0]
-        except Error as exc:
-            raise OnnxPortError(str(exc)) from None
-    porter = _Porter(model)
+        model = onnx.load(os.fspath(model))  # weights and all: the port needs every value
+    if not isinstance(model, onnx.ModelProto):
+        raise OnnxPortError(f"expected an onnx.ModelProto or a path, got {type(model).__name__}")
+    try:
+        graph, _, folded = read_onnx_graph(model, input_shape)
+    except Error as exc:
+        raise OnnxPortError(str(exc)) from None
+    porter = _Porter(model, folded)
     try:
         return build(graph, porter.weights, porter.factory)
     except OnnxPortError:
