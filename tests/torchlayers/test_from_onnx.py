@@ -255,6 +255,44 @@ def test_conformance_cases_are_all_there() -> None:
     assert sum(len(c.outputs) == 2 for c in CASES) >= 2  # MaxPool with its indices
 
 
+# -- ONNX's pytorch-converted models (IR 3, opset 6: weights listed as graph inputs with initializers) ---
+
+
+def _converted() -> list[Any]:
+    import os
+
+    root = os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "data", "pytorch-converted")
+    return sorted(os.path.join(root, d) for d in os.listdir(root)) if os.path.isdir(root) else []
+
+
+CONVERTED = _converted()
+
+
+@pytest.mark.parametrize("case", CONVERTED, ids=[c.rsplit("/", 1)[-1] for c in CONVERTED])
+def test_pytorch_converted_model(case: str) -> None:
+    """Every model of ``onnx/backend/test/data/pytorch-converted`` (82 in onnx 1.23) against its shipped
+    outputs, its weights read as parameters."""
+    import glob
+
+    net = from_onnx(f"{case}/model.onnx")
+    sets = sorted(glob.glob(f"{case}/test_data_set_*"))
+    assert sets
+    for data in sets:
+        ins = [numpy_helper.to_array(onnx.load_tensor(p)) for p in sorted(glob.glob(f"{data}/input_*.pb"))]
+        outs = [numpy_helper.to_array(onnx.load_tensor(p)) for p in sorted(glob.glob(f"{data}/output_*.pb"))]
+        with torch.no_grad():
+            got = net(*[torch.from_numpy(np.array(i)) for i in ins])
+        got = got if isinstance(got, tuple) else (got,)
+        assert len(got) == len(outs)
+        for have, want in zip(got, outs, strict=True):
+            assert have.shape == want.shape
+            np.testing.assert_allclose(have.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_pytorch_converted_models_are_there() -> None:
+    assert len(CONVERTED) >= 80, "the onnx wheel no longer ships backend/test/data/pytorch-converted"
+
+
 # -- the ported module is plain PyTorch: it compiles and exports back ---------------------------
 
 

@@ -140,7 +140,7 @@ def test_layer_norm_expand_tile_where(axis: int, eps: float, affine: bool, reps:
 
 def test_unknown_op_names_the_node() -> None:
     nodes = [helper.make_node("CumSum", ["x", "ax"], ["y"], name="running")]
-    with pytest.raises(OnnxPortError, match="running.*CumSum"):
+    with pytest.raises(OnnxPortError, match=r"running.*CumSum"):
         from_onnx(_model(nodes, (1, 2, 3), {"ax": np.array(1)}, ["y"]))
 
 

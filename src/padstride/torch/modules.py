@@ -21,10 +21,10 @@ from torch import nn
 from ._runtime import flat_pad
 
 __all__ = [
-    "Affine", "BatchNormAnyRank", "ChannelLayerNorm", "ChannelScale", "Concat", "Constant", "Dense", "Elementwise",
-    "Expand", "Flatten", "Gather", "GlobalPool", "KerasReLU", "LayerNorm", "MatMul", "Merge", "Normalize",
-    "Operands", "Pad", "Permute", "Product", "Reshape", "ReshapeAll", "ScalarOp", "Slice", "Softmax", "Squeeze",
-    "Tile", "Unsqueeze", "Where",
+    "Affine", "BatchNormAnyRank", "ChannelLayerNorm", "ChannelScale", "Concat", "Constant", "Dense", "Einsum",
+    "Elementwise", "Expand", "Flatten", "Gather", "GlobalPool", "KerasReLU", "LayerNorm", "MatMul", "Merge",
+    "Normalize", "Operands", "Pad", "Permute", "Product", "Reshape", "ReshapeAll", "ScalarOp", "Slice", "Softmax",
+    "Squeeze", "Tile", "Unsqueeze", "Where",
 ]
 
 
@@ -616,3 +616,21 @@ class Where(nn.Module):
 
     def forward(self, condition: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         return torch.where(condition.bool(), a, b)
+
+
+class Einsum(nn.Module):
+    """``torch.einsum(equation, *operands)`` (ONNX ``Einsum``: the same notation, ``...`` included).
+
+    >>> Einsum("bij,bjk->bik")(torch.ones(1, 2, 3), torch.ones(1, 3, 4)).shape
+    torch.Size([1, 2, 4])
+    """
+
+    def __init__(self, equation: str) -> None:
+        super().__init__()
+        self.equation = equation
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.einsum(self.equation, *xs)
+
+    def extra_repr(self) -> str:
+        return repr(self.equation)

@@ -58,11 +58,24 @@ _NARY: dict[str, Any] = {
     "Add": torch.add, "Sub": torch.sub, "Mul": torch.mul, "Div": torch.div, "Pow": torch.pow,
     "Max": torch.maximum, "Min": torch.minimum, "Sum": torch.add, "Mean": torch.add,
 }
+def _prod(x: torch.Tensor, dim: list[int], keepdim: bool) -> torch.Tensor:
+    for d in sorted((d % x.dim() for d in dim), reverse=True):
+        x = x.prod(d, keepdim=keepdim)
+    return x
+
+
 _REDUCE: dict[str, Any] = {"ReduceMean": torch.mean, "ReduceSum": torch.sum, "ReduceMax": torch.amax,
+                           "ReduceL2": lambda x, dim, keepdim: torch.sqrt(torch.sum(x * x, dim=dim, keepdim=keepdim)),
+                           "ReduceL1": lambda x, dim, keepdim: torch.sum(x.abs(), dim=dim, keepdim=keepdim),
+                           "ReduceSumSquare": lambda x, dim, keepdim: torch.sum(x * x, dim=dim, keepdim=keepdim),
+                           "ReduceLogSum": lambda x, dim, keepdim: torch.log(torch.sum(x, dim=dim, keepdim=keepdim)),
+                           "ReduceLogSumExp": torch.logsumexp, "ReduceProd": _prod,
                            "ReduceMin": torch.amin}
-_WITH_ATTRS = {*_REDUCE, "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid", "ThresholdedRelu", "Gelu", "Clip",
+_WITH_ATTRS = {*_REDUCE, "PRelu", "LeakyRelu", "Elu", "Selu", "Celu", "HardSigmoid", "ThresholdedRelu", "Gelu", "Clip",
                "Softmax", "LogSoftmax", "Cast"}
 _SELU = (1.67326319217681884765625, 1.05070102214813232421875)  # ONNX's default alpha, gamma
+#: The most nodes :meth:`_Porter.evaluate` runs to compute one constant.
+MAX_CONST_NODES = 10_000
 #: ONNX ops :class:`OnnxOp` computes exactly
 EXACT_OPS = frozenset(_UNARY) | frozenset(_NARY) | _WITH_ATTRS
 _FLOAT_TYPES = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16: a Cast between them keeps float32 values
@@ -124,6 +137,10 @@ class OnnxOp(nn.Module):
         if op == "Selu":
             alpha, gamma = float(a.get("alpha", _SELU[0])), float(a.get("gamma", _SELU[1]))
             return gamma * torch.where(x > 0, x, alpha * torch.expm1(x))
+        if op == "PRelu":
+            slope = xs[1]
+            assert slope is not None
+            return torch.where(x >= 0, x, slope * x)
         if op == "HardSigmoid":
             return torch.clamp(float(a.get("alpha", 0.2)) * x + float(a.get("beta", 0.5)), 0.0, 1.0)
         if op == "ThresholdedRelu":
@@ -260,7 +277,10 @@ class _Porter:
         self.nodes = {n.output[0]: n for n in model.graph.node if n.output}
         self.attrs = {k: {x.name: helper.get_attribute_value(x) for x in n.attribute} for k, n in self.nodes.items()}
         self.opset = next((int(o.version) for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
-        self.inputs = {i.name for i in model.graph.input}
+        self.inputs = {i.name for i in model.graph.input} - set(self.values)
+        self.producers = {o: n for n in model.graph.node for o in n.output if o}
+        self.opsets = list(model.opset_import)
+        self.evaluated: dict[str, np.ndarray | None] = {}
         self.used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
 
     def _onnx(self, node: Node) -> tuple[Any, dict[str, Any]] | None:
@@ -270,12 +290,57 @@ class _Porter:
         return self.nodes[source], self.attrs[source]
 
     def known(self, name: str) -> np.ndarray | None:
-        """The value of ``name`` where it is a constant: an initializer, a ``Constant`` node, or folded."""
+        """The value of ``name`` where it is a constant: an initializer, a ``Constant`` node, folded by the
+        reader, or computed once from constants only (:meth:`evaluate`)."""
         if name in self.values:
             return self.values[name]
         c = self.folded.get(name)
         value = None if c is None else c.value
+        if value is None and name in self.producers and name not in self.inputs:
+            value = self.evaluate(name)
         return None if value is None else np.asarray(value)
+
+    def evaluate(self, name: str) -> np.ndarray | None:
+        """``name`` computed with ONNX's reference evaluator when every value it depends on is a constant
+        (Swin v2's position-bias MLP on its fixed coordinate table): ``None`` where it depends on data or
+        needs more than :data:`MAX_CONST_NODES` nodes. The result is a constant of the port (a buffer)."""
+        if name in self.evaluated:
+            return self.evaluated[name]
+        nodes: list[Any] = []
+        leaves: dict[str, np.ndarray] = {}
+        seen: set[str] = set()
+
+        def visit(value: str) -> bool:
+            if not value or value in seen or value in leaves:
+                return True
+            seen.add(value)
+            c = self.folded.get(value)
+            have = self.values.get(value, None if c is None else c.value)
+            if have is not None:
+                leaves[value] = np.asarray(have)
+                return True
+            node = self.producers.get(value)
+            if node is None or len(nodes) >= MAX_CONST_NODES or not all(visit(i) for i in node.input):
+                return False
+            if all(n is not node for n in nodes):
+                nodes.append(node)
+            return True
+
+        result = None
+        if visit(name):
+            from onnx import helper, numpy_helper
+            from onnx.reference import ReferenceEvaluator
+
+            graph = helper.make_graph(nodes, "constants", [], [helper.make_empty_tensor_value_info(name)],
+                                      [numpy_helper.from_array(v, k) for k, v in leaves.items()])
+            model = helper.make_model(graph, opset_imports=self.opsets)
+            try:
+                outputs: list[Any] = list(ReferenceEvaluator(model).run(None, {}))
+                result = np.asarray(outputs[0])
+            except Exception:  # an op the reference evaluator lacks: the node stays unported, named
+                result = None
+        self.evaluated[name] = result
+        return result
 
     def learned(self, name: str) -> bool:
         """Whether constant ``name`` holds learned weights (a float initializer of more than one value, or
@@ -399,6 +464,9 @@ class _Porter:
             value = self.const(onnx_node, j, ctx.where, f"input {j}") if slot < 0 else None
             consts.append(None if value is None else torch.as_tensor(np.array(value)))
             learn.append(value is not None and self.learned(onnx_node.input[j]))
+        if op == "PRelu" and self.opset < 7 and len(consts) > 1 and consts[1] is not None and consts[1].numel() > 1:
+            rank = len(ctx.in_shapes[0]) + 1  # before opset 7 a slope vector is per channel (axis 1)
+            consts[1] = consts[1].reshape(-1, *[1] * max(rank - 2, 0))
         if op == "Cast" and int(a.get("to", 1)) not in _FLOAT_TYPES:
             raise ctx.fail("a Cast to a non-float type is not supported")
         if op in ("Softmax", "LogSoftmax") and self.opset < 13:
@@ -517,7 +585,7 @@ class _Porter:
     def _nary(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
         op = onnx_node.op_type
         inner: nn.Module = (M.MatMul() if op == "MatMul" else M.Where() if op == "Where" else
-                            M.Concat(int(a["axis"])))
+                            M.Einsum(_s(a["equation"])) if op == "Einsum" else M.Concat(int(a["axis"])))
         inputs = [i for i in onnx_node.input if i]
         if len(inputs) != len(onnx_node.input):
             raise ctx.fail("an omitted input is not supported here")
@@ -545,7 +613,7 @@ _TENSOR_OPS: dict[str, Callable[[_Porter, NodeContext, Any, dict[str, Any]], nn.
     "Transpose": _Porter._transpose, "Slice": _Porter._slice, "Split": _Porter._split, "Gather": _Porter._gather,
     "Reshape": _Porter._reshape, "LayerNormalization": _Porter._layer_norm, "Expand": _Porter._expand,
     "Tile": _Porter._tile, "Squeeze": _Porter._squeeze, "Unsqueeze": _Porter._squeeze, "MatMul": _Porter._nary,
-    "Where": _Porter._nary, "Concat": _Porter._nary,
+    "Where": _Porter._nary, "Concat": _Porter._nary, "Einsum": _Porter._nary,
 }
 
 
