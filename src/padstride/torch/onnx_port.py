@@ -6,6 +6,27 @@ stay per-side pairs; ``ceil_mode``, ``count_include_pad``, dilations (average po
 groups, ``output_padding`` and ``output_shape`` are kept. Element-wise ops run with ONNX's exact
 semantics (``Sub``, ``Clip``, ``HardSigmoid``'s ``alpha``/``beta``, a constant operand).
 
+Ops the analysis keeps opaque (a transformer's ``Transpose``, ``Slice``, ``Split``, ``Gather``,
+``MatMul`` of two activations, ``LayerNormalization``, ``Reshape`` across the batch axis, ``Expand``,
+``Tile``, ``Where``, ``Einsum`` …) become the whole-tensor modules of :mod:`padstride.torch.modules`
+(batch axis included, ONNX's semantics: negative and out-of-range slice bounds, negative steps,
+``0``/``-1`` in reshape targets, negative gather indices). Their settings must be constants: an
+initializer, a ``Constant`` node, shape arithmetic the reader folded, or a constant subgraph
+:meth:`_Porter.evaluate` computes once with ONNX's reference evaluator. Learned constants (float
+initializers of more than one value, and what is folded from them) are parameters; the rest buffers.
+A graph input with an initializer (ONNX IR < 4 lists every weight so) is a parameter; a weight input
+with no initializer is refused, naming it: its value is unknown until run time.
+
+The reader records on each IR node where it comes from (attributes this porter reads):
+
+- ``source``: the ONNX node's first output (the key of the node), or the value a constant node holds;
+- ``onnx_op``: the ONNX op type (``"Constant"`` for a constant used as data);
+- ``onnx_inputs``: per ONNX input, its position among the IR node's inputs, or -1 for a constant;
+- ``onnx_output``: which output of the ONNX node the IR node is (a ``Split``'s pieces, ``MaxPool``'s
+  indices);
+- ``onnx_value``: on a constant used as data (a class token concatenated to the patches), the name of
+  the ONNX value it holds.
+
 >>> import numpy as np, onnx, torch
 >>> from onnx import TensorProto, helper, numpy_helper
 >>> w = numpy_helper.from_array(np.random.rand(2, 3, 3, 3).astype("float32"), "w")
@@ -622,9 +643,10 @@ def from_onnx(model: Any, input_shape: Sequence[int] | None = None) -> PortedMod
 
     ``model`` is an ``onnx.ModelProto`` or the path of a ``.onnx`` file; ``input_shape`` (per
     sample, NCHW) is only needed when the file leaves sizes open and a layer depends on them.
-    The module is in eval mode and takes the model's data inputs in order. Raises
-    :class:`OnnxPortError` naming the first node it cannot port (an op padstride has no module
-    for, e.g. ``Transpose``, ``Slice``).
+    The module is in eval mode and takes the model's data inputs in order; with several graph outputs it
+    returns a tuple (``MaxPool``'s indices included). Raises :class:`OnnxPortError` naming the first
+    node it cannot port (an op padstride has no module for, e.g. ``CumSum``, a setting computed at
+    run time, a weight input with no initializer).
 
     >>> from onnx import TensorProto, helper
     >>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 7, 7])
