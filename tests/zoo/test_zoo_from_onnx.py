@@ -87,3 +87,22 @@ def test_ported_equals_onnxruntime(name: str) -> None:
     assert float(np.abs(want).std()) > 0  # not a constant output
     err = float(np.abs(got - want).max() / np.abs(want).max())
     assert err < 1e-4, err  # measured: 2e-7 .. 1.1e-6
+
+
+def test_ported_swin_compiles_and_exports_back() -> None:
+    """Windows, shifts, padding and the relative position bias survive ``torch.compile`` and an ONNX export
+    of the ported module (the main suite checks a plain transformer)."""
+    data, x = _export("swin_v2_small")
+    sess = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+    want = sess.run(None, {sess.get_inputs()[0].name: x.numpy()})[0]
+    net = from_onnx(onnx.load_from_string(data))
+    with torch.no_grad():
+        got = torch.compile(net, backend="aot_eager", fullgraph=True)(x).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5 * float(np.abs(want).max()))
+    buf = io.BytesIO()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(net, (x,), buf, dynamo=False, opset_version=17)
+    back = ort.InferenceSession(buf.getvalue(), providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(back.run(None, {back.get_inputs()[0].name: x.numpy()})[0], want, rtol=1e-4,
+                               atol=1e-5 * float(np.abs(want).max()))

@@ -513,7 +513,7 @@ class LayerNorm(nn.Module):
         self.bias = None if bias is None else nn.Parameter(bias.detach().clone().float())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        shape = tuple(x.shape[self.axis % x.dim():])
+        shape = tuple(int(d) for d in x.shape[self.axis % x.dim():])
         w, b = self.weight, self.bias
         if (w is None or tuple(w.shape) == shape) and (b is None or tuple(b.shape) == shape):
             return F.layer_norm(x, shape, w, b, self.eps)

@@ -103,7 +103,8 @@ _FLOAT_TYPES = {1, 10, 11, 16}  # FLOAT, FLOAT16, DOUBLE, BFLOAT16: a Cast betwe
 
 
 class OnnxOp(nn.Module):
-    """One ONNX element-wise op with its exact semantics; constant operands are buffers.
+    """One ONNX element-wise op with its exact semantics; constant operands are buffers, or parameters
+    where ``trainable`` says so (a bias, a position embedding).
 
     ``slots``: per ONNX input, its position among the module's arguments, or -1 for a constant
     (``None`` in ``consts`` where the optional input is absent).
@@ -488,6 +489,9 @@ class _Porter:
         if op == "PRelu" and self.opset < 7 and len(consts) > 1 and consts[1] is not None and consts[1].numel() > 1:
             rank = len(ctx.in_shapes[0]) + 1  # before opset 7 a slope vector is per channel (axis 1)
             consts[1] = consts[1].reshape(-1, *[1] * max(rank - 2, 0))
+        if op in _REDUCE and len(consts) > 1 and consts[1] is not None:  # constant axes: an attribute
+            a = {**a, "axes": [int(v) for v in consts[1].reshape(-1).tolist()]}
+            consts[1], learn[1] = None, False
         if op == "Cast" and int(a.get("to", 1)) not in _FLOAT_TYPES:
             raise ctx.fail("a Cast to a non-float type is not supported")
         if op in ("Softmax", "LogSoftmax") and self.opset < 13:
