@@ -120,7 +120,7 @@ def test_split_reshape_concat(axis: int, sizes: list[int] | None, allowzero: boo
 @oracle_settings(8)
 @given(axis=st.sampled_from([-1, -2, 2]), eps=st.sampled_from([1e-5, 1e-3]), affine=st.booleans(),
        reps=st.lists(st.integers(1, 3), min_size=3, max_size=3))
-def test_layer_norm_expand_tile_where(axis: int, eps: float, affine: bool, reps: list[int]) -> None:
+def test_norms_expand_tile_where(axis: int, eps: float, affine: bool, reps: list[int]) -> None:
     shape = (1, 4, 6)
     rng = np.random.default_rng(3)
     norm_shape = shape[axis:]
@@ -128,14 +128,16 @@ def test_layer_norm_expand_tile_where(axis: int, eps: float, affine: bool, reps:
              "b": rng.standard_normal(norm_shape).astype(np.float32),
              "reps": np.array(reps), "big": np.array([3, 1, 1]),
              "cond": rng.standard_normal((4, 1)) > 0, "other": np.float32(0.5) * np.ones(6, np.float32),
-             "sq": np.array([0])}
+             "sq": np.array([0]), "s4": rng.standard_normal(4).astype(np.float32),
+             "b4": rng.standard_normal(4).astype(np.float32)}
     nodes = [helper.make_node("LayerNormalization", ["x", "g", "b"] if affine else ["x", "g"], ["n"], axis=axis,
                               epsilon=eps),
              helper.make_node("Expand", ["n", "big"], ["e"]),
              helper.make_node("Tile", ["x", "reps"], ["t"]),
              helper.make_node("Where", ["cond", "x", "other"], ["w"]),
-             helper.make_node("Squeeze", ["w", "sq"], ["y"])]
-    _check(_model(nodes, shape, inits, ["e", "t", "y"]), shape)
+             helper.make_node("Squeeze", ["w", "sq"], ["y"]),
+             helper.make_node("InstanceNormalization", ["x", "s4", "b4"], ["i"], epsilon=eps)]
+    _check(_model(nodes, shape, inits, ["e", "t", "y", "i"]), shape)
 
 
 def test_unknown_op_names_the_node() -> None:

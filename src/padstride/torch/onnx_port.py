@@ -589,6 +589,15 @@ class _Porter:
                            None if scale is None else torch.as_tensor(np.array(scale)),
                            None if bias is None else torch.as_tensor(np.array(bias)))
 
+    def _instance_norm(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        if any(int(s) >= 0 for s in ctx.node.attrs.get("onnx_inputs", [])[1:]):
+            raise ctx.fail("its scale or bias is computed at run time; from_onnx needs them constant")
+        scale, bias = self.const(onnx_node, 1, ctx.where, "scale"), self.const(onnx_node, 2, ctx.where, "bias")
+        return M.InstanceNorm(float(a.get("epsilon", 1e-5)),
+                              None if scale is None else torch.as_tensor(np.array(scale)).reshape(-1),
+                              None if bias is None else torch.as_tensor(np.array(bias)).reshape(-1))
+
     def _expand(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
         self._data_first(ctx)
         shape = self.setting(ctx, onnx_node, 1, "shape", a)
@@ -639,6 +648,7 @@ _TENSOR_OPS: dict[str, Callable[[_Porter, NodeContext, Any, dict[str, Any]], nn.
     "Reshape": _Porter._reshape, "LayerNormalization": _Porter._layer_norm, "Expand": _Porter._expand,
     "Tile": _Porter._tile, "Squeeze": _Porter._squeeze, "Unsqueeze": _Porter._squeeze, "MatMul": _Porter._nary,
     "Where": _Porter._nary, "Concat": _Porter._nary, "Einsum": _Porter._nary,
+    "InstanceNormalization": _Porter._instance_norm,
 }
 
 
