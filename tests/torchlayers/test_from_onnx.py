@@ -222,25 +222,32 @@ def _conformance() -> list[Any]:
 CASES = _conformance()
 
 
-def _case_model(case: Any) -> Any:
-    x = case.inputs[0]
-    xi = helper.make_tensor_value_info(case.input_names[0], helper.np_dtype_to_tensor_dtype(x.dtype), list(x.shape))
-    inits = [numpy_helper.from_array(v, n) for n, v in zip(case.input_names[1:], case.inputs[1:], strict=True) if n]
+def _case_model(case: Any) -> tuple[Any, list[np.ndarray]]:
+    """The case as ONNX's conformance suite runs it: weights (``Conv``'s ``W``, ``B`` …) are graph inputs
+    with no initializer, settings (``Pad``'s pads) initializers. Returns the model and its inputs."""
+    from padstride.analysis.adapters.onnx_inputs import WEIGHT_SLOTS
+
+    named = list(zip(case.input_names, case.inputs, strict=True))
+    given = [(n, v) for j, (n, v) in enumerate(named) if n and (j == 0 or j in WEIGHT_SLOTS.get(case.op, ()))]
+    inputs = [helper.make_tensor_value_info(n, helper.np_dtype_to_tensor_dtype(v.dtype), list(v.shape))
+              for n, v in given]
+    inits = [numpy_helper.from_array(v, n) for n, v in named if n and n not in dict(given)]
     outs = [f"y{k}" for k in range(len(case.outputs))]
     ys = [helper.make_tensor_value_info(o, helper.np_dtype_to_tensor_dtype(v.dtype), None)
           for o, v in zip(outs, case.outputs, strict=True)]
     node = helper.make_node(case.op, list(case.input_names), outs, **case.attrs)
-    graph = helper.make_graph([node], case.name, [xi], ys, inits)  # weights and settings: initializers
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", case.opset)])
+    graph = helper.make_graph([node], case.name, inputs, ys, inits)
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", case.opset)]), [v for _, v in given]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 def test_conformance_case(case: Any) -> None:
     """Every output of every Conv/ConvTranspose/MaxPool/AveragePool/Global*Pool/Pad node case (66),
-    MaxPool's indices included."""
-    net = from_onnx(_case_model(case))
+    MaxPool's indices included, weights passed at run time as the suite does."""
+    model, inputs = _case_model(case)
+    net = from_onnx(model)
     with torch.no_grad():
-        got = net(torch.from_numpy(case.inputs[0]))
+        got = net(*(torch.from_numpy(v) for v in inputs))
     got = got if isinstance(got, tuple) else (got,)
     assert len(got) == len(case.outputs)
     for have, want in zip(got, case.outputs, strict=True):
@@ -253,6 +260,7 @@ def test_conformance_cases_are_all_there() -> None:
     ops = {c.op for c in CASES}
     assert {"Conv", "ConvTranspose", "MaxPool", "AveragePool", "Pad"} <= ops and len(CASES) >= 60
     assert sum(len(c.outputs) == 2 for c in CASES) >= 2  # MaxPool with its indices
+    assert sum(len(_case_model(c)[1]) > 1 for c in CASES) >= 15  # weights given at run time (17)
 
 
 # -- ONNX's pytorch-converted models (IR 3, opset 6: weights listed as graph inputs with initializers) ---

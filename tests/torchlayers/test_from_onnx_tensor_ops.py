@@ -176,14 +176,40 @@ def test_weight_inputs_with_initializers_are_parameters() -> None:
     assert sum(p.numel() for p in net.parameters()) == w.size + b.size + g.size
 
 
-def test_weight_inputs_without_values_are_refused() -> None:
-    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 5, 5])
-    w = helper.make_tensor_value_info("w", TensorProto.FLOAT, [3, 2, 3, 3])
-    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
-    model = helper.make_model(helper.make_graph([helper.make_node("Conv", ["x", "w"], ["y"], name="c")], "g",
-                                                [x, w], [y]))
-    with pytest.raises(OnnxPortError, match=r"'c'.*'w'.*graph input with no initializer"):
-        from_onnx(model)
+@pytest.mark.parametrize("transb", [0, 1])
+def test_weight_inputs_without_values_are_module_inputs(transb: int) -> None:
+    """A weight input with no initializer (ONNX's conformance models): the module takes it as an input, in
+    the graph's order, and equals onnxruntime for any value."""
+    rng = np.random.default_rng(5)
+    vals = {"w": rng.standard_normal((3, 2, 3, 3)), "b": rng.standard_normal(3), "s": rng.standard_normal((3, 1, 1)),
+            "fc": rng.standard_normal((4, 3) if transb else (3, 4)), "mean": rng.standard_normal(3),
+            "var": rng.uniform(0.5, 2, 3), "g": rng.uniform(0.5, 2, 3)}
+    vals = {k: v.astype(np.float32) for k, v in vals.items()}
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], strides=[2, 2], auto_pad="SAME_UPPER"),
+             helper.make_node("BatchNormalization", ["c", "g", "b", "mean", "var"], ["n"]),
+             helper.make_node("PRelu", ["n", "s"], ["p"]),
+             helper.make_node("GlobalAveragePool", ["p"], ["q"]),
+             helper.make_node("Flatten", ["q"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc"], ["y"], transB=transb, alpha=0.5)]
+    order = ["w", "g", "b", "s", "mean", "fc", "var"]
+    extra = [helper.make_tensor_value_info(n, TensorProto.FLOAT, list(vals[n].shape)) for n in order]
+    model = _model(nodes, (1, 2, 7, 8), {}, ["y"], inputs=extra)
+    x = np.random.default_rng(6).standard_normal((1, 2, 7, 8)).astype(np.float32)
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    want = sess.run(None, {"x": x, **vals})[0]
+    net = from_onnx(model)
+    with torch.no_grad():
+        got = net(torch.from_numpy(x), *(torch.from_numpy(vals[n]) for n in order))
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_norm_scale_inputs_without_values_are_refused() -> None:
+    """Where the module has no way to take a weight at run time (a LayerNormalization's scale), the
+    port is refused, naming the node and the input."""
+    scale = helper.make_tensor_value_info("scale", TensorProto.FLOAT, [3])
+    nodes = [helper.make_node("LayerNormalization", ["x", "scale"], ["y"], name="ln")]
+    with pytest.raises(OnnxPortError, match=r"'ln'.*'scale'.*graph input with no initializer"):
+        from_onnx(_model(nodes, (1, 2, 3), {}, ["y"], inputs=[scale]))
 
 
 # -- a small vision transformer exported by torch: ported, compiled, exported back ------------------------

@@ -57,7 +57,8 @@ from . import modules as M
 from .build import BuildError, PortedModel, build
 from .ops import NodeContext
 
-__all__ = ["OnnxMaxPoolIndices", "OnnxOp", "OnnxPad", "OnnxPortError", "from_onnx", "onnx_values"]
+__all__ = ["OnnxMaxPoolIndices", "OnnxOp", "OnnxPad", "OnnxPortError", "RuntimeWeights", "from_onnx",
+           "onnx_values"]
 
 
 class OnnxPortError(BuildError):
@@ -303,6 +304,10 @@ class _Porter:
         self.producers = {o: n for n in model.graph.node for o in n.output if o}
         self.opsets = list(model.opset_import)
         self.evaluated: dict[str, np.ndarray | None] = {}
+        #: IR node → its weights given at run time: (graph input, parameter, transpose, scale, flatten)
+        self.runtime: dict[str, list[tuple[str, str, bool, float, bool]]] = {}
+        #: IR node → graph inputs passed to its module after its data inputs (an ``OnnxOp``'s operands)
+        self.extra: dict[str, list[str]] = {}
         self.used = {i for n in model.graph.node for i in n.input} | {o.name for o in model.graph.output}
 
     def _onnx(self, node: Node) -> tuple[Any, dict[str, Any]] | None:
@@ -392,24 +397,30 @@ class _Porter:
         onnx_node, a = found
         op, where = onnx_node.op_type, f"layer {node.name!r} ({onnx_node.op_type})"
         out: dict[str, Any] = {}
+
+        def take(index: int, key: str, transpose: bool = False, scale: float = 1.0, flat: bool = False) -> None:
+            name = onnx_node.input[index] if index < len(onnx_node.input) else ""
+            if name in self.inputs:  # a weight given at run time: an extra input of the module
+                self.runtime.setdefault(node.name, []).append((name, key, transpose, scale, flat))
+                return
+            value = self.const(onnx_node, index, where, key)
+            if value is None:
+                return
+            value = value.T if transpose else value
+            value = value * np.float32(scale) if scale != 1.0 else value
+            out[key] = np.ascontiguousarray(value.reshape(-1) if flat else value, dtype=np.float32)
+
         if op in ("Conv", "ConvTranspose") and node.op in ("conv", "conv_transpose"):
-            out["weight"] = self.const(onnx_node, 1, where, "weight")
-            if (b := self.const(onnx_node, 2, where, "bias")) is not None:
-                out["bias"] = b
+            take(1, "weight")
+            take(2, "bias")
         elif op == "Gemm" and node.op == "dense":
-            w = self.const(onnx_node, 1, where, "weight")
-            assert w is not None
-            w = (w if a.get("transB", 0) else w.T) * np.float32(a.get("alpha", 1.0))
-            out["weight"] = np.ascontiguousarray(w, dtype=np.float32)
-            if (c := self.const(onnx_node, 2, where, "bias")) is not None:
-                out["bias"] = (c * np.float32(a.get("beta", 1.0))).reshape(-1).astype(np.float32)
+            take(1, "weight", not a.get("transB", 0), float(a.get("alpha", 1.0)))
+            take(2, "bias", False, float(a.get("beta", 1.0)), True)
         elif op == "MatMul" and node.op == "dense":
-            w = self.const(onnx_node, 1, where, "weight")
-            assert w is not None
-            out["weight"] = np.ascontiguousarray(w.T)
+            take(1, "weight", True)
         elif op == "BatchNormalization" and node.op == "norm":
             for k, key in enumerate(("weight", "bias", "running_mean", "running_var"), start=1):
-                out[key] = self.const(onnx_node, k, where, key)
+                take(k, key)
         return out or None
 
     def factory(self, ctx: NodeContext) -> nn.Module | None:
@@ -483,6 +494,11 @@ class _Porter:
         consts: list[torch.Tensor | None] = []
         learn: list[bool] = []
         for j, slot in enumerate(slots):
+            if slot < 0 and onnx_node.input[j] in self.inputs:  # given at run time: an extra argument
+                extra = self.extra.setdefault(ctx.node.name, [])
+                slots[j] = len(ctx.node.inputs) + len(extra)
+                extra.append(onnx_node.input[j])
+                slot = slots[j]
             value = self.const(onnx_node, j, ctx.where, f"input {j}") if slot < 0 else None
             consts.append(None if value is None else torch.as_tensor(np.array(value)))
             learn.append(value is not None and self.learned(onnx_node.input[j]))
@@ -684,8 +700,65 @@ def from_onnx(model: Any, input_shape: Sequence[int] | None = None) -> PortedMod
         raise OnnxPortError(str(exc)) from None
     porter = _Porter(model, folded)
     try:
-        return build(graph, porter.weights, porter.factory)
+        net = build(graph, porter.weights, porter.factory)
     except OnnxPortError:
         raise
     except BuildError as exc:
         raise OnnxPortError(str(exc)) from None
+    return _with_runtime_weights(net, graph, porter, model) if porter.runtime or porter.extra else net
+
+
+class RuntimeWeights(nn.Module):
+    """``inner`` run with some of its parameters given as arguments after its data inputs (an ONNX graph
+    input with no initializer in a weight slot): ``(parameter, transpose, scale, flatten)`` each, the
+    layout change from ONNX's to PyTorch's (``Gemm``'s ``transB``/``alpha``).
+
+    >>> import torch
+    >>> RuntimeWeights(torch.nn.Linear(2, 1, bias=False), [("weight", True, 1.0, False)])(
+    ...     torch.ones(1, 2), torch.tensor([[1.0], [2.0]]))
+    tensor([[3.]])
+    """
+
+    def __init__(self, inner: nn.Module, params: Sequence[tuple[str, bool, float, bool]]) -> None:
+        super().__init__()
+        self.inner = inner
+        self.params = [(str(n), bool(t), float(s), bool(f)) for n, t, s, f in params]
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        n = len(args) - len(self.params)
+        given: dict[str, torch.Tensor] = {}
+        for (name, transpose, scale, flat), value in zip(self.params, args[n:], strict=True):
+            value = value.transpose(0, 1) if transpose else value
+            value = value * scale if scale != 1.0 else value
+            given[name] = value.reshape(-1) if flat else value
+        out: torch.Tensor = torch.func.functional_call(self.inner, given, args[:n])
+        return out
+
+
+def _with_runtime_weights(net: PortedModel, graph: Any, porter: _Porter, model: Any) -> PortedModel:
+    """``net`` taking the weights the graph gives as inputs (no initializer) as extra inputs, in the ONNX
+    graph's input order: exact for any values, as onnxruntime runs the file."""
+    given = {*(n for names in porter.extra.values() for n in names),
+             *(r[0] for rows in porter.runtime.values() for r in rows)}
+    next_slot = 1 + max([*net.inputs, *(o for _, _, o in net.plan)])
+    slots: dict[str, int] = {}
+    order: list[int] = []
+    data_slots = iter(net.inputs)
+    for inp in model.graph.input:
+        if inp.name in porter.values:
+            continue
+        if inp.name in given:
+            slots[inp.name] = next_slot
+            order.append(next_slot)
+            next_slot += 1
+        else:
+            order.append(next(data_slots))
+    names = [n.name for n in graph.nodes if n.op != "input"]
+    plan = []
+    for node_name, (key, ins, out) in zip(names, net.plan, strict=True):
+        extra = [*porter.extra.get(node_name, []), *(r[0] for r in porter.runtime.get(node_name, []))]
+        if porter.runtime.get(node_name):
+            net.layers[key] = RuntimeWeights(net.layers[key], [r[1:] for r in porter.runtime[node_name]])
+        plan.append((key, [*ins, *(slots[e] for e in extra)], out))
+    net.plan, net.inputs = plan, order
+    return net
