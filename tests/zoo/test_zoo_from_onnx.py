@@ -5,7 +5,8 @@ Conv nets run at full width (odd size 97, or 65 for the quick ones); the transfo
 MaxViT) are torchvision's own classes at small widths and depths so that the suite stays fast on two
 cores: the same code, hence the same exported graph patterns (class token, windows with padding and
 shifts, relative position bias, attention), as the full models, which
-``benchmarks/onnx_port_zoo.py`` ports one by one (every torchvision classification model).
+``benchmarks/_onnx_port_zoo.py`` ports one by one (every torchvision classification model, the timm
+zoo). Four of timm's small ``test_*`` models stand for timm here.
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def _maxvit() -> Any:
                                      block_layers=[1, 1], head_dim=4, stochastic_depth_prob=0.0, num_classes=10)
 
 
+def _timm(name: str, size: int) -> Callable[[], Any]:
+    from ._zoo import build
+
+    return lambda: build("timm", name, size)[0]
+
+
 #: name → (constructor, input size)
 MODELS: dict[str, tuple[Callable[[], Any], int]] = {
     "resnet18": (_named("resnet18"), 97), "mobilenet_v3_small": (_named("mobilenet_v3_small"), 97),
@@ -56,6 +63,9 @@ MODELS: dict[str, tuple[Callable[[], Any], int]] = {
     "shufflenet_v2_x0_5": (_named("shufflenet_v2_x0_5"), 65), "convnext_tiny": (_named("convnext_tiny"), 65),
     "vit_small": (_vit, 32), "swin_small": (_swin(False), 37), "swin_v2_small": (_swin(True), 37),
     "maxvit_small": (_maxvit, 64),
+    # timm's own small test models: a ViT, a ConvNeXt, a MaxViT, a MambaOut (gated convolutions)
+    "timm/test_vit": (_timm("test_vit", 112), 112), "timm/test_convnext": (_timm("test_convnext", 99), 99),
+    "timm/test_maxvit": (_timm("test_maxvit", 96), 96), "timm/test_mambaout": (_timm("test_mambaout", 99), 99),
 }
 
 

@@ -14,8 +14,11 @@ Ops the analysis keeps opaque (a transformer's ``Transpose``, ``Slice``, ``Split
 initializer, a ``Constant`` node, shape arithmetic the reader folded, or a constant subgraph
 :meth:`_Porter.evaluate` computes once with ONNX's reference evaluator. Learned constants (float
 initializers of more than one value, and what is folded from them) are parameters; the rest buffers.
-A graph input with an initializer (ONNX IR < 4 lists every weight so) is a parameter; a weight input
-with no initializer is refused, naming it: its value is unknown until run time.
+A graph input with an initializer (ONNX IR < 4 lists every weight so) is a parameter. A weight input
+with no initializer (ONNX's conformance models) is an extra input of the module, in the graph's input
+order, so the module equals the file for any value (:class:`RuntimeWeights`; ``Conv``, ``ConvTranspose``,
+``Gemm``, ``MatMul``, ``BatchNormalization`` and the element-wise ops); elsewhere (a
+``LayerNormalization``'s scale) it is refused, naming the node and the input.
 
 The reader records on each IR node where it comes from (attributes this porter reads):
 
