@@ -136,8 +136,9 @@ def test_norms_expand_tile_where(axis: int, eps: float, affine: bool, reps: list
              helper.make_node("Tile", ["x", "reps"], ["t"]),
              helper.make_node("Where", ["cond", "x", "other"], ["w"]),
              helper.make_node("Squeeze", ["w", "sq"], ["y"]),
-             helper.make_node("InstanceNormalization", ["x", "s4", "b4"], ["i"], epsilon=eps)]
-    _check(_model(nodes, shape, inits, ["e", "t", "y", "i"]), shape)
+             helper.make_node("InstanceNormalization", ["x", "s4", "b4"], ["i"], epsilon=eps),
+             helper.make_node("Flatten", ["t"], ["f"], axis=reps[0] - 1 if reps[1] > 1 else -1)]
+    _check(_model(nodes, shape, inits, ["e", "t", "y", "i", "f"]), shape)
 
 
 def test_unknown_op_names_the_node() -> None:

@@ -22,9 +22,9 @@ from ._runtime import flat_pad
 
 __all__ = [
     "Affine", "BatchNormAnyRank", "ChannelLayerNorm", "ChannelScale", "Concat", "Constant", "Dense", "Einsum",
-    "Elementwise", "Expand", "Flatten", "Gather", "GlobalPool", "InstanceNorm", "KerasReLU", "LayerNorm", "MatMul",
-    "Merge", "Normalize", "Operands", "Pad", "Permute", "Product", "Reshape", "ReshapeAll", "ScalarOp", "Slice",
-    "Softmax", "Squeeze", "Tile", "Unsqueeze", "Where",
+    "Elementwise", "Expand", "Flatten", "Flatten2d", "Gather", "GlobalPool", "InstanceNorm", "KerasReLU",
+    "LayerNorm", "MatMul", "Merge", "Normalize", "Operands", "Pad", "Permute", "Product", "Reshape", "ReshapeAll",
+    "ScalarOp", "Slice", "Softmax", "Squeeze", "Tile", "Unsqueeze", "Where",
 ]
 
 
@@ -655,3 +655,26 @@ class InstanceNorm(nn.Module):
 
     def extra_repr(self) -> str:
         return f"eps={self.eps}"
+
+
+class Flatten2d(nn.Module):
+    """The whole tensor as a matrix: the axes before ``axis`` as rows, the rest as columns (ONNX
+    ``Flatten``, any ``axis`` in ``[-rank, rank]``).
+
+    >>> Flatten2d(2)(torch.zeros(2, 3, 4, 5)).shape
+    torch.Size([6, 20])
+    """
+
+    def __init__(self, axis: int = 1) -> None:
+        super().__init__()
+        self.axis = int(axis)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        axis = self.axis + x.dim() if self.axis < 0 else self.axis
+        rows = 1
+        for d in x.shape[:axis]:
+            rows *= int(d)
+        return x.reshape(rows, -1)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"

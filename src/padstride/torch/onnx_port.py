@@ -617,6 +617,10 @@ class _Porter:
                               None if scale is None else torch.as_tensor(np.array(scale)).reshape(-1),
                               None if bias is None else torch.as_tensor(np.array(bias)).reshape(-1))
 
+    def _flatten(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        self._data_first(ctx)
+        return M.Flatten2d(int(a.get("axis", 1)))
+
     def _expand(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
         self._data_first(ctx)
         shape = self.setting(ctx, onnx_node, 1, "shape", a)
@@ -667,7 +671,7 @@ _TENSOR_OPS: dict[str, Callable[[_Porter, NodeContext, Any, dict[str, Any]], nn.
     "Reshape": _Porter._reshape, "LayerNormalization": _Porter._layer_norm, "Expand": _Porter._expand,
     "Tile": _Porter._tile, "Squeeze": _Porter._squeeze, "Unsqueeze": _Porter._squeeze, "MatMul": _Porter._nary,
     "Where": _Porter._nary, "Concat": _Porter._nary, "Einsum": _Porter._nary,
-    "InstanceNormalization": _Porter._instance_norm,
+    "InstanceNormalization": _Porter._instance_norm, "Flatten": _Porter._flatten,
 }
 
 
