@@ -256,3 +256,26 @@ def test_transformer_ports_compiles_and_exports_back(tmp_path: Any) -> None:
     torch.onnx.export(net, (torch.from_numpy(x),), str(path), dynamo=False, opset_version=17)
     back = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     np.testing.assert_allclose(back.run(None, {back.get_inputs()[0].name: x})[0], want, rtol=1e-5, atol=1e-6)
+
+
+@oracle_settings(12)
+@given(h=st.integers(3, 13), w=st.integers(3, 13), oh=st.integers(1, 30), ow=st.integers(1, 30),
+       mode=st.sampled_from(["nearest", "linear"]))
+def test_resize_to_any_size(h: int, w: int, oh: int, ow: int, mode: str) -> None:
+    """``F.interpolate(size=...)`` exports a Resize with ``sizes``: PyTorch's in/out mapping is ONNX's there,
+    at any ratio (timm's GhostNet v3 resizes 12 → 25)."""
+    attrs: dict[str, Any] = {"mode": mode, "coordinate_transformation_mode": "asymmetric" if mode == "nearest"
+                             else "half_pixel"}
+    if mode == "nearest":
+        attrs["nearest_mode"] = "floor"
+    nodes = [helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], **attrs)]
+    _check(_model(nodes, (1, 2, h, w), {"sizes": np.array([1, 2, oh, ow])}, ["y"]), (1, 2, h, w))
+
+
+def test_resize_by_a_scale_that_is_not_the_ratio_is_refused() -> None:
+    """A scale of 1.7 on 6 pixels gives 10: ONNX maps by 1/1.7, PyTorch by 6/10."""
+    nodes = [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="nearest", name="rz",
+                              coordinate_transformation_mode="asymmetric", nearest_mode="floor")]
+    model = _model(nodes, (1, 2, 6, 6), {"scales": np.array([1, 1, 1.7, 1.7], np.float32)}, ["y"])
+    with pytest.raises(OnnxPortError, match=r"rz"):
+        from_onnx(model)

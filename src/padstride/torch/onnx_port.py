@@ -451,7 +451,7 @@ class _Porter:
         if op == "Pad":
             return self._pad(ctx, onnx_node, a)
         if op in ("Resize", "Upsample") and ctx.node.op == "upsample":
-            return self._resize(ctx, op, a)
+            return self._resize(ctx, op, a, onnx_node)
         if op == "LpPool":
             raise ctx.fail("LpPool is not supported")
         return None
@@ -472,19 +472,27 @@ class _Porter:
         return OnnxPad(pairs, {"edge": "replicate", "wrap": "circular"}.get(mode, mode),
                        float(np.asarray(0.0 if value is None else value).reshape(-1)[0]))
 
-    def _resize(self, ctx: NodeContext, op: str, a: dict[str, Any]) -> nn.Module:
+    def _resize(self, ctx: NodeContext, op: str, a: dict[str, Any], onnx_node: Any = None) -> nn.Module:
         """Resize as ``nn.Upsample`` where they agree; anything else refused, naming the node."""
         mode = _s(a.get("mode", "nearest"))
         ctm = _s(a.get("coordinate_transformation_mode", "asymmetric" if op == "Upsample" else "half_pixel"))
         near = _s(a.get("nearest_mode", "floor" if op == "Upsample" else "round_prefer_floor"))
         ins, outs = ctx.in_shapes[0][1:], ctx.out_shape[1:]
         size = tuple(int(o) for o in outs)
+        # PyTorch maps output to input by in/out; ONNX by the scale it is given (out/in where sizes are)
+        scales = None if onnx_node is None else (
+            self.known(onnx_node.input[2]) if op == "Resize" and len(onnx_node.input) > 2 and onnx_node.input[2]
+            and self.opset >= 11 else self.known(onnx_node.input[1]) if len(onnx_node.input) > 1 and
+            onnx_node.input[1] else None)
+        given = [] if scales is None else [float(v) for v in np.asarray(scales).reshape(-1)][-len(ins):]
+        ratio = not given or all(np.float32(g) == np.float32(o) / np.float32(i)
+                                 for g, o, i in zip(given, outs, ins, strict=True))
         if mode == "nearest":
             whole = all(o % i == 0 for o, i in zip(outs, ins, strict=True))
-            if whole and ((ctm == "asymmetric" and near == "floor") or
-                          (ctm in ("half_pixel", "pytorch_half_pixel") and near == "round_prefer_floor")):
+            if (ratio and ctm == "asymmetric" and near == "floor") or (whole and ctm in (
+                    "half_pixel", "pytorch_half_pixel") and near == "round_prefer_floor"):
                 return nn.Upsample(size=size, mode="nearest")
-        elif mode == "linear" and ctm in ("half_pixel", "pytorch_half_pixel", "align_corners") and \
+        elif mode == "linear" and ctm in ("half_pixel", "pytorch_half_pixel", "align_corners") and ratio and \
                 not a.get("antialias", 0) and 1 <= ctx.nd <= 3:
             torch_mode = ("linear", "bilinear", "trilinear")[ctx.nd - 1]
             return nn.Upsample(size=size, mode=torch_mode, align_corners=ctm == "align_corners")
