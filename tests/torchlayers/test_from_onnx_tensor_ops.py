@@ -279,3 +279,21 @@ def test_resize_by_a_scale_that_is_not_the_ratio_is_refused() -> None:
     model = _model(nodes, (1, 2, 6, 6), {"scales": np.array([1, 1, 1.7, 1.7], np.float32)}, ["y"])
     with pytest.raises(OnnxPortError, match=r"rz"):
         from_onnx(model)
+
+
+@oracle_settings(10)
+@given(auto=st.sampled_from(["NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"]), s=st.integers(1, 3),
+       k=st.integers(1, 4), groups=st.sampled_from([1, 2]), h=st.integers(6, 11),
+       pads=st.lists(st.integers(0, 2), min_size=4, max_size=4))
+def test_conv_with_computed_weights(auto: str, s: int, k: int, groups: int, h: int, pads: list[int]) -> None:
+    """A Conv whose weights the graph computes from the input (timm's CondConv mixes experts per sample)."""
+    rng = np.random.default_rng(h * 7 + k)
+    inits = {"w": rng.standard_normal((4, 4 // groups, k, k + 1)).astype(np.float32),
+             "b": rng.standard_normal(4).astype(np.float32)}
+    attrs: dict[str, Any] = {"strides": [s, 1], "group": groups, "auto_pad": auto}
+    if auto == "NOTSET":
+        attrs["pads"] = pads
+    nodes = [helper.make_node("ReduceMean", ["x"], ["m"], keepdims=0),
+             helper.make_node("Mul", ["w", "m"], ["wx"]),
+             helper.make_node("Conv", ["x", "wx", "b"], ["y"], **attrs)]
+    _check(_model(nodes, (1, 4, h, h + 1), inits, ["y"]), (1, 4, h, h + 1))

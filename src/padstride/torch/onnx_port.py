@@ -60,7 +60,7 @@ from . import modules as M
 from .build import BuildError, PortedModel, build
 from .ops import NodeContext
 
-__all__ = ["OnnxMaxPoolIndices", "OnnxOp", "OnnxPad", "OnnxPortError", "RuntimeWeights", "from_onnx",
+__all__ = ["OnnxConv", "OnnxMaxPoolIndices", "OnnxOp", "OnnxPad", "OnnxPortError", "RuntimeWeights", "from_onnx",
            "onnx_values"]
 
 
@@ -273,6 +273,32 @@ class OnnxMaxPoolIndices(nn.Module):
     def extra_repr(self) -> str:
         return (f"kernel={self.kernel}, stride={self.stride}, dilation={self.dilation}, pads={self.pads}, "
                 f"storage_order={self.storage_order}")
+
+
+class OnnxConv(nn.Module):
+    """ONNX ``Conv`` with its weights (and bias) as inputs: per-side ``pads`` resolved once, then
+    ``F.conv*d``.
+
+    >>> import torch
+    >>> OnnxConv([1], [1], [(1, 0)])(torch.ones(1, 1, 3), torch.ones(1, 1, 2)).tolist()
+    [[[1.0, 2.0, 2.0]]]
+    """
+
+    def __init__(self, stride: Sequence[int], dilation: Sequence[int], pads: Sequence[tuple[int, int]],
+                 groups: int = 1) -> None:
+        super().__init__()
+        self.stride, self.dilation, self.groups = tuple(stride), tuple(dilation), int(groups)
+        self.pads = tuple((int(b), int(e)) for b, e in pads)
+
+    def forward(self, x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None = None) -> torch.Tensor:
+        fn = (F.conv1d, F.conv2d, F.conv3d)[x.dim() - 3]
+        flat = [p for pair in reversed(self.pads) for p in pair]
+        out: torch.Tensor = fn(F.pad(x, flat) if any(flat) else x, weight, bias, self.stride, 0, self.dilation,
+                               self.groups)
+        return out
+
+    def extra_repr(self) -> str:
+        return f"stride={self.stride}, dilation={self.dilation}, pads={self.pads}, groups={self.groups}"
 
 
 def onnx_values(model: Any) -> dict[str, np.ndarray]:
@@ -625,6 +651,31 @@ class _Porter:
                               None if scale is None else torch.as_tensor(np.array(scale)).reshape(-1),
                               None if bias is None else torch.as_tensor(np.array(bias)).reshape(-1))
 
+    def _conv(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
+        """A ``Conv`` whose weights the graph computes (timm's CondConv mixes experts per sample)."""
+        from ..geometry import Padding, PaddingError, conv
+
+        self._data_first(ctx)
+        nd = len(ctx.in_shapes[0]) - 1
+        slots = [int(s) for s in ctx.node.attrs.get("onnx_inputs", [])]
+        w_shape = (1, *ctx.in_shapes[slots[1]]) if len(slots) > 1 and slots[1] >= 0 else None
+        if w_shape is None:
+            w = self.const(onnx_node, 1, ctx.where, "weight")
+            w_shape = None if w is None else tuple(w.shape)
+        k = [int(v) for v in a.get("kernel_shape", [] if w_shape is None else w_shape[2:])]
+        if len(k) != nd or not 1 <= nd <= 3:
+            raise ctx.fail(f"a Conv with {nd} spatial axes and kernel {k} is not supported")
+        spec = Padding.from_onnx(a.get("pads"), a.get("auto_pad", "NOTSET"), nd)
+        padding = spec.convention if spec.convention not in ("explicit", "mixed") else list(spec.axes)
+        try:
+            g = conv(ctx.in_shapes[0][1:], k, [int(v) for v in a.get("strides", [1] * nd)], padding,
+                     [int(v) for v in a.get("dilations", [1] * nd)])
+        except PaddingError as exc:
+            raise ctx.fail(str(exc)) from None
+        inner = OnnxConv([w.stride for w in g.axes], [w.dilation for w in g.axes],
+                         [(w.pad_before, w.pad_after) for w in g.axes], int(a.get("group", 1)))
+        return self.operands(ctx, onnx_node, inner)
+
     def _flatten(self, ctx: NodeContext, onnx_node: Any, a: dict[str, Any]) -> nn.Module:
         self._data_first(ctx)
         return M.Flatten2d(int(a.get("axis", 1)))
@@ -679,7 +730,7 @@ _TENSOR_OPS: dict[str, Callable[[_Porter, NodeContext, Any, dict[str, Any]], nn.
     "Reshape": _Porter._reshape, "LayerNormalization": _Porter._layer_norm, "Expand": _Porter._expand,
     "Tile": _Porter._tile, "Squeeze": _Porter._squeeze, "Unsqueeze": _Porter._squeeze, "MatMul": _Porter._nary,
     "Where": _Porter._nary, "Concat": _Porter._nary, "Einsum": _Porter._nary,
-    "InstanceNormalization": _Porter._instance_norm, "Flatten": _Porter._flatten,
+    "InstanceNormalization": _Porter._instance_norm, "Flatten": _Porter._flatten, "Conv": _Porter._conv,
 }
 
 
