@@ -25,8 +25,8 @@ The reader records on each IR node where it comes from (attributes this porter r
 - ``source``: the ONNX node's first output (the key of the node), or the value a constant node holds;
 - ``onnx_op``: the ONNX op type (``"Constant"`` for a constant used as data);
 - ``onnx_inputs``: per ONNX input, its position among the IR node's inputs, or -1 for a constant;
-- ``onnx_output``: which output of the ONNX node the IR node is (a ``Split``'s pieces, ``MaxPool``'s
-  indices);
+- ``onnx_output``: which output of the ONNX node the IR node is, recorded where it is not the first
+  [0] (a ``Split``'s pieces, ``MaxPool``'s indices);
 - ``onnx_value``: on a constant used as data (a class token concatenated to the patches), the name of
   the ONNX value it holds.
 

@@ -207,7 +207,7 @@ class _Converter:
         """Record on the IR nodes made for ``node`` where they come from (for porters: weights, exact op):
         ``source`` (the ONNX node's first output), ``onnx_op``, ``onnx_inputs`` (per ONNX input, its
         position among the IR node's inputs, or -1 for a constant) and ``onnx_output`` (which output of
-        the ONNX node the IR node is: a ``Split``'s pieces, a ``MaxPool``'s indices)."""
+        the ONNX node the IR node is, where not the first [0]: a ``Split``'s pieces, ``MaxPool``'s indices)."""
         for k in range(start, len(self.b.nodes)):
             n = self.b.nodes[k]
             if not n.inputs:
@@ -215,9 +215,9 @@ class _Converter:
             slots = [n.inputs.index(self.refs[i]) if i in self.refs and self.refs[i] in n.inputs else -1
                      for i in node.input]
             output = next((j for j, o in enumerate(node.output) if o and self.refs.get(o) == n.name), 0)
+            extra = {"onnx_output": output} if output else {}  # recorded where it is not the first
             self.b.nodes[k] = replace(n, attrs={**n.attrs, "source": node.output[0] if node.output else n.name,
-                                                "onnx_op": node.op_type, "onnx_inputs": slots,
-                                                "onnx_output": output})
+                                                "onnx_op": node.op_type, "onnx_inputs": slots, **extra})
 
     def _convert(self, node: Any) -> None:
         op = node.op_type
