@@ -21,9 +21,10 @@ from torch import nn
 from ._runtime import flat_pad
 
 __all__ = [
-    "Affine", "BatchNormAnyRank", "ChannelLayerNorm", "ChannelScale", "Concat", "Dense", "Elementwise",
-    "Flatten", "GlobalPool", "KerasReLU", "Merge", "Normalize", "Pad", "Product", "Reshape", "ScalarOp",
-    "Softmax",
+    "Affine", "BatchNormAnyRank", "ChannelLayerNorm", "ChannelScale", "Concat", "Constant", "Dense", "Einsum",
+    "Elementwise", "Expand", "Flatten", "Flatten2d", "Gather", "GlobalPool", "InstanceNorm", "KerasReLU",
+    "LayerNorm", "MatMul", "Merge", "Normalize", "Operands", "Pad", "Permute", "Product", "Reshape", "ReshapeAll",
+    "ScalarOp", "Slice", "Softmax", "Squeeze", "Tile", "Unsqueeze", "Where",
 ]
 
 
@@ -350,3 +351,330 @@ class Elementwise(nn.Module):
 
 
 ELEMENTWISE = tuple(_UNARY)
+
+
+# -- tensor ops on whole tensors (batch axis included): what a transformer's graph is made of ------------
+
+
+class Operands(nn.Module):
+    """``inner`` called with the run-time inputs and fixed tensors in the graph's order.
+
+    ``slots``: per operand, the position of the run-time argument that fills it, or -1 for the next
+    of ``fixed`` (a class token, a bias, gather indices). A fixed tensor is a parameter where
+    ``trainable`` says so (learned weights), otherwise a buffer.
+
+    >>> import torch
+    >>> Operands(Concat(1), [-1, 0], [torch.ones(1, 1, 2)], [True])(torch.zeros(1, 2, 2)).tolist()
+    [[[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]]
+    """
+
+    def __init__(self, inner: nn.Module, slots: Sequence[int], fixed: Sequence[torch.Tensor],
+                 trainable: Sequence[bool] | None = None) -> None:
+        super().__init__()
+        self.op, self.slots = inner, [int(s) for s in slots]
+        if sum(s < 0 for s in self.slots) != len(fixed):
+            raise ValueError(f"{sum(s < 0 for s in self.slots)} fixed slots, {len(fixed)} fixed tensors")
+        learn = list(trainable) if trainable is not None else [False] * len(fixed)
+        for j, (t, grad) in enumerate(zip(fixed, learn, strict=True)):
+            if grad and t.is_floating_point():
+                self.register_parameter(f"f{j}", nn.Parameter(t.detach().clone()))
+            else:
+                self.register_buffer(f"f{j}", t.detach().clone())
+
+    def forward(self, *args: torch.Tensor) -> torch.Tensor:
+        xs, j = [], 0
+        for slot in self.slots:
+            if slot >= 0:
+                xs.append(args[slot])
+            else:
+                xs.append(getattr(self, f"f{j}"))
+                j += 1
+        out: torch.Tensor = self.op(*xs)
+        return out
+
+
+class Constant(nn.Module):
+    """A fixed tensor as a graph value (a class token): a parameter when ``trainable``, else a buffer.
+
+    >>> Constant(torch.zeros(1, 1, 3), trainable=True)().shape
+    torch.Size([1, 1, 3])
+    """
+
+    value: torch.Tensor
+
+    def __init__(self, value: torch.Tensor, trainable: bool = False) -> None:
+        super().__init__()
+        if trainable and value.is_floating_point():
+            self.value = nn.Parameter(value.detach().clone())
+        else:
+            self.register_buffer("value", value.detach().clone())
+
+    def forward(self) -> torch.Tensor:
+        return self.value
+
+
+class Permute(nn.Module):
+    """``x.permute(dims)`` (ONNX ``Transpose``; no ``dims``: reverse all axes).
+
+    >>> Permute([0, 2, 1])(torch.zeros(1, 2, 3)).shape
+    torch.Size([1, 3, 2])
+    """
+
+    def __init__(self, dims: Sequence[int] | None = None) -> None:
+        super().__init__()
+        self.dims = None if dims is None else tuple(int(d) for d in dims)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dims = self.dims if self.dims is not None else tuple(range(x.dim() - 1, -1, -1))
+        return x.permute(dims)
+
+    def extra_repr(self) -> str:
+        return f"dims={self.dims}"
+
+
+class Slice(nn.Module):
+    """``x[start:end:step]`` along each of ``axes``, NumPy's (and ONNX's) rules: negative positions count
+    from the end, out-of-range ones are clamped (``INT_MAX`` is "to the end"), negative steps run backwards.
+
+    >>> Slice([-1], [-2**63], [2], [-2])(torch.arange(5.0).view(1, 1, 5)).tolist()
+    [[[4.0, 2.0, 0.0]]]
+    """
+
+    def __init__(self, starts: Sequence[int], ends: Sequence[int], axes: Sequence[int] | None = None,
+                 steps: Sequence[int] | None = None) -> None:
+        super().__init__()
+        self.starts, self.ends = tuple(int(v) for v in starts), tuple(int(v) for v in ends)
+        self.axes = tuple(int(v) for v in axes) if axes is not None else tuple(range(len(self.starts)))
+        self.steps = tuple(int(v) for v in steps) if steps is not None else (1,) * len(self.starts)
+        if not len(self.starts) == len(self.ends) == len(self.axes) == len(self.steps) or 0 in self.steps:
+            raise ValueError(f"starts, ends, axes, steps must have one nonzero step per axis, got {self.starts}, "
+                             f"{self.ends}, {self.axes}, {self.steps}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for start, end, axis, step in zip(self.starts, self.ends, self.axes, self.steps, strict=True):
+            n = int(x.shape[axis])
+            first, stop, step = slice(start, end, step).indices(n)
+            if step > 0:
+                index = [slice(None)] * (axis % x.dim()) + [slice(first, max(stop, first), step)]
+            else:  # backwards: forwards over the flipped axis
+                x = x.flip(axis)
+                first, stop = n - 1 - first, n - 1 - stop
+                index = [slice(None)] * (axis % x.dim()) + [slice(first, max(stop, first), -step)]
+            x = x[tuple(index)]
+        return x
+
+    def extra_repr(self) -> str:
+        return f"starts={self.starts}, ends={self.ends}, axes={self.axes}, steps={self.steps}"
+
+
+class Gather(nn.Module):
+    """``take`` along ``axis``: the result has the indices' shape in place of that axis (a scalar index
+    drops it); negative indices count from the end.
+
+    >>> Gather(1)(torch.arange(6.0).view(1, 3, 2), torch.tensor([-1, 0])).tolist()
+    [[[4.0, 5.0], [0.0, 1.0]]]
+    """
+
+    def __init__(self, axis: int = 0) -> None:
+        super().__init__()
+        self.axis = int(axis)
+
+    def forward(self, x: torch.Tensor, indices: torch.Tensor) -> torch.Tensor:
+        axis = self.axis % x.dim()
+        idx = indices.long()
+        idx = torch.where(idx < 0, idx + x.shape[axis], idx)
+        out = x.index_select(axis, idx.reshape(-1))
+        return out.reshape(*x.shape[:axis], *idx.shape, *x.shape[axis + 1:])
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class MatMul(nn.Module):
+    """``torch.matmul`` of two tensors (NumPy's rule: batched, broadcast)."""
+
+    def forward(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.matmul(a, b)
+
+
+class LayerNorm(nn.Module):
+    """Layer normalization over the axes from ``axis`` to the last (ONNX ``LayerNormalization``);
+    ``weight``/``bias`` broadcast over them.
+
+    >>> LayerNorm(-1, 1e-5, torch.ones(4), None)(torch.arange(8.0).view(1, 2, 4)).abs().max() < 1.5
+    tensor(True)
+    """
+
+    def __init__(self, axis: int = -1, eps: float = 1e-5, weight: torch.Tensor | None = None,
+                 bias: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.axis, self.eps = int(axis), float(eps)
+        self.weight = None if weight is None else nn.Parameter(weight.detach().clone().float())
+        self.bias = None if bias is None else nn.Parameter(bias.detach().clone().float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = tuple(int(d) for d in x.shape[self.axis % x.dim():])
+        w, b = self.weight, self.bias
+        if (w is None or tuple(w.shape) == shape) and (b is None or tuple(b.shape) == shape):
+            return F.layer_norm(x, shape, w, b, self.eps)
+        y = F.layer_norm(x, shape, None, None, self.eps)
+        y = y if w is None else y * w
+        return y if b is None else y + b
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}, eps={self.eps}"
+
+
+class ReshapeAll(nn.Module):
+    """Reshape the whole tensor (batch axis included) to ``target``: ``0`` copies the input's size
+    there (unless ``allowzero``), ``-1`` takes what is left (ONNX ``Reshape``).
+
+    >>> ReshapeAll([0, -1, 2])(torch.zeros(3, 2, 2)).shape
+    torch.Size([3, 2, 2])
+    """
+
+    def __init__(self, target: Sequence[int], allowzero: bool = False) -> None:
+        super().__init__()
+        self.target, self.allowzero = tuple(int(t) for t in target), bool(allowzero)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        shape = [int(x.shape[i]) if t == 0 and not self.allowzero else t for i, t in enumerate(self.target)]
+        return x.reshape(shape)
+
+    def extra_repr(self) -> str:
+        return f"target={self.target}" + (", allowzero=True" if self.allowzero else "")
+
+
+class Expand(nn.Module):
+    """Broadcast ``x`` against ``shape`` (both ways, as NumPy: ``shape`` may hold 1s where ``x`` is larger)."""
+
+    def __init__(self, shape: Sequence[int]) -> None:
+        super().__init__()
+        self.shape = tuple(int(s) for s in shape)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rank = max(x.dim(), len(self.shape))
+        have = (1,) * (rank - x.dim()) + tuple(int(d) for d in x.shape)
+        want = (1,) * (rank - len(self.shape)) + self.shape
+        return x.reshape(have).expand([w if h == 1 else h for h, w in zip(have, want, strict=True)])
+
+    def extra_repr(self) -> str:
+        return f"shape={self.shape}"
+
+
+class Tile(nn.Module):
+    """``x`` repeated ``repeats[i]`` times along axis ``i``."""
+
+    def __init__(self, repeats: Sequence[int]) -> None:
+        super().__init__()
+        self.repeats = tuple(int(r) for r in repeats)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.repeat(self.repeats)
+
+    def extra_repr(self) -> str:
+        return f"repeats={self.repeats}"
+
+
+class Squeeze(nn.Module):
+    """Drop the size-1 ``axes`` (``None``: every size-1 axis)."""
+
+    def __init__(self, axes: Sequence[int] | None = None) -> None:
+        super().__init__()
+        self.axes = None if axes is None else tuple(int(a) for a in axes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x.squeeze() if self.axes is None else x.squeeze(self.axes)
+
+    def extra_repr(self) -> str:
+        return f"axes={self.axes}"
+
+
+class Unsqueeze(nn.Module):
+    """Insert size-1 axes at ``axes`` (positions in the output; negative count from its end).
+
+    >>> Unsqueeze([0, -1])(torch.zeros(2, 3)).shape
+    torch.Size([1, 2, 3, 1])
+    """
+
+    def __init__(self, axes: Sequence[int]) -> None:
+        super().__init__()
+        self.axes = tuple(int(a) for a in axes)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        rank = x.dim() + len(self.axes)
+        for axis in sorted(a % rank for a in self.axes):
+            x = x.unsqueeze(axis)
+        return x
+
+    def extra_repr(self) -> str:
+        return f"axes={self.axes}"
+
+
+class Where(nn.Module):
+    """``torch.where(condition, a, b)``, broadcasting."""
+
+    def forward(self, condition: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+        return torch.where(condition.bool(), a, b)
+
+
+class Einsum(nn.Module):
+    """``torch.einsum(equation, *operands)`` (ONNX ``Einsum``: the same notation, ``...`` included).
+
+    >>> Einsum("bij,bjk->bik")(torch.ones(1, 2, 3), torch.ones(1, 3, 4)).shape
+    torch.Size([1, 2, 4])
+    """
+
+    def __init__(self, equation: str) -> None:
+        super().__init__()
+        self.equation = equation
+
+    def forward(self, *xs: torch.Tensor) -> torch.Tensor:
+        return torch.einsum(self.equation, *xs)
+
+    def extra_repr(self) -> str:
+        return repr(self.equation)
+
+
+class InstanceNorm(nn.Module):
+    """Normalization of each sample's each channel over its spatial axes (ONNX ``InstanceNormalization``),
+    then ``weight``/``bias`` per channel.
+
+    >>> InstanceNorm(1e-5, torch.ones(2), torch.zeros(2))(torch.arange(8.0).view(1, 2, 4)).abs().max() < 1.5
+    tensor(True)
+    """
+
+    def __init__(self, eps: float = 1e-5, weight: torch.Tensor | None = None, bias: torch.Tensor | None = None) -> None:
+        super().__init__()
+        self.eps = float(eps)
+        self.weight = None if weight is None else nn.Parameter(weight.detach().clone().float())
+        self.bias = None if bias is None else nn.Parameter(bias.detach().clone().float())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, eps=self.eps)
+
+    def extra_repr(self) -> str:
+        return f"eps={self.eps}"
+
+
+class Flatten2d(nn.Module):
+    """The whole tensor as a matrix: the axes before ``axis`` as rows, the rest as columns (ONNX
+    ``Flatten``, any ``axis`` in ``[-rank, rank]``).
+
+    >>> Flatten2d(2)(torch.zeros(2, 3, 4, 5)).shape
+    torch.Size([6, 20])
+    """
+
+    def __init__(self, axis: int = 1) -> None:
+        super().__init__()
+        self.axis = int(axis)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        axis = self.axis + x.dim() if self.axis < 0 else self.axis
+        rows = 1
+        for d in x.shape[:axis]:
+            rows *= int(d)
+        return x.reshape(rows, -1)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"

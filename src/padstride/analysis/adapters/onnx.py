@@ -42,7 +42,7 @@ from .onnx_inputs import InputShapes, input_shapes, split_inputs
 from .onnx_inputs import dims_of as _dims
 from .onnx_inputs import short as _short
 
-__all__ = ["InputShapes", "analyzed_onnx", "graph_from_onnx"]
+__all__ = ["InputShapes", "analyzed_onnx", "graph_from_onnx", "read_onnx_graph"]
 
 _FLOAT = 1
 _ACTIVATIONS = {
@@ -205,16 +205,19 @@ class _Converter:
 
     def _tag(self, node: Any, start: int) -> None:
         """Record on the IR nodes made for ``node`` where they come from (for porters: weights, exact op):
-        ``source`` (the ONNX node's first output), ``onnx_op`` and ``onnx_inputs`` (per ONNX input, its
-        position among the IR node's inputs, or -1 for a constant)."""
+        ``source`` (the ONNX node's first output), ``onnx_op``, ``onnx_inputs`` (per ONNX input, its
+        position among the IR node's inputs, or -1 for a constant) and ``onnx_output`` (which output of
+        the ONNX node the IR node is, where not the first [0]: a ``Split``'s pieces, ``MaxPool``'s indices)."""
         for k in range(start, len(self.b.nodes)):
             n = self.b.nodes[k]
             if not n.inputs:
-                continue  # a constant materialized as data
+                continue  # a constant materialized as data: tagged by _materialize
             slots = [n.inputs.index(self.refs[i]) if i in self.refs and self.refs[i] in n.inputs else -1
                      for i in node.input]
+            output = next((j for j, o in enumerate(node.output) if o and self.refs.get(o) == n.name), 0)
+            extra = {"onnx_output": output} if output else {}  # recorded where it is not the first
             self.b.nodes[k] = replace(n, attrs={**n.attrs, "source": node.output[0] if node.output else n.name,
-                                                "onnx_op": node.op_type, "onnx_inputs": slots})
+                                                "onnx_op": node.op_type, "onnx_inputs": slots, **extra})
 
     def _convert(self, node: Any) -> None:
         op = node.op_type
@@ -327,8 +330,11 @@ class _Converter:
             c = self.consts[value]
             if c.shape is None or not c.shape:
                 return None
-            self.materialized[value] = self.b.opaque([], c.shape[1:], c.params,
-                                                     name=self._unique(_short(value, 200)), type="Constant")
+            ref = self.b.opaque([], c.shape[1:], c.params, name=self._unique(_short(value, 200)), type="Constant")
+            n = self.b.nodes[-1]  # ``onnx_value``: the ONNX value it holds (a porter reads it there)
+            self.b.nodes[-1] = replace(n, attrs={**n.attrs, "source": value, "onnx_op": "Constant",
+                                                 "onnx_value": value})
+            self.materialized[value] = ref
         return self.materialized[value]
 
     # -- modelled ops -----------------------------------------------------------------------
@@ -541,16 +547,19 @@ _HANDLERS = {
 }
 
 
-def analyzed_onnx(model: Any, input_shape: InputShapes | None = None) -> tuple[Graph, dict[str, LayerInfo]]:
-    """:func:`graph_from_onnx` and its propagation, which reading the model already ran.
+def read_onnx_graph(model: Any, input_shape: InputShapes | None = None
+                    ) -> tuple[Graph, dict[str, LayerInfo], dict[str, Const]]:
+    """:func:`analyzed_onnx` and the constants the reader knew or folded, by ONNX value name (a porter
+    reads a ``Reshape`` target or a class token computed from the shape arithmetic there).
 
-    >>> from onnx import TensorProto, helper
+    >>> import numpy as np
+    >>> from onnx import TensorProto, helper, numpy_helper
     >>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
     >>> y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
-    >>> relu = helper.make_node("Relu", ["x"], ["y"])
-    >>> g, infos = analyzed_onnx(helper.make_model(helper.make_graph([relu], "g", [x], [y])))
-    >>> infos["y"].shape
-    (3, 8, 8)
+    >>> nodes = [helper.make_node("Shape", ["x"], ["s"]), helper.make_node("Reshape", ["x", "s"], ["y"])]
+    >>> g, infos, consts = read_onnx_graph(helper.make_model(helper.make_graph(nodes, "g", [x], [y])))
+    >>> consts["s"].value.tolist()
+    [1, 3, 8, 8]
     """
     import onnx
 
@@ -565,7 +574,24 @@ def analyzed_onnx(model: Any, input_shape: InputShapes | None = None) -> tuple[G
         raise ModelError(f"expected an ONNX ModelProto or a path, got {type(model).__name__}")
     else:
         source = _short(model.graph.name or "model", 120)
-    return _Converter(model, input_shape, skipped, source).run()
+    converter = _Converter(model, input_shape, skipped, source)
+    graph, infos = converter.run()
+    return graph, infos, converter.consts
+
+
+def analyzed_onnx(model: Any, input_shape: InputShapes | None = None) -> tuple[Graph, dict[str, LayerInfo]]:
+    """:func:`graph_from_onnx` and its propagation, which reading the model already ran.
+
+    >>> from onnx import TensorProto, helper
+    >>> x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])
+    >>> y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    >>> relu = helper.make_node("Relu", ["x"], ["y"])
+    >>> g, infos = analyzed_onnx(helper.make_model(helper.make_graph([relu], "g", [x], [y])))
+    >>> infos["y"].shape
+    (3, 8, 8)
+    """
+    graph, infos, _ = read_onnx_graph(model, input_shape)
+    return graph, infos
 
 
 def graph_from_onnx(model: Any, input_shape: InputShapes | None = None) -> Graph:

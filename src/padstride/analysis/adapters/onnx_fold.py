@@ -204,6 +204,23 @@ def _gather(a: dict[str, Any], v: list[Any]) -> np.ndarray:
     return np.take(v[0], np.where(idx < 0, idx + v[0].shape[axis], idx), axis=axis)
 
 
+def _scatter_nd(a: dict[str, Any], v: list[Any]) -> np.ndarray:
+    """ONNX ``ScatterND`` (PyTorch's exporter writes ``mask[a:b, c:d] = k`` as one): ``updates`` written at
+    ``indices`` (index tuples over the leading axes), or combined with ``reduction``."""
+    data, indices, updates = np.array(v[0]), np.asarray(v[1], np.int64), np.asarray(v[2])
+    k = indices.shape[-1]
+    where = tuple(np.moveaxis(indices.reshape(-1, k), 1, 0))
+    values = updates.reshape(-1, *data.shape[k:]).astype(data.dtype)
+    reduction = a.get("reduction", b"none")
+    reduction = reduction.decode() if isinstance(reduction, bytes) else str(reduction)
+    ufunc = {"add": np.add, "mul": np.multiply, "max": np.maximum, "min": np.minimum}.get(reduction)
+    if ufunc is None:
+        data[where] = values
+    else:
+        ufunc.at(data, where, values)
+    return data
+
+
 _Fn = Callable[[dict[str, Any], list[Any]], Any]
 
 _OPS: dict[str, _Fn] = {
@@ -235,7 +252,7 @@ _OPS: dict[str, _Fn] = {
     "Floor": lambda a, v: np.floor(v[0]), "Ceil": lambda a, v: np.ceil(v[0]), "Sqrt": lambda a, v: np.sqrt(v[0]),
     "Reciprocal": lambda a, v: 1 / v[0], "Sign": lambda a, v: np.sign(v[0]), "Round": lambda a, v: np.round(v[0]),
     "Exp": lambda a, v: np.exp(v[0]), "Log": lambda a, v: np.log(v[0]), "Clip": _clip,
-    "CastLike": lambda a, v: v[0].astype(v[1].dtype),
+    "CastLike": lambda a, v: v[0].astype(v[1].dtype), "ScatterND": _scatter_nd,
     "ReduceProd": _reduce(np.prod), "ReduceSum": _reduce(np.sum), "ReduceMax": _reduce(np.max),
     "ReduceMin": _reduce(np.min), "ReduceMean": _reduce(np.mean),
 }
