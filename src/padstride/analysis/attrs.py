@@ -72,6 +72,11 @@ class CommonAttrs(TypedDict, total=False):
     onnx_op: str
     #: ONNX reader: per ONNX input, its position among the node's inputs, or -1 for a constant
     onnx_inputs: Sequence[int]
+    #: ONNX reader: which output of the ONNX node this node is, recorded only when not the first
+    #: (Split pieces, MaxPool's indices) [0]
+    onnx_output: int
+    #: ONNX reader: on a constant used as data (a class token), the ONNX value it holds
+    onnx_value: str
     #: set by :func:`padstride.analysis.sizes.input_sizes` on size-bound nodes whose output follows
     #: their input's spatial size, so another input size resizes them [False]
     follow_input: bool
