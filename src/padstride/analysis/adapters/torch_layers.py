@@ -25,7 +25,7 @@ from ..builder import GraphBuilder
 from ..errors import ModelError
 
 __all__ = ["ACTIVATION_FNS", "DROPOUT_FNS", "IDENTITY_FNS", "Handler", "LayerReader", "bind", "flat", "fn_name",
-           "handler", "is_torch_leaf", "own_forward", "per", "slice_crops", "spec_of"]
+           "handler", "is_torch_leaf", "is_torch_leaf_class", "own_forward", "per", "slice_crops", "spec_of"]
 
 ACTIVATION_FNS = frozenset({
     "relu", "relu_", "relu6", "gelu", "sigmoid", "tanh", "silu", "mish", "softmax", "log_softmax", "elu",
@@ -158,13 +158,10 @@ class LayerReader:
         A ``function``'s node never takes a module's path, so each module keeps its own name.
         """
         name = preferred = preferred or "node"
-
-        def taken(n: str) -> bool:
-            return n in self.used or (function and n in self.module_paths)
-
-        if taken(name):
+        used, paths = self.used, self.module_paths if function else ()
+        if name in used or name in paths:
             i = self._suffix.get(preferred, 0) + 1
-            while taken(f"{preferred}_{i}"):
+            while f"{preferred}_{i}" in used or f"{preferred}_{i}" in paths:
                 i += 1
             self._suffix[preferred] = i
             name = f"{preferred}_{i}"
@@ -251,11 +248,16 @@ def _own_forward(cls: Any) -> bool:
 
 def is_torch_leaf(module: Any) -> bool:
     """A ``torch.nn`` layer padstride does not know: kept whole as an opaque node (as torch.fx does)."""
+    return is_torch_leaf_class(type(module))
+
+
+def is_torch_leaf_class(cls: Any) -> bool:
+    """:func:`is_torch_leaf` of a module class."""
     import torch.nn as nn
 
-    mod = type(module).__module__
-    return mod.startswith(("torch.nn", "torch.ao.nn")) and not isinstance(module, (nn.Sequential, nn.ModuleList,
-                                                                                    nn.ModuleDict))
+    mod = cls.__module__
+    return mod.startswith(("torch.nn", "torch.ao.nn")) and not issubclass(cls, (nn.Sequential, nn.ModuleList,
+                                                                               nn.ModuleDict))
 
 
 def _padding_of(m: Any) -> object:

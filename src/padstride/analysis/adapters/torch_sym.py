@@ -47,12 +47,12 @@ from .torch_layers import (
     flat,
     fn_name,
     handler,
-    is_torch_leaf,
+    is_torch_leaf_class,
     own_forward,
     slice_crops,
     spec_of,
 )
-from .torch_meta import first_line, on_meta
+from .torch_meta import distinct, first_line, on_meta, walk
 from .torch_shortcuts import broadcast, shortcut
 
 __all__ = ["BATCH", "Converter", "trace"]
@@ -159,7 +159,9 @@ class _Sym:
 
     @classmethod
     def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        conv = next(v._conv for v in flat((args, kwargs or {})) if isinstance(v, _Sym))
+        first = args[0] if args else None  # mostly ``f(x, ...)``: no walk of the arguments
+        conv = first._conv if type(first) is _Sym else \
+            next(v._conv for v in flat((args, kwargs or {})) if isinstance(v, _Sym))
         return conv.call(func, tuple(args), dict(kwargs or {}))
 
     def __getattr__(self, name: str) -> Any:
@@ -222,6 +224,10 @@ _ARITH = frozenset({"add", "iadd", "sub", "isub", "mul", "imul", "truediv", "itr
 _PRODUCT = frozenset({"mul", "imul", "truediv", "itruediv", "div", "div_"})
 
 
+#: Argument types :meth:`_Converter._in` passes on as they are.
+_PLAIN = frozenset({int, float, bool, str, type(None), _Batch})
+
+
 class _Converter(LayerReader):
     def __init__(self, module: Any, input_shape: Sequence[int]) -> None:
         import torch
@@ -257,6 +263,9 @@ class _Converter(LayerReader):
 
     def _lead(self, refs: Sequence[str]) -> int | None:
         """The batch factor all ``refs`` share with their batch on axis 0 (``None`` if they do not)."""
+        if len(refs) == 1:  # the common case, without a set
+            lay = self.layout.get(refs[0])
+            return 1 if lay is None else None if lay[1] != 0 else lay[2]
         factors = set()
         for ref in refs:
             lay = self.layout.get(ref)
@@ -292,6 +301,8 @@ class _Converter(LayerReader):
 
     def _held(self, value: Any) -> frozenset[int]:
         """The parameters the meta tensors in ``value`` (a flat list, or nested) carry that no node counts yet."""
+        if not self.carried:
+            return frozenset()
         held: set[int] = set()
         for t in value if type(value) is list else flat(value):
             hit = self.carried.get(id(t))
@@ -348,7 +359,7 @@ class _Converter(LayerReader):
     # -- tracing -------------------------------------------------------------------------------
     def run(self) -> Graph:
         root = self.root
-        modules = list(root.named_modules())
+        modules = distinct(walk(root))  # root.named_modules(), without a generator per level of nesting
         self.qualnames = {id(m): name for name, m in modules}
         self.module_paths = set(self.qualnames.values())
         self.scope: list[str] = []
@@ -388,9 +399,10 @@ class _Converter(LayerReader):
     def call_module(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sym: _Sym) -> Any:
         """``module(*args)`` during the trace (``sym``: its first stand-in argument): a known layer becomes a node,
         a container is traced into."""
-        qualname = self.qualnames.get(id(module), "") or snake_case(type(module).__name__)
-        make = handler(type(module))
-        if make is not None and own_forward(type(module)) and spec_of(module) is None:
+        cls: Any = type(module)
+        make, own, leaf = _dispatch(cls)
+        qualname = self.qualnames.get(id(module), "") or snake_case(cls.__name__)
+        if own and spec_of(module) is None:
             make = None  # e.g. a Conv2d subclass that pads in its forward: trace into it
         if make is not None:
             x = _Ref(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
@@ -405,7 +417,7 @@ class _Converter(LayerReader):
                 if lead != 1:
                     self.layout[node] = (0, 0, lead)
                 return _Sym(node, self)
-        if make is not None or is_torch_leaf(module):
+        if make is not None or leaf:
             return _wrap(self._opaque(self._name(qualname), type(module).__name__, module, self._in(args),
                                       self._in(kwargs), module), self)
         self.scope.append(self.qualnames.get(id(module), ""))
@@ -433,11 +445,13 @@ class _Converter(LayerReader):
         kind = type(value)
         if kind is _Sym:
             return _Ref(value._ref)
-        if kind is tuple or kind is list:
-            items = [self._in(v) for v in value]
-            return items if kind is list else tuple(items)
-        if kind in (int, float, bool, str) or value is None:
+        if kind in _PLAIN:
             return value
+        if kind is tuple or kind is list:
+            items = [v if type(v) in _PLAIN else self._in(v) for v in value]
+            return items if kind is list else tuple(items)
+        if kind is dict:
+            return {k: v if type(v) in _PLAIN else self._in(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return type(value)(self._in(v) for v in value)
         if isinstance(value, dict):
@@ -718,6 +732,14 @@ class _Converter(LayerReader):
         return (f"{g.name}: the model holds {actual:,} parameters, the recognised layers {counted:,}",)
 
 
+@functools.cache
+def _dispatch(cls: Any) -> tuple[Any, bool, bool]:
+    """What a call of a module of class ``cls`` does, decided once per class: (its handler, whether it overrides
+    the handled layer's ``forward``, whether it is a ``torch.nn`` layer kept whole)."""
+    make = handler(cls)
+    return make, make is not None and own_forward(cls), is_torch_leaf_class(cls)
+
+
 def type_name(obj: Any) -> str:
     return type(obj).__name__
 
@@ -775,6 +797,8 @@ def _stand_ins_only(conv: _Converter) -> Any:
     class StandInsOnly(TorchFunctionMode):
         def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
+            if args and type(args[0]) is _Sym:  # the common case, without a walk of the arguments
+                return args[0]._conv.call(func, tuple(args), kwargs)
             values = flat((args, kwargs))
             for v in values:
                 if type(v) is _Sym:
@@ -810,7 +834,8 @@ def _instance_call(module: Any, own: Any, *args: Any, **kwargs: Any) -> Any:
     Each stand-in knows its converter, so traces in several threads do not meet; calls on real
     or meta tensors run as usual.
     """
-    sym = next((v for v in flat((args, kwargs)) if type(v) is _Sym), None)
+    sym = args[0] if args and type(args[0]) is _Sym else next((v for v in flat((args, kwargs)) if type(v) is _Sym),
+                                                              None)
     if sym is not None:
         return sym._conv.call_module(module, args, kwargs, sym)
     if own is not None:
