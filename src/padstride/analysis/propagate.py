@@ -506,7 +506,7 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
                 out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on "
                                     f"{' and '.join(axes)}")
         stride = known[0][0].stride
-        if any(r[0].stride != stride for r in known):
+        if any(r[0].stride is not stride and r[0].stride != stride for r in known):
             out.warnings.append(f"{out.name}: branches have different effective strides")
 
 

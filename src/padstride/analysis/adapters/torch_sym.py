@@ -259,6 +259,8 @@ class _Converter(LayerReader):
         return tuple(full)
 
     def _probe_shape(self, ref: str) -> tuple[int, ...]:
+        if ref not in self.layout:  # batch first, unfolded: the common case
+            return (PROBE, *self.shape(ref))
         return tuple(_probed(s) for s in self.full_shape(ref))
 
     def _lead(self, refs: Sequence[str]) -> int | None:
@@ -362,7 +364,7 @@ class _Converter(LayerReader):
         modules = distinct(walk(root))  # root.named_modules(), without a generator per level of nesting
         self.qualnames = {id(m): name for name, m in modules}
         self.module_paths = set(self.qualnames.values())
-        self.scope: list[str] = []
+        self.prefixes = [""]  # :meth:`_prefix` of the root, then of each module traced into, innermost last
         for path, m in modules:
             for p in m._parameters.values():
                 if p is not None and id(p) not in self.params:
@@ -420,11 +422,12 @@ class _Converter(LayerReader):
         if make is not None or leaf:
             return _wrap(self._opaque(self._name(qualname), type(module).__name__, module, self._in(args),
                                       self._in(kwargs), module), self)
-        self.scope.append(self.qualnames.get(id(module), ""))
+        inner = self.qualnames.get(id(module), "")
+        self.prefixes.append(inner + "." if inner else self.prefixes[-1])
         try:
             return module.forward(*args, **kwargs)
         finally:
-            self.scope.pop()
+            self.prefixes.pop()
 
     def _again(self, make: Any, module: Any, x: str, name: str) -> str:
         """A known layer called a second time: an opaque node of the shape its handler gives, without parameters."""
@@ -437,8 +440,7 @@ class _Converter(LayerReader):
 
     def _prefix(self) -> str:
         """The module path that functions called now belong to, with a trailing dot (``""`` at the root)."""
-        inner = next((name for name in reversed(self.scope) if name), "")
-        return inner + "." if inner else ""
+        return self.prefixes[-1]
 
     def _in(self, value: Any) -> Any:
         """Stand-ins → converter refs, real tensors → meta stand-ins, inside lists, tuples and dicts."""
