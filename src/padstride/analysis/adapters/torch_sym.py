@@ -226,6 +226,12 @@ _PRODUCT = frozenset({"mul", "imul", "truediv", "itruediv", "div", "div_"})
 
 #: Argument types :meth:`_Converter._in` passes on as they are.
 _PLAIN = frozenset({int, float, bool, str, type(None), _Batch})
+#: The same without the batch (which a meta run takes as the probe size).
+_SCALARS = _PLAIN - {_Batch}
+#: The functions :meth:`_Converter._known` may make a node of (besides pools: ``max_pool2d``, ``adaptive_…``).
+_KNOWN_FNS = _ARITH | ACTIVATION_FNS | IDENTITY_FNS | DROPOUT_FNS | frozenset({
+    "conv1d", "conv2d", "conv3d", "linear", "batch_norm", "layer_norm", "group_norm", "instance_norm", "cat",
+    "concat", "concatenate", "getitem", "pad", "interpolate", "upsample", "flatten", "view", "reshape", "mean"})
 
 
 class _Converter(LayerReader):
@@ -518,6 +524,8 @@ class _Converter(LayerReader):
     def _known(self, name: str, fn: str, x: Any, refs: list[_Ref], args: tuple[Any, ...], kwargs: dict[str, Any],
                values: list[Any]) -> str | None:
         """The IR node of an op the IR models, on batch-first tensors; ``None`` where only a meta run is exact."""
+        if fn not in _KNOWN_FNS and not fn.startswith(("max_pool", "avg_pool", "adaptive_")):
+            return None  # an op the IR has no node for (``permute``, ``matmul``…): a meta run
         b = self.b
         held = self._held(values)
         if fn in _ARITH and len(args) >= 2:
@@ -656,20 +664,23 @@ class _Converter(LayerReader):
             return self.b.reshape(x, rest, batch_absorbing=True, name=name, type=type)
         return None
 
-    def _opaque(self, name: str, type: str, fn: Any, args: Any, kwargs: dict[str, Any], module: Any,
+    def _opaque(self, name: str, type_: str, fn: Any, args: Any, kwargs: dict[str, Any], module: Any,
                 values: list[Any] | None = None) -> Any:
         """Run one op on meta tensors (the batch a probe size) and keep it as opaque nodes, one per output tensor."""
         torch = self.torch
         refs: list[str] = []
 
         def meta(v: Any) -> Any:
-            if isinstance(v, _Ref):
+            kind = type(v)
+            if kind in _SCALARS:
+                return v
+            if kind is _Ref:
                 refs.append(v)
                 return torch.empty(self._probe_shape(v), device="meta")
-            if _is_batch(v):
+            if kind is _Batch:
                 return _probed(v)
             if isinstance(v, (list, tuple)):
-                return (list if isinstance(v, list) else tuple)(meta(i) for i in v)
+                return (list if isinstance(v, list) else tuple)([meta(i) for i in v])
             return v
 
         margs, mkwargs = meta(args), {k: meta(v) for k, v in kwargs.items()}
@@ -686,16 +697,18 @@ class _Converter(LayerReader):
                 outs = [o for o in out if o is not None] if isinstance(out, (tuple, list)) else [out]
                 sizes = [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in outs]
         except Exception as exc:
-            raise ModelError(f"{name} ({type}): not understood and fails on meta tensors "
+            raise ModelError(f"{name} ({type_}): not understood and fails on meta tensors "
                              f"({type_name(exc)}: {first_line(exc)})") from None
         if not outs or any(size is None for size in sizes):
-            raise ModelError(f"{name} ({type}): not understood (returns {type_name(out)}, not tensors)")
+            raise ModelError(f"{name} ({type_}): not understood (returns {type_name(out)}, not tensors)")
         if len(outs) >= PROBE:
-            raise _Untraceable(f"{name} ({type}): splits the batch")
-        shaped = [self._adopt(size, f"{name} ({type})") for size in sizes if size is not None]
-        self.counted |= held
-        params = sum(self.params[i][0] for i in held)
-        trainable = sum(self.params[i][0] for i in held if self.params[i][1])
+            raise _Untraceable(f"{name} ({type_}): splits the batch")
+        shaped = [self._adopt(size, f"{name} ({type_})") for size in sizes if size is not None]
+        params = trainable = 0
+        if held:
+            self.counted |= held
+            params = sum(self.params[i][0] for i in held)
+            trainable = sum(self.params[i][0] for i in held if self.params[i][1])
         if module is not None:
             mine = [p for p in module.parameters() if id(p) not in self.counted]
             self.counted.update(id(p) for p in mine)
@@ -704,7 +717,7 @@ class _Converter(LayerReader):
         made = []
         for i, (shape, lay) in enumerate(shaped):  # chunk, split, unbind: the first holds the params
             node = self.b.opaque(refs, shape, params if i == 0 else 0, trainable if i == 0 else 0,
-                                 name=name if i == 0 else self._name(f"{name}_{i}"), type=type)
+                                 name=name if i == 0 else self._name(f"{name}_{i}"), type=type_)
             if lay is not None:
                 self.layout[node] = lay
             made.append(_Ref(node))
