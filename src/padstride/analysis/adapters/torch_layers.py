@@ -227,12 +227,25 @@ Handler = Callable[[LayerReader, Any, str, str], str]
 
 
 def spec_of(m: Any) -> Padding | None:
-    """A layer's own :class:`Padding` (attribute ``padding_spec`` or ``spec``), as padstride's layers have."""
+    """A layer's own :class:`Padding` (attribute ``padding_spec`` or ``spec``), as padstride's layers have.
+
+    Only a plain attribute (instance or class) can hold one: ``nn.Module.__getattr__`` finds parameters,
+    buffers and submodules, never a :class:`Padding`, so it is not asked (it raises, slowly, on every layer
+    of torch's own).
+    """
+    own = getattr(m, "__dict__", None) or {}
+    cls: Any = type(m)
     for attr in ("padding_spec", "spec"):
-        spec = getattr(m, attr, None)
-        if isinstance(spec, Padding):
-            return spec
+        if attr in own or _class_has(cls, attr):
+            spec = getattr(m, attr, None)
+            if isinstance(spec, Padding):
+                return spec
     return None
+
+
+@functools.cache
+def _class_has(cls: Any, attr: str) -> bool:
+    return any(attr in vars(c) for c in cls.__mro__)
 
 
 def own_forward(cls: Any) -> bool:
