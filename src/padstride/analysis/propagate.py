@@ -222,11 +222,12 @@ class _Window:
     leaves the same partial row as before.
     """
 
-    __slots__ = ("error", "geometry", "macs", "maps", "params", "shape", "warnings")
+    __slots__ = ("error", "geometry", "macs", "maps", "pads", "params", "shape", "warnings")
 
     def __init__(self) -> None:
         self.params = self.macs = 0
         self.geometry: Any = None
+        self.pads: Any = None  # the (frozen) geometry's pads, computed at the first apply
         self.shape: tuple[int, ...] | None = None
         self.maps: tuple[AxisMap, ...] | None = None
         self.warnings: tuple[str, ...] = ()
@@ -235,7 +236,9 @@ class _Window:
     def apply(self, x: LayerInfo, out: LayerInfo) -> None:
         out.params = out.trainable = self.params
         if self.geometry is not None:
-            out.geometry, out.pads = self.geometry, self.geometry.pads
+            if self.pads is None:
+                self.pads = self.geometry.pads
+            out.geometry, out.pads = self.geometry, self.pads
         out.shape, out.macs = self.shape, self.macs
         if self.maps is not None:
             out.rf = _map_rf(x, self.maps)
@@ -506,7 +509,7 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
                 out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on "
                                     f"{' and '.join(axes)}")
         stride = known[0][0].stride
-        if any(r[0].stride != stride for r in known):
+        if any(r[0].stride is not stride and r[0].stride != stride for r in known):
             out.warnings.append(f"{out.name}: branches have different effective strides")
 
 

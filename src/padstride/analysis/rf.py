@@ -139,8 +139,8 @@ class AxisRF:
             step, c, off = j.numerator, self.centre, m.offset
             centre = _whole(c.numerator + off.numerator * step) if c.denominator == off.denominator == 1 \
                 else c + off * step
-            return AxisRF(self.size + (m.width - 1) * step, j if scale == 1 else _whole(step * scale.numerator),
-                          centre)
+            stride = j if scale.numerator == 1 else _whole(step * scale.numerator)
+            return AxisRF(self.size + (m.width - 1) * step, stride, centre)
         size = self.size + (m.width - 1) * j
         return AxisRF(math.ceil(size), j * m.scale, self.centre + m.offset * j)
 
@@ -180,12 +180,20 @@ def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
         hi2 = max(c + (r.size - 1) for c, r in zip(c2, rfs, strict=True))
         centre = _whole((lo2 + hi2) // 4) if (lo2 + hi2) % 4 == 0 else Fraction(lo2 + hi2, 4)
         spread = max(c2) - min(c2)
-        return (AxisRF(-((lo2 - hi2) // 2) + 1, max(r.stride for r in rfs), centre),
+        return (AxisRF(-((lo2 - hi2) // 2) + 1, _max_stride(rfs), centre),
                 _whole(spread // 2) if spread % 2 == 0 else Fraction(spread, 2))
     starts = [r.centre - Fraction(r.size - 1, 2) for r in rfs]
     ends = [r.centre + Fraction(r.size - 1, 2) for r in rfs]
     lo, hi = min(starts), max(ends)
     size = hi - lo + 1
     centres = [r.centre for r in rfs]
-    return (AxisRF(math.ceil(size), max(r.stride for r in rfs), (lo + hi) / 2),
+    return (AxisRF(math.ceil(size), _max_stride(rfs), (lo + hi) / 2),
             max(centres) - min(centres))
+
+
+def _max_stride(rfs: Sequence[AxisRF]) -> Fraction:
+    """The largest stride of ``rfs``; without comparing Fractions where they are one shared value (the usual case)."""
+    first = rfs[0].stride
+    if all(r.stride is first for r in rfs):
+        return first
+    return max(r.stride for r in rfs)

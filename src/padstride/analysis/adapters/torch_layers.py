@@ -25,7 +25,7 @@ from ..builder import GraphBuilder
 from ..errors import ModelError
 
 __all__ = ["ACTIVATION_FNS", "DROPOUT_FNS", "IDENTITY_FNS", "Handler", "LayerReader", "bind", "flat", "fn_name",
-           "handler", "is_torch_leaf", "own_forward", "per", "slice_crops", "spec_of"]
+           "handler", "is_torch_leaf", "is_torch_leaf_class", "own_forward", "per", "slice_crops", "spec_of"]
 
 ACTIVATION_FNS = frozenset({
     "relu", "relu_", "relu6", "gelu", "sigmoid", "tanh", "silu", "mish", "softmax", "log_softmax", "elu",
@@ -158,13 +158,10 @@ class LayerReader:
         A ``function``'s node never takes a module's path, so each module keeps its own name.
         """
         name = preferred = preferred or "node"
-
-        def taken(n: str) -> bool:
-            return n in self.used or (function and n in self.module_paths)
-
-        if taken(name):
+        used, paths = self.used, self.module_paths if function else ()
+        if name in used or name in paths:
             i = self._suffix.get(preferred, 0) + 1
-            while taken(f"{preferred}_{i}"):
+            while f"{preferred}_{i}" in used or f"{preferred}_{i}" in paths:
                 i += 1
             self._suffix[preferred] = i
             name = f"{preferred}_{i}"
@@ -230,12 +227,25 @@ Handler = Callable[[LayerReader, Any, str, str], str]
 
 
 def spec_of(m: Any) -> Padding | None:
-    """A layer's own :class:`Padding` (attribute ``padding_spec`` or ``spec``), as padstride's layers have."""
+    """A layer's own :class:`Padding` (attribute ``padding_spec`` or ``spec``), as padstride's layers have.
+
+    Only a plain attribute (instance or class) can hold one: ``nn.Module.__getattr__`` finds parameters,
+    buffers and submodules, never a :class:`Padding`, so it is not asked (it raises, slowly, on every layer
+    of torch's own).
+    """
+    own = getattr(m, "__dict__", None) or {}
+    cls: Any = type(m)
     for attr in ("padding_spec", "spec"):
-        spec = getattr(m, attr, None)
-        if isinstance(spec, Padding):
-            return spec
+        if attr in own or _class_has(cls, attr):
+            spec = getattr(m, attr, None)
+            if isinstance(spec, Padding):
+                return spec
     return None
+
+
+@functools.cache
+def _class_has(cls: Any, attr: str) -> bool:
+    return any(attr in vars(c) for c in cls.__mro__)
 
 
 def own_forward(cls: Any) -> bool:
@@ -251,11 +261,16 @@ def _own_forward(cls: Any) -> bool:
 
 def is_torch_leaf(module: Any) -> bool:
     """A ``torch.nn`` layer padstride does not know: kept whole as an opaque node (as torch.fx does)."""
+    return is_torch_leaf_class(type(module))
+
+
+def is_torch_leaf_class(cls: Any) -> bool:
+    """:func:`is_torch_leaf` of a module class."""
     import torch.nn as nn
 
-    mod = type(module).__module__
-    return mod.startswith(("torch.nn", "torch.ao.nn")) and not isinstance(module, (nn.Sequential, nn.ModuleList,
-                                                                                    nn.ModuleDict))
+    mod = cls.__module__
+    return mod.startswith(("torch.nn", "torch.ao.nn")) and not issubclass(cls, (nn.Sequential, nn.ModuleList,
+                                                                               nn.ModuleDict))
 
 
 def _padding_of(m: Any) -> object:

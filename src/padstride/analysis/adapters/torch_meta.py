@@ -63,7 +63,7 @@ from .torch_layers import (
 )
 from .torch_shortcuts import shortcut
 
-__all__ = ["BATCH", "first_line", "on_meta", "read"]
+__all__ = ["BATCH", "distinct", "first_line", "on_meta", "read", "walk"]
 
 #: The batch size of the meta run (2: a batch of 1 makes training-mode BatchNorm refuse 1×1 maps).
 BATCH = 2
@@ -102,7 +102,14 @@ def walk(module: Any) -> list[tuple[str, Any]]:
     return out
 
 
-def _distinct(modules: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
+def distinct(modules: Sequence[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """Each module of a :func:`walk` once, at its first path: ``list(module.named_modules())``.
+
+    >>> import torch.nn as nn
+    >>> relu = nn.ReLU()
+    >>> [path for path, _ in distinct(walk(nn.Sequential(relu, nn.Sequential(relu))))]
+    ['', '0', '1']
+    """
     seen: set[int] = set()
     out = []
     for path, m in modules:
@@ -187,7 +194,7 @@ class _Reader(LayerReader):
         self.inputs = [(name, tuple(int(s) for s in shape)) for name, shape in named]
         self.thread = threading.get_ident()
         self.every = walk(module)  # every path to every module (``named_modules(remove_duplicate=False)``)
-        self.modules = _distinct(self.every)  # each module once, at its first path (``named_modules()``)
+        self.modules = distinct(self.every)  # each module once, at its first path (``named_modules()``)
         self.qualnames: dict[int, str] = {id(m): str(name) for name, m in self.modules}
         self.module_paths = set(self.qualnames.values())
         self.names: dict[int, tuple[Any, str]] = {}  # id(tensor) → (tensor, node); the tensor keeps the id alive

@@ -47,12 +47,12 @@ from .torch_layers import (
     flat,
     fn_name,
     handler,
-    is_torch_leaf,
+    is_torch_leaf_class,
     own_forward,
     slice_crops,
     spec_of,
 )
-from .torch_meta import first_line, on_meta
+from .torch_meta import distinct, first_line, on_meta, walk
 from .torch_shortcuts import broadcast, shortcut
 
 __all__ = ["BATCH", "Converter", "trace"]
@@ -159,7 +159,9 @@ class _Sym:
 
     @classmethod
     def __torch_function__(cls, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
-        conv = next(v._conv for v in flat((args, kwargs or {})) if isinstance(v, _Sym))
+        first = args[0] if args else None  # mostly ``f(x, ...)``: no walk of the arguments
+        conv = first._conv if type(first) is _Sym else \
+            next(v._conv for v in flat((args, kwargs or {})) if isinstance(v, _Sym))
         return conv.call(func, tuple(args), dict(kwargs or {}))
 
     def __getattr__(self, name: str) -> Any:
@@ -222,6 +224,16 @@ _ARITH = frozenset({"add", "iadd", "sub", "isub", "mul", "imul", "truediv", "itr
 _PRODUCT = frozenset({"mul", "imul", "truediv", "itruediv", "div", "div_"})
 
 
+#: Argument types :meth:`_Converter._in` passes on as they are.
+_PLAIN = frozenset({int, float, bool, str, type(None), _Batch})
+#: The same without the batch (which a meta run takes as the probe size).
+_SCALARS = _PLAIN - {_Batch}
+#: The functions :meth:`_Converter._known` may make a node of (besides pools: ``max_pool2d``, ``adaptive_…``).
+_KNOWN_FNS = _ARITH | ACTIVATION_FNS | IDENTITY_FNS | DROPOUT_FNS | frozenset({
+    "conv1d", "conv2d", "conv3d", "linear", "batch_norm", "layer_norm", "group_norm", "instance_norm", "cat",
+    "concat", "concatenate", "getitem", "pad", "interpolate", "upsample", "flatten", "view", "reshape", "mean"})
+
+
 class _Converter(LayerReader):
     def __init__(self, module: Any, input_shape: Sequence[int]) -> None:
         import torch
@@ -253,10 +265,15 @@ class _Converter(LayerReader):
         return tuple(full)
 
     def _probe_shape(self, ref: str) -> tuple[int, ...]:
+        if ref not in self.layout:  # batch first, unfolded: the common case
+            return (PROBE, *self.shape(ref))
         return tuple(_probed(s) for s in self.full_shape(ref))
 
     def _lead(self, refs: Sequence[str]) -> int | None:
         """The batch factor all ``refs`` share with their batch on axis 0 (``None`` if they do not)."""
+        if len(refs) == 1:  # the common case, without a set
+            lay = self.layout.get(refs[0])
+            return 1 if lay is None else None if lay[1] != 0 else lay[2]
         factors = set()
         for ref in refs:
             lay = self.layout.get(ref)
@@ -292,6 +309,8 @@ class _Converter(LayerReader):
 
     def _held(self, value: Any) -> frozenset[int]:
         """The parameters the meta tensors in ``value`` (a flat list, or nested) carry that no node counts yet."""
+        if not self.carried:
+            return frozenset()
         held: set[int] = set()
         for t in value if type(value) is list else flat(value):
             hit = self.carried.get(id(t))
@@ -348,10 +367,10 @@ class _Converter(LayerReader):
     # -- tracing -------------------------------------------------------------------------------
     def run(self) -> Graph:
         root = self.root
-        modules = list(root.named_modules())
+        modules = distinct(walk(root))  # root.named_modules(), without a generator per level of nesting
         self.qualnames = {id(m): name for name, m in modules}
         self.module_paths = set(self.qualnames.values())
-        self.scope: list[str] = []
+        self.prefixes = [""]  # :meth:`_prefix` of the root, then of each module traced into, innermost last
         for path, m in modules:
             for p in m._parameters.values():
                 if p is not None and id(p) not in self.params:
@@ -388,9 +407,10 @@ class _Converter(LayerReader):
     def call_module(self, module: Any, args: tuple[Any, ...], kwargs: dict[str, Any], sym: _Sym) -> Any:
         """``module(*args)`` during the trace (``sym``: its first stand-in argument): a known layer becomes a node,
         a container is traced into."""
-        qualname = self.qualnames.get(id(module), "") or snake_case(type(module).__name__)
-        make = handler(type(module))
-        if make is not None and own_forward(type(module)) and spec_of(module) is None:
+        cls: Any = type(module)
+        make, own, leaf = _dispatch(cls)
+        qualname = self.qualnames.get(id(module), "") or snake_case(cls.__name__)
+        if own and spec_of(module) is None:
             make = None  # e.g. a Conv2d subclass that pads in its forward: trace into it
         if make is not None:
             x = _Ref(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
@@ -405,14 +425,15 @@ class _Converter(LayerReader):
                 if lead != 1:
                     self.layout[node] = (0, 0, lead)
                 return _Sym(node, self)
-        if make is not None or is_torch_leaf(module):
+        if make is not None or leaf:
             return _wrap(self._opaque(self._name(qualname), type(module).__name__, module, self._in(args),
                                       self._in(kwargs), module), self)
-        self.scope.append(self.qualnames.get(id(module), ""))
+        inner = self.qualnames.get(id(module), "")
+        self.prefixes.append(inner + "." if inner else self.prefixes[-1])
         try:
             return module.forward(*args, **kwargs)
         finally:
-            self.scope.pop()
+            self.prefixes.pop()
 
     def _again(self, make: Any, module: Any, x: str, name: str) -> str:
         """A known layer called a second time: an opaque node of the shape its handler gives, without parameters."""
@@ -425,19 +446,20 @@ class _Converter(LayerReader):
 
     def _prefix(self) -> str:
         """The module path that functions called now belong to, with a trailing dot (``""`` at the root)."""
-        inner = next((name for name in reversed(self.scope) if name), "")
-        return inner + "." if inner else ""
+        return self.prefixes[-1]
 
     def _in(self, value: Any) -> Any:
         """Stand-ins → converter refs, real tensors → meta stand-ins, inside lists, tuples and dicts."""
         kind = type(value)
         if kind is _Sym:
             return _Ref(value._ref)
-        if kind is tuple or kind is list:
-            items = [self._in(v) for v in value]
-            return items if kind is list else tuple(items)
-        if kind in (int, float, bool, str) or value is None:
+        if kind in _PLAIN:
             return value
+        if kind is tuple or kind is list:
+            items = [v if type(v) in _PLAIN else self._in(v) for v in value]
+            return items if kind is list else tuple(items)
+        if kind is dict:
+            return {k: v if type(v) in _PLAIN else self._in(v) for k, v in value.items()}
         if isinstance(value, (list, tuple)):
             return type(value)(self._in(v) for v in value)
         if isinstance(value, dict):
@@ -502,6 +524,8 @@ class _Converter(LayerReader):
     def _known(self, name: str, fn: str, x: Any, refs: list[_Ref], args: tuple[Any, ...], kwargs: dict[str, Any],
                values: list[Any]) -> str | None:
         """The IR node of an op the IR models, on batch-first tensors; ``None`` where only a meta run is exact."""
+        if fn not in _KNOWN_FNS and not fn.startswith(("max_pool", "avg_pool", "adaptive_")):
+            return None  # an op the IR has no node for (``permute``, ``matmul``…): a meta run
         b = self.b
         held = self._held(values)
         if fn in _ARITH and len(args) >= 2:
@@ -640,20 +664,23 @@ class _Converter(LayerReader):
             return self.b.reshape(x, rest, batch_absorbing=True, name=name, type=type)
         return None
 
-    def _opaque(self, name: str, type: str, fn: Any, args: Any, kwargs: dict[str, Any], module: Any,
+    def _opaque(self, name: str, type_: str, fn: Any, args: Any, kwargs: dict[str, Any], module: Any,
                 values: list[Any] | None = None) -> Any:
         """Run one op on meta tensors (the batch a probe size) and keep it as opaque nodes, one per output tensor."""
         torch = self.torch
         refs: list[str] = []
 
         def meta(v: Any) -> Any:
-            if isinstance(v, _Ref):
+            kind = type(v)
+            if kind in _SCALARS:
+                return v
+            if kind is _Ref:
                 refs.append(v)
                 return torch.empty(self._probe_shape(v), device="meta")
-            if _is_batch(v):
+            if kind is _Batch:
                 return _probed(v)
             if isinstance(v, (list, tuple)):
-                return (list if isinstance(v, list) else tuple)(meta(i) for i in v)
+                return (list if isinstance(v, list) else tuple)([meta(i) for i in v])
             return v
 
         margs, mkwargs = meta(args), {k: meta(v) for k, v in kwargs.items()}
@@ -670,16 +697,18 @@ class _Converter(LayerReader):
                 outs = [o for o in out if o is not None] if isinstance(out, (tuple, list)) else [out]
                 sizes = [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in outs]
         except Exception as exc:
-            raise ModelError(f"{name} ({type}): not understood and fails on meta tensors "
+            raise ModelError(f"{name} ({type_}): not understood and fails on meta tensors "
                              f"({type_name(exc)}: {first_line(exc)})") from None
         if not outs or any(size is None for size in sizes):
-            raise ModelError(f"{name} ({type}): not understood (returns {type_name(out)}, not tensors)")
+            raise ModelError(f"{name} ({type_}): not understood (returns {type_name(out)}, not tensors)")
         if len(outs) >= PROBE:
-            raise _Untraceable(f"{name} ({type}): splits the batch")
-        shaped = [self._adopt(size, f"{name} ({type})") for size in sizes if size is not None]
-        self.counted |= held
-        params = sum(self.params[i][0] for i in held)
-        trainable = sum(self.params[i][0] for i in held if self.params[i][1])
+            raise _Untraceable(f"{name} ({type_}): splits the batch")
+        shaped = [self._adopt(size, f"{name} ({type_})") for size in sizes if size is not None]
+        params = trainable = 0
+        if held:
+            self.counted |= held
+            params = sum(self.params[i][0] for i in held)
+            trainable = sum(self.params[i][0] for i in held if self.params[i][1])
         if module is not None:
             mine = [p for p in module.parameters() if id(p) not in self.counted]
             self.counted.update(id(p) for p in mine)
@@ -688,7 +717,7 @@ class _Converter(LayerReader):
         made = []
         for i, (shape, lay) in enumerate(shaped):  # chunk, split, unbind: the first holds the params
             node = self.b.opaque(refs, shape, params if i == 0 else 0, trainable if i == 0 else 0,
-                                 name=name if i == 0 else self._name(f"{name}_{i}"), type=type)
+                                 name=name if i == 0 else self._name(f"{name}_{i}"), type=type_)
             if lay is not None:
                 self.layout[node] = lay
             made.append(_Ref(node))
@@ -716,6 +745,14 @@ class _Converter(LayerReader):
         if counted == actual:
             return ()
         return (f"{g.name}: the model holds {actual:,} parameters, the recognised layers {counted:,}",)
+
+
+@functools.cache
+def _dispatch(cls: Any) -> tuple[Any, bool, bool]:
+    """What a call of a module of class ``cls`` does, decided once per class: (its handler, whether it overrides
+    the handled layer's ``forward``, whether it is a ``torch.nn`` layer kept whole)."""
+    make = handler(cls)
+    return make, make is not None and own_forward(cls), is_torch_leaf_class(cls)
 
 
 def type_name(obj: Any) -> str:
@@ -775,6 +812,8 @@ def _stand_ins_only(conv: _Converter) -> Any:
     class StandInsOnly(TorchFunctionMode):
         def __torch_function__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             kwargs = kwargs or {}
+            if args and type(args[0]) is _Sym:  # the common case, without a walk of the arguments
+                return args[0]._conv.call(func, tuple(args), kwargs)
             values = flat((args, kwargs))
             for v in values:
                 if type(v) is _Sym:
@@ -810,7 +849,8 @@ def _instance_call(module: Any, own: Any, *args: Any, **kwargs: Any) -> Any:
     Each stand-in knows its converter, so traces in several threads do not meet; calls on real
     or meta tensors run as usual.
     """
-    sym = next((v for v in flat((args, kwargs)) if type(v) is _Sym), None)
+    sym = args[0] if args and type(args[0]) is _Sym else next((v for v in flat((args, kwargs)) if type(v) is _Sym),
+                                                              None)
     if sym is not None:
         return sym._conv.call_module(module, args, kwargs, sym)
     if own is not None:
