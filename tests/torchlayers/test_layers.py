@@ -375,3 +375,15 @@ def test_onnxruntime_auto_pad_negative_total_fault_is_pinned():
     assert ort_pool(x, "avg", (1,), (3,), "SAME_UPPER").item() == 2.0
     with pytest.raises(Exception, match="non-negative"):
         ort_pool(x[..., :2], "max", (1,), (2,), "SAME_UPPER")
+
+
+def test_return_indices_is_planned_in_init():
+    """Indices of a padded input would mislead: refused when the layer is built, not at its first call."""
+    from padstride.geometry import PaddingError
+
+    with pytest.raises(PaddingError, match="return_indices"):
+        pt.MaxPool2d(3, 2, "same", return_indices=True)
+    x = torch.randn(1, 2, 7, 6)
+    ours, ref = pt.MaxPool2d(3, 1, "same", return_indices=True), torch.nn.MaxPool2d(3, 1, 1, return_indices=True)
+    for got, want in zip(ours(x), ref(x), strict=True):
+        torch.testing.assert_close(got, want)
