@@ -132,13 +132,68 @@ def test_conv_negative_pads_crop():
     torch.testing.assert_close(layer(x), want)
 
 
+def _is_native(layer: torch.nn.Module) -> bool:
+    """The layer's forward is its torch.nn base's own (planned in __init__, no padstride code per call)."""
+    base = next(c for c in type(layer).__mro__ if c.__module__.startswith("torch.nn"))
+    return type(layer).forward is base.forward
+
+
 def test_static_symmetric_pads_are_native():
     """Stride 1 odd kernel, or symmetric explicit pads: the layer is nn.Conv2d with that padding."""
     for spec, want in [("same", (1, 2)), (3, (3, 3)), (((1, 1), (2, 2)), (1, 2)), ("valid", (0, 0))]:
         ours = pt.Conv2d(3, 4, (3, 5), padding=spec)
-        assert ours._native and ours.padding == want, (spec, ours.padding)
-    assert not pt.Conv2d(3, 4, 3, stride=2, padding="same")._native
-    assert not pt.Conv2d(3, 4, 2, padding="same")._native  # (0, 1): asymmetric
+        assert _is_native(ours) and ours.padding == want, (spec, ours.padding)
+        assert type(ours).__name__ == "Conv2d" and isinstance(ours, pt.Conv2d) and "padding=" in repr(ours)
+    assert not _is_native(pt.Conv2d(3, 4, 3, stride=2, padding="same"))
+    assert not _is_native(pt.Conv2d(3, 4, 2, padding="same"))  # (0, 1): asymmetric
+    # TF same with a 1×1 kernel pads nothing at any stride and any size: native, no F.pad
+    ours = pt.Conv2d(3, 4, 1, stride=(2, 3), padding="same")
+    assert _is_native(ours) and ours.padding == (0, 0)
+    x = torch.randn(1, 3, 7, 8)
+    torch.testing.assert_close(ours(x), F.conv2d(x, ours.weight, ours.bias, (2, 3)))
+
+
+def test_static_pads_match_the_geometry_at_every_size():
+    """The planner's static pads (one size per residue mod the stride) are the geometry's at every size."""
+    from padstride.torch._runtime import Window
+
+    for spec in ["same", "same_lower", "valid", "full", "causal", "torch_same"]:
+        for k in range(1, 6):
+            for s in range(1, 5) if spec != "torch_same" else (1,):
+                for d in (1, 2):
+                    w = Window.parse(1, k, s, spec, d)
+                    pads = {n: resolve_axis(n, k, s, d, spec) for n in range(1, 4 * s + 2 * k)}
+                    if w.static is not None:
+                        assert set(pads.values()) == {w.static[0]}, (spec, k, s, d)
+                    else:
+                        assert len(set(pads.values())) > 1, (spec, k, s, d)
+
+
+def test_native_twin_pickles_copies_and_keeps_subclasses():
+    import copy
+
+    ours = pt.Conv2d(3, 4, 3, padding="same")
+    for twin in (copy.deepcopy(ours), torch.load(_saved(ours), weights_only=False)):
+        assert type(twin) is type(ours) and _is_native(twin)
+        x = torch.randn(1, 3, 5, 6)
+        torch.testing.assert_close(twin(x), ours(x))
+
+    class Mine(pt.Conv2d):
+        pass
+
+    mine = Mine(3, 4, 3, padding="same")
+    assert type(mine) is Mine and mine.padding == (1, 1)
+    mine.load_state_dict(ours.state_dict())
+    torch.testing.assert_close(mine(torch.ones(1, 3, 5, 6)), ours(torch.ones(1, 3, 5, 6)))
+
+
+def _saved(module: torch.nn.Module):
+    import io
+
+    buf = io.BytesIO()
+    torch.save(module, buf)
+    buf.seek(0)
+    return buf
 
 
 def test_state_dict_from_nn_conv2d():
@@ -259,7 +314,11 @@ def test_symmetric_explicit_pool_matches_torch():
     torch.testing.assert_close(pt.AvgPool2d(3, 2, 1)(x), torch.nn.AvgPool2d(3, 2, 1)(x))
     torch.testing.assert_close(pt.AvgPool2d(3, 2, 1, True, False)(x), torch.nn.AvgPool2d(3, 2, 1, True, False)(x))
     torch.testing.assert_close(pt.MaxPool2d(3, 2, 1, 2)(x), torch.nn.MaxPool2d(3, 2, 1, 2)(x))
-    assert pt.AvgPool2d(3, 2, 1)._native and pt.MaxPool2d(3, 1, "same")._native
+    assert _is_native(pt.AvgPool2d(3, 2, 1)) and _is_native(pt.MaxPool2d(3, 1, "same"))
+    assert not _is_native(pt.AvgPool3d(3, 1, 1))  # F.avg_pool3d refuses inputs smaller than the kernel
+    torch.testing.assert_close(pt.AvgPool3d(3, 1, 1)(x[:1, :1, :2, :2, None].expand(-1, -1, -1, -1, 2)),
+                               F.avg_pool3d(F.pad(x[:1, :1, :2, :2, None].expand(-1, -1, -1, -1, 2),
+                                                  [1] * 6), 3, 1))
 
 
 def test_keras_avgpool_same_asymmetric_fault_is_pinned():
@@ -316,3 +375,15 @@ def test_onnxruntime_auto_pad_negative_total_fault_is_pinned():
     assert ort_pool(x, "avg", (1,), (3,), "SAME_UPPER").item() == 2.0
     with pytest.raises(Exception, match="non-negative"):
         ort_pool(x[..., :2], "max", (1,), (2,), "SAME_UPPER")
+
+
+def test_return_indices_is_planned_in_init():
+    """Indices of a padded input would mislead: refused when the layer is built, not at its first call."""
+    from padstride.geometry import PaddingError
+
+    with pytest.raises(PaddingError, match="return_indices"):
+        pt.MaxPool2d(3, 2, "same", return_indices=True)
+    x = torch.randn(1, 2, 7, 6)
+    ours, ref = pt.MaxPool2d(3, 1, "same", return_indices=True), torch.nn.MaxPool2d(3, 1, 1, return_indices=True)
+    for got, want in zip(ours(x), ref(x), strict=True):
+        torch.testing.assert_close(got, want)

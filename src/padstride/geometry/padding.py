@@ -83,16 +83,19 @@ def same_total(n: int, span: int, stride: int) -> int:
     """TF SAME total pad ``max((ceil(n/s)−1)·s + K − n, 0)``, branch-free in ``n``.
 
     For ``K ≥ s`` the clip never acts (``ceil(n/s)·s ≥ n``), and the padded length is exactly
-    ``(ceil(n/s)−1)·s + K``. For ``K < s``, with ``m = (−n) mod s`` and ``c = s − K``, the total
-    is ``(m − c)·[m ≥ c]`` and ``[m ≥ c] = (m + K) // s``. Only ``+ − * // %`` touch ``n``, so the
-    same code runs on PyTorch's symbolic sizes (SymInt) in ``torch.compile``, ``torch.export``
-    and ONNX export without guards on ``n``, and symbolic reasoning sees the output ``ceil(n/s)``.
+    ``(ceil(n/s)−1)·s + K``, written ``((n−1)//s)·s + K``. For ``K < s``, with ``m = (−n) mod s``
+    and ``c = s − K``, the total is ``(m − c)·[m ≥ c]`` and ``[m ≥ c] = (m + K) // s``. Only
+    ``+ − * // %`` touch ``n``, so the same code runs on PyTorch's symbolic sizes (SymInt) in
+    ``torch.compile``, ``torch.export`` and ONNX export without guards on ``n``. Symbolic reasoning
+    then sees the output ``(n−1)//s + 1``, PyTorch's own form for a padded conv, whose nesting
+    collapses (``((n−1)//2)//2 = (n−1)//4``): written ``(n+s−1)//s`` instead, the sizes of a deep
+    network nest and ``torch.compile`` spends twice as long simplifying its index expressions.
 
     >>> [same_total(n, 3, 2) for n in (6, 7)], [same_total(n, 2, 3) for n in (6, 7, 8)]
     ([1, 2], [0, 1, 0])
     """
     if span >= stride:
-        return ((n + stride - 1) // stride - 1) * stride + span - n
+        return ((n - 1) // stride) * stride + span - n
     m = (-n) % stride
     return (m - (stride - span)) * ((m + span) // stride)
 

@@ -1,36 +1,47 @@
-"""Per-forward pads: the geometry called on the input's runtime (possibly symbolic) sizes.
+"""What every padstride layer plans once, in ``__init__``: its window and whether its pads are static.
 
-Pads come only from :func:`padstride.geometry.resolve_axis`. Its arithmetic on the input size
-uses ``+ − * // %`` only (see :func:`padstride.geometry.padding.same_total`), so the very same
-call works on ``torch.SymInt`` sizes inside ``torch.compile``, ``torch.export`` and ONNX export,
-and the exported graph recomputes the pads for every input size.
+A layer's pads come only from :func:`padstride.geometry.resolve_axis`. They are *static* when
+they do not depend on the input size: explicit pads, a convention at stride 1, or a convention
+whose pads come out the same for every residue of the size modulo the stride (TF ``same`` with a
+1×1 kernel at stride 2 pads nothing). Static symmetric pads make the layer exactly its ``torch.nn``
+twin (:func:`native_twin`, :func:`go_native`); otherwise the pads are computed per forward from the input's size.
+The geometry's arithmetic on that size uses ``+ − * // %`` only
+(:func:`padstride.geometry.padding.same_total`), so the very same call works on ``torch.SymInt``
+sizes inside ``torch.compile``, ``torch.export`` and ONNX export, and the exported graph
+recomputes the pads for every input size.
 
 >>> import torch
->>> pads_for(torch.zeros(1, 1, 7, 8), (3, 3), (2, 2), (1, 1), Padding.parse("same", 2).axes)
-((1, 1), (0, 1))
+>>> plan = Window.parse(2, 3, 2, "same", 1)
+>>> plan.static is None, plan.pads(torch.zeros(1, 1, 7, 8))
+(True, ((1, 1), (0, 1)))
+>>> Window.parse(2, 1, 2, "same", 1).native   # 1×1 at stride 2: TF pads nothing, whatever the size
+(0, 0)
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from ..geometry import Padding, PaddingError, resolve_axis
+import torch
+from torch import nn
+
+from ..geometry import Padding, PaddingError, per_axis, resolve_axis
 from ..geometry.padding import AxisPad
 
 __all__ = [
-    "Padding",
-    "WindowArgs",
-    "flat_pad",
-    "is_symbolic",
-    "pads_for",
-    "parse_padding",
-    "sizes_of",
-    "spec_repr",
-    "static_pads",
+    "Pairs", "Size", "Window", "flat_pad", "go_native", "is_symbolic", "native_twin", "parse_padding", "spec_repr",
+    "symmetric",
 ]
 
+Size = int | Sequence[int]
+"""A kernel size, stride or dilation: one int for every axis, or one per axis."""
 Pairs = tuple[tuple[Any, Any], ...]
+"""Per-axis ``(before, after)`` pads: ints, or ``torch.SymInt`` while tracing."""
+
+M = TypeVar("M", bound=nn.Module)
 
 
 def parse_padding(padding: object, ndim: int) -> Padding:
@@ -44,50 +55,13 @@ def parse_padding(padding: object, ndim: int) -> Padding:
     return Padding.parse(padding, ndim)
 
 
-def sizes_of(x: Any, ndim: int) -> tuple[Any, ...]:
-    """The last ``ndim`` sizes of ``x`` (ints, or SymInts while tracing)."""
-    if x.dim() < ndim + 1:
-        raise PaddingError(f"expected an input with {ndim} spatial axes after the channels, got shape {tuple(x.shape)}")
-    return tuple(x.shape[-ndim:])
-
-
 def is_symbolic(sizes: Sequence[Any]) -> bool:
     """True while tracing (``torch.compile``, export) or when a size is not a plain int.
 
     Then the layers take the one branch-free path (``F.pad`` with the geometry's pads) instead of
     testing the pads' values, which would add guards and recompile for every input size.
     """
-    import torch
-
     return torch.compiler.is_compiling() or any(not isinstance(n, int) for n in sizes)
-
-
-def pads_for(
-    x: Any, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int], axes: Sequence[AxisPad]
-) -> Pairs:
-    """Per-axis ``(before, after)`` for the input ``x``, from the geometry."""
-    sizes = sizes_of(x, len(axes))
-    return tuple(
-        resolve_axis(n, k, s, d, pad, axis)
-        for axis, (n, k, s, d, pad) in enumerate(zip(sizes, kernel, stride, dilation, axes, strict=True))
-    )
-
-
-def static_pads(spec: Padding, kernel: Sequence[int], stride: Sequence[int], dilation: Sequence[int]) -> Pairs | None:
-    """The pads when they do not depend on the input size (explicit, or a convention at stride 1), else None.
-
-    >>> static_pads(Padding.parse("same", 2), (3, 4), (1, 1), (1, 1))
-    ((1, 1), (1, 2))
-    >>> static_pads(Padding.parse("same", 1), (3,), (2,), (1,)) is None
-    True
-    """
-    if not spec.is_static(tuple(stride)):
-        return None
-    # the size does not enter these pads: any valid size gives the same answer
-    return tuple(
-        resolve_axis(1, k, s, d, pad, axis)
-        for axis, (k, s, d, pad) in enumerate(zip(kernel, stride, dilation, spec.axes, strict=True))
-    )
 
 
 def flat_pad(pairs: Sequence[tuple[Any, Any]]) -> list[Any]:
@@ -103,7 +77,11 @@ def flat_pad(pairs: Sequence[tuple[Any, Any]]) -> list[Any]:
 
 
 def symmetric(pairs: Pairs) -> tuple[int, ...] | None:
-    """One non-negative pad per axis when every axis is symmetric, else None (ints only)."""
+    """One non-negative pad per axis when every axis is symmetric, else None (ints only).
+
+    >>> symmetric(((1, 1), (0, 0))), symmetric(((0, 1),))
+    ((1, 0), None)
+    """
     if all(isinstance(b, int) and b == a and b >= 0 for b, a in pairs):
         return tuple(int(b) for b, _ in pairs)
     return None
@@ -124,21 +102,107 @@ def spec_repr(spec: Padding) -> str:
     return str(tuple(axes))
 
 
-class WindowArgs:
-    """Mixin of the conv and pooling layers: per-axis kernel, stride and dilation, the padding spec,
-    and the pads when they do not depend on the input size."""
+def _static_axis(k: int, s: int, d: int, pad: AxisPad, axis: int) -> tuple[int, int] | None:
+    """The pads of one axis when no input size changes them, else None.
 
-    _ndim: int
+    The geometry's pads depend on the size ``n`` only through ``n mod s`` (``same_total``), so
+    one size per residue decides it.
+    """
+    found = {resolve_axis(n, k, s, d, pad, axis) for n in range(s, 2 * s)}
+    return found.pop() if len(found) == 1 else None
 
-    def _parse(self, kernel_size: Any, stride: Any, padding: object, dilation: Any) -> tuple[int, ...] | None:
-        """Store ``_k``, ``_s`` (the kernel when ``stride`` is None), ``_d``, ``spec``, ``static``;
-        return the symmetric native pad per axis when the static pads have one, else None."""
-        from ..geometry import per_axis
 
-        nd = self._ndim
-        self._k = per_axis(kernel_size, nd, "kernel_size")
-        self._s = self._k if stride is None else per_axis(stride, nd, "stride")
-        self._d = per_axis(dilation, nd, "dilation")
-        self.spec = parse_padding(padding, nd)
-        self.static = static_pads(self.spec, self._k, self._s, self._d)
+@dataclass(frozen=True)
+class Window:
+    """One layer's per-axis kernel, stride and dilation, its padding spec, and its static pads.
+
+    >>> Window.parse(1, 3, None, "same", 1).stride   # a pool's stride defaults to its kernel
+    (3,)
+    """
+
+    spec: Padding
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    static: Pairs | None
+    """The pads when they do not depend on the input size, else None."""
+
+    @classmethod
+    def parse(cls, ndim: int, kernel_size: Size, stride: Size | None, padding: object, dilation: Size) -> Window:
+        """Check and normalize a layer's arguments; find its static pads with the geometry."""
+        kernel = per_axis(kernel_size, ndim, "kernel_size")
+        strides = kernel if stride is None else per_axis(stride, ndim, "stride")
+        dilations = per_axis(dilation, ndim, "dilation")
+        spec = parse_padding(padding, ndim)
+        axes = [
+            _static_axis(k, s, d, pad, axis)
+            for axis, (k, s, d, pad) in enumerate(zip(kernel, strides, dilations, spec.axes, strict=True))
+        ]
+        static = None if any(a is None for a in axes) else tuple(a for a in axes if a is not None)
+        return cls(spec, kernel, strides, dilations, static)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.kernel)
+
+    @property
+    def native(self) -> tuple[int, ...] | None:
+        """The symmetric padding the native op takes when the static pads have one, else None."""
         return None if self.static is None else symmetric(self.static)
+
+    def sizes(self, x: torch.Tensor) -> tuple[Any, ...]:
+        """The spatial sizes of ``x`` (ints, or SymInts while tracing)."""
+        if x.dim() < self.ndim + 1:
+            raise PaddingError(
+                f"expected an input with {self.ndim} spatial axes after the channels, got shape {tuple(x.shape)}"
+            )
+        return tuple(x.shape[-self.ndim:])
+
+    def pads(self, x: torch.Tensor) -> Pairs:
+        """Per-axis ``(before, after)`` for the input ``x``: the static pads, or the geometry's for its size."""
+        if self.static is not None:
+            return self.static
+        return tuple(
+            resolve_axis(n, k, s, d, pad, axis)
+            for axis, (n, k, s, d, pad) in enumerate(
+                zip(self.sizes(x), self.kernel, self.stride, self.dilation, self.spec.axes, strict=True)
+            )
+        )
+
+    def padding_repr(self) -> str:
+        """How a layer's ``repr`` shows its padding (:func:`spec_repr`)."""
+        return spec_repr(self.spec)
+
+
+_TWINS: dict[type[nn.Module], type[nn.Module]] = {}
+
+
+def native_twin(base: type[nn.Module]) -> Callable[[type[M]], type[M]]:
+    """Class decorator: give a padstride layer a twin whose ``forward`` *is* ``base.forward``.
+
+    The twin is a subclass named like the layer (repr, summaries, ``isinstance`` all unchanged),
+    stored as ``_Native<name>`` in the layer's module (``pickle``, ``copy``). A layer whose pads
+    are static and symmetric becomes its twin at the end of ``__init__`` (:func:`go_native`):
+    then calling it is calling the ``torch.nn`` op, no extra Python.
+    """
+
+    def register(cls: type[M]) -> type[M]:
+        qualname = f"_Native{cls.__name__}"
+        twin = type(cls.__name__, (cls,), {
+            "forward": base.forward,
+            "__module__": cls.__module__,
+            "__qualname__": qualname,
+            "__doc__": f"{cls.__name__} with static symmetric pads: ``{base.__module__}.{base.__name__}.forward``.",
+        })
+        setattr(sys.modules[cls.__module__], qualname, twin)
+        _TWINS[cls] = twin
+        return cls
+
+    return register
+
+
+def go_native(layer: nn.Module) -> None:
+    """Turn ``layer`` into its :func:`native_twin` (subclasses of padstride's layers keep their class)."""
+    twin = _TWINS.get(type(layer))
+    if twin is not None:
+        layer.__class__ = twin

@@ -2,12 +2,13 @@
 
 They are subclasses of their ``torch.nn`` twins (same constructor, same ``.weight``/``.bias``),
 so ``load_state_dict`` from ``nn.Conv2d`` works and ``isinstance(layer, nn.Conv2d)`` holds.
+Each layer plans once, in ``__init__`` (:class:`padstride.torch._runtime.Window`):
 
-- Pads that do not depend on the input size and are symmetric: the native op with that
-  padding, nothing else (zero overhead).
-- Otherwise the pads are computed per forward by :mod:`padstride.geometry` from the input's
-  size. Symmetric pads at that size still go to the native op (TF ``same`` with stride 2 on an
-  odd input is symmetric); asymmetric or cropping pads use ``F.pad`` then an unpadded conv.
+- static symmetric pads (explicit, or a convention at stride 1 with an odd kernel): the layer
+  *is* the native op, built with that padding; its ``forward`` is ``nn.ConvNd.forward``.
+- otherwise one ``F.pad`` with the geometry's pads, then the unpadded native conv. In eager mode
+  pads that come out symmetric for this input (TF ``same``, stride 2, odd size) go to the native
+  conv's own ``padding`` instead, which saves the copy.
 
 >>> import torch
 >>> conv = Conv2d(3, 8, 3, stride=2, padding="same")
@@ -17,83 +18,66 @@ torch.Size([1, 8, 112, 113])
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.common_types import _size_1_t, _size_2_t, _size_3_t
+from torch.nn.modules.conv import _ConvNd
 
-from ._runtime import WindowArgs, flat_pad, is_symbolic, pads_for, sizes_of, spec_repr, symmetric
+from ..geometry import Padding, PaddingError
+from ._runtime import Window, flat_pad, go_native, is_symbolic, native_twin, symmetric
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d"]
 
+Mode = Literal["zeros", "reflect", "replicate", "circular"]
 _MODES = ("zeros", "reflect", "replicate", "circular")
-_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
-class _PadConv(WindowArgs):
-    """Mixin for ``nn.ConvNd`` subclasses: padding resolved by the geometry."""
-
-    _ndim: int
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel_size: Any,
-        stride: Any = 1,
-        padding: object = 0,
-        dilation: Any = 1,
-        groups: int = 1,
-        bias: bool = True,
-        padding_mode: str = "zeros",
-        device: Any = None,
-        dtype: Any = None,
-    ) -> None:
-        # the MRO puts the nn.ConvNd twin next: it gets the native pad (or 0) and builds the weights
-        native = self._setup(kernel_size, stride, padding, dilation, padding_mode)
-        super().__init__(  # type: ignore[call-arg]
-            in_channels, out_channels, kernel_size, stride, native, dilation, groups, bias, padding_mode,
-            device=device, dtype=dtype,
-        )
-
-    def _setup(self, kernel_size: Any, stride: Any, padding: object, dilation: Any, padding_mode: str) -> Any:
-        """Parse the padding; return what the native constructor gets (the pad, or 0)."""
-        if padding_mode not in _MODES:
-            raise ValueError(f"padding_mode must be one of {_MODES}, got {padding_mode!r}")
-        native = self._parse(kernel_size, stride, padding, dilation)
-        self._native = native is not None
-        return native if native is not None else 0
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self._native:
-            return self._conv_forward(x, self.weight, self.bias)  # type: ignore[attr-defined]
-        pairs = self.static if self.static is not None else pads_for(x, self._k, self._s, self._d, self.spec.axes)
-        conv = _CONV[self._ndim]
-        w, b = self.weight, self.bias  # type: ignore[attr-defined]
-        stride, dilation, groups = self.stride, self.dilation, self.groups  # type: ignore[attr-defined]
-        if self.padding_mode == "zeros" and not is_symbolic(sizes_of(x, self._ndim)):
-            sym = symmetric(pairs)
-            if sym is not None:  # e.g. TF same, stride 2, odd input: the native op pads
-                return conv(x, w, b, stride, sym, dilation, groups)
-        mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
-        return conv(F.pad(x, flat_pad(pairs), mode=mode), w, b, stride, 0, dilation, groups)
-
-    def extra_repr(self) -> str:
-        text = "{in_channels}, {out_channels}, kernel_size={kernel_size}, stride={stride}".format(**self.__dict__)
-        text += f", padding={spec_repr(self.spec)}"
-        if self.dilation != (1,) * self._ndim:  # type: ignore[attr-defined]
-            text += f", dilation={self.dilation}"  # type: ignore[attr-defined]
-        if self.groups != 1:  # type: ignore[attr-defined]
-            text += f", groups={self.groups}"  # type: ignore[attr-defined]
-        if self.bias is None:  # type: ignore[attr-defined]
-            text += ", bias=False"
-        if self.padding_mode != "zeros":  # type: ignore[attr-defined]
-            text += f", padding_mode={self.padding_mode}"  # type: ignore[attr-defined]
-        return text
+def _window(ndim: int, kernel_size: Any, stride: Any, padding: object, dilation: Any, padding_mode: str) -> Window:
+    if padding_mode not in _MODES:
+        raise PaddingError(f"padding_mode must be one of {_MODES}, got {padding_mode!r}")
+    return Window.parse(ndim, kernel_size, stride, padding, dilation)
 
 
-class Conv1d(_PadConv, nn.Conv1d):
+def _op(ndim: int) -> Callable[..., torch.Tensor]:
+    return F.conv1d if ndim == 1 else F.conv2d if ndim == 2 else F.conv3d
+
+
+def conv_forward(layer: _ConvNd, window: Window, x: torch.Tensor) -> torch.Tensor:
+    """The forward of a conv whose pads are not the native op's: one ``F.pad``, then the unpadded conv."""
+    pairs = window.pads(x)
+    op = _op(window.ndim)
+    if layer.padding_mode == "zeros":
+        if not is_symbolic(window.sizes(x)):
+            native = symmetric(pairs)
+            if native is not None:  # e.g. TF same, stride 2, odd input: the native op pads
+                return op(x, layer.weight, layer.bias, layer.stride, native, layer.dilation, layer.groups)
+        x = F.pad(x, flat_pad(pairs))
+    else:
+        x = F.pad(x, flat_pad(pairs), mode=layer.padding_mode)
+    return op(x, layer.weight, layer.bias, layer.stride, 0, layer.dilation, layer.groups)
+
+
+def conv_repr(layer: _ConvNd, window: Window) -> str:
+    """``extra_repr`` of a padstride conv: ``nn``'s, with the padding as it was given."""
+    text = f"{layer.in_channels}, {layer.out_channels}, kernel_size={layer.kernel_size}, stride={layer.stride}"
+    text += f", padding={window.padding_repr()}"
+    if layer.dilation != (1,) * window.ndim:
+        text += f", dilation={layer.dilation}"
+    if layer.groups != 1:
+        text += f", groups={layer.groups}"
+    if layer.bias is None:
+        text += ", bias=False"
+    if layer.padding_mode != "zeros":
+        text += f", padding_mode={layer.padding_mode}"
+    return text
+
+
+@native_twin(nn.Conv1d)
+class Conv1d(nn.Conv1d):
     """``nn.Conv1d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
@@ -101,10 +85,33 @@ class Conv1d(_PadConv, nn.Conv1d):
     torch.Size([1, 4, 5])
     """
 
-    _ndim = 1
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: _size_1_t, stride: _size_1_t = 1,
+        padding: object = 0, dilation: _size_1_t = 1, groups: int = 1, bias: bool = True,
+        padding_mode: Mode = "zeros", device: Any = None, dtype: Any = None,
+    ) -> None:
+        window = _window(1, kernel_size, stride, padding, dilation, padding_mode)
+        native: Any = window.native or 0  # the pads the native op is built with (0: padded per forward)
+        super().__init__(in_channels, out_channels, kernel_size, stride, native, dilation, groups, bias,
+                         padding_mode, device, dtype)
+        self.window = window
+        if window.native is not None:
+            go_native(self)
+
+    @property
+    def spec(self) -> Padding:
+        """The padding as given (:class:`padstride.geometry.Padding`)."""
+        return self.window.spec
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return conv_forward(self, self.window, input)
+
+    def extra_repr(self) -> str:
+        return conv_repr(self, self.window)
 
 
-class Conv2d(_PadConv, nn.Conv2d):
+@native_twin(nn.Conv2d)
+class Conv2d(nn.Conv2d):
     """``nn.Conv2d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
@@ -112,10 +119,33 @@ class Conv2d(_PadConv, nn.Conv2d):
     torch.Size([1, 4, 5, 4])
     """
 
-    _ndim = 2
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: _size_2_t, stride: _size_2_t = 1,
+        padding: object = 0, dilation: _size_2_t = 1, groups: int = 1, bias: bool = True,
+        padding_mode: Mode = "zeros", device: Any = None, dtype: Any = None,
+    ) -> None:
+        window = _window(2, kernel_size, stride, padding, dilation, padding_mode)
+        native: Any = window.native or 0  # the pads the native op is built with (0: padded per forward)
+        super().__init__(in_channels, out_channels, kernel_size, stride, native, dilation, groups, bias,
+                         padding_mode, device, dtype)
+        self.window = window
+        if window.native is not None:
+            go_native(self)
+
+    @property
+    def spec(self) -> Padding:
+        """The padding as given (:class:`padstride.geometry.Padding`)."""
+        return self.window.spec
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return conv_forward(self, self.window, input)
+
+    def extra_repr(self) -> str:
+        return conv_repr(self, self.window)
 
 
-class Conv3d(_PadConv, nn.Conv3d):
+@native_twin(nn.Conv3d)
+class Conv3d(nn.Conv3d):
     """``nn.Conv3d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
@@ -123,4 +153,26 @@ class Conv3d(_PadConv, nn.Conv3d):
     torch.Size([1, 4, 4, 5, 5])
     """
 
-    _ndim = 3
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: _size_3_t, stride: _size_3_t = 1,
+        padding: object = 0, dilation: _size_3_t = 1, groups: int = 1, bias: bool = True,
+        padding_mode: Mode = "zeros", device: Any = None, dtype: Any = None,
+    ) -> None:
+        window = _window(3, kernel_size, stride, padding, dilation, padding_mode)
+        native: Any = window.native or 0  # the pads the native op is built with (0: padded per forward)
+        super().__init__(in_channels, out_channels, kernel_size, stride, native, dilation, groups, bias,
+                         padding_mode, device, dtype)
+        self.window = window
+        if window.native is not None:
+            go_native(self)
+
+    @property
+    def spec(self) -> Padding:
+        """The padding as given (:class:`padstride.geometry.Padding`)."""
+        return self.window.spec
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return conv_forward(self, self.window, input)
+
+    def extra_repr(self) -> str:
+        return conv_repr(self, self.window)

@@ -15,6 +15,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+import torch
 from torch import nn
 
 from . import conv as _conv
@@ -30,13 +31,24 @@ _SUPPORTED = tuple(
     getattr(nn, f"{kind}{nd}d") for kind in ("Conv", "ConvTranspose", "MaxPool", "AvgPool") for nd in (1, 2, 3)
 )
 
+_PADSTRIDE = tuple(
+    getattr(module, f"{kind}{nd}d")
+    for module, kinds in ((_conv, ("Conv",)), (_transpose, ("ConvTranspose",)), (_pool, ("MaxPool", "AvgPool")))
+    for kind in kinds
+    for nd in (1, 2, 3)
+)
 
-def _own_padding(layer: nn.Module) -> object:
+
+def _own_padding(layer: Any) -> object:
     """The layer's own padding as a padstride spec (PyTorch's ``'same'`` is ``torch_same``)."""
-    pad = layer.padding  # type: ignore[union-attr]
+    pad = layer.padding
     if isinstance(pad, str):
         return _TORCH_NAMES[pad]
     return pad
+
+
+def _is_padstride(layer: nn.Module) -> bool:
+    return isinstance(layer, _PADSTRIDE)
 
 
 def replacement(layer: nn.Module, padding: object = None) -> nn.Module | None:
@@ -49,45 +61,47 @@ def replacement(layer: nn.Module, padding: object = None) -> nn.Module | None:
     """
     if not isinstance(layer, _SUPPORTED):
         return None
-    if padding is None and isinstance(layer, (_conv._PadConv, _pool._PadPool, _transpose._PadConvTranspose)):
+    if padding is None and _is_padstride(layer):
         return None  # already padstride's, nothing asked
     return _rebuild(layer, _own_padding(layer) if padding is None else padding)
 
 
-def _rebuild(layer: nn.Module, pad: object) -> nn.Module | None:
+def _rebuild(layer: Any, pad: object) -> nn.Module | None:
+    """``layer`` (an ``nn`` conv/pool, typed ``Any``: its attributes depend on its kind) rebuilt by padstride."""
+    new: nn.Module
     for nd in (1, 2, 3):
         if isinstance(layer, getattr(nn, f"ConvTranspose{nd}d")):
-            if layer.padding_mode != "zeros":  # type: ignore[union-attr]
+            if layer.padding_mode != "zeros":
                 return None
             explicit = not isinstance(pad, str)
             new = getattr(_transpose, f"ConvTranspose{nd}d")(
-                layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, pad,  # type: ignore[union-attr]
-                layer.output_padding if explicit else None, layer.groups, layer.bias is not None,  # type: ignore[union-attr]
-                layer.dilation,  # type: ignore[union-attr]
+                layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, pad,
+                layer.output_padding if explicit else None, layer.groups, layer.bias is not None, layer.dilation,
             )
             return _with_weights(new, layer)
         if isinstance(layer, getattr(nn, f"Conv{nd}d")):
             new = getattr(_conv, f"Conv{nd}d")(
-                layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, pad,  # type: ignore[union-attr]
-                layer.dilation, layer.groups, layer.bias is not None, layer.padding_mode,  # type: ignore[union-attr]
+                layer.in_channels, layer.out_channels, layer.kernel_size, layer.stride, pad,
+                layer.dilation, layer.groups, layer.bias is not None, layer.padding_mode,
             )
             return _with_weights(new, layer)
         if isinstance(layer, getattr(nn, f"MaxPool{nd}d")):
-            return getattr(_pool, f"MaxPool{nd}d")(  # type: ignore[no-any-return]
-                layer.kernel_size, layer.stride, pad, layer.dilation, layer.return_indices,  # type: ignore[union-attr]
-                layer.ceil_mode,  # type: ignore[union-attr]
+            new = getattr(_pool, f"MaxPool{nd}d")(
+                layer.kernel_size, layer.stride, pad, layer.dilation, layer.return_indices, layer.ceil_mode,
             )
+            return new
         if isinstance(layer, getattr(nn, f"AvgPool{nd}d")):
-            include = layer.count_include_pad if not isinstance(pad, str) else None  # type: ignore[union-attr]
-            extra = () if nd == 1 else (layer.divisor_override,)  # type: ignore[union-attr]
-            return getattr(_pool, f"AvgPool{nd}d")(  # type: ignore[no-any-return]
-                layer.kernel_size, layer.stride, pad, layer.ceil_mode, include, *extra,  # type: ignore[union-attr]
+            include = layer.count_include_pad if not isinstance(pad, str) else None
+            extra = () if nd == 1 else (layer.divisor_override,)
+            new = getattr(_pool, f"AvgPool{nd}d")(
+                layer.kernel_size, layer.stride, pad, layer.ceil_mode, include, *extra,
             )
+            return new
     return None
 
 
-def _with_weights(new: nn.Module, old: nn.Module) -> nn.Module:
-    weight = old.weight  # type: ignore[union-attr]
+def _with_weights(new: nn.Module, old: Any) -> nn.Module:
+    weight: torch.Tensor = old.weight
     new.to(device=weight.device, dtype=weight.dtype)
     new.load_state_dict(old.state_dict())
     new.train(old.training)

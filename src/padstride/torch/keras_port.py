@@ -38,7 +38,7 @@ class KerasPortError(BuildError):
 
 
 def _np(variable: Any) -> np.ndarray:
-    import keras  # type: ignore[import-untyped]
+    import keras
 
     return np.asarray(keras.ops.convert_to_numpy(variable))
 

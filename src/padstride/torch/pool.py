@@ -1,14 +1,16 @@
 """``MaxPool1d/2d/3d`` and ``AvgPool1d/2d/3d`` in any padding convention.
 
 Average pooling under a named convention (``same``, …) divides by the real input cells only,
-like TF/Keras; explicit pads honour ``count_include_pad`` as PyTorch does. Which op runs:
+like TF/Keras; explicit pads honour ``count_include_pad`` as PyTorch does. Each layer plans once,
+in ``__init__``:
 
-1. static symmetric pads (explicit, or stride 1 with an odd kernel): the native op, nothing else;
-2. otherwise the geometry gives the pads for the input's size, and the native op with
-   ``padding=pad_before, ceil_mode=True`` is used when the geometry shows it yields the same
-   windows (same count, same starts; padded cells never counted) — for TF ``same`` that is every
-   case except stride 1 with an even kernel;
-3. else ``F.pad`` then an unpadded pool (average: divided by the pooled count of real cells).
+- static symmetric pads that PyTorch takes (explicit, or stride 1 with an odd kernel): the layer
+  *is* the native op; its ``forward`` is ``nn``'s;
+- otherwise ``F.pad`` with the geometry's pads, then an unpadded pool (average: divided by the
+  pooled count of real cells). In eager mode, where the geometry proves it gives the same
+  windows for this input (padded cells never counted), the native op runs unpadded instead:
+  with the pads themselves when symmetric, else with ``padding=pad_before, ceil_mode=True``
+  (for TF ``same`` that is every case except stride 1 with an even kernel).
 
 Average pooling takes a ``dilation`` too (keyword; ONNX AveragePool from opset 19 and TF's
 ``tf.nn.pool`` have it, PyTorch's avg pools do not): the window sums are a dilated convolution
@@ -23,20 +25,19 @@ torch.Size([1, 1, 3, 3])
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.common_types import _size_1_t, _size_2_t, _size_3_t, _size_any_t
 
-from ..geometry import PaddingError, effective_kernel, pool_output_size
-from ._runtime import WindowArgs, flat_pad, is_symbolic, pads_for, sizes_of, spec_repr, symmetric
+from ..geometry import Padding, PaddingError, effective_kernel, pool_output_size
+from ._runtime import Pairs, Window, flat_pad, go_native, is_symbolic, native_twin, symmetric
 
 __all__ = ["AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d", "native_pool_padding"]
-
-_MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
-_AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
-_CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 
 
 def native_pool_padding(
@@ -65,195 +66,162 @@ def native_pool_padding(
     return before if want == got else None
 
 
-class _PadPool(WindowArgs):
-    """Mixin for the pooling layers: pads from the geometry, the cheapest exact op."""
+@dataclass(frozen=True)
+class Pool:
+    """What a pooling layer does, planned in ``__init__``: its window, kind and rules.
 
-    _ndim: int
-    _max: bool
-    _small_input_check = False
+    ``native`` is the symmetric padding of the native op when the layer *is* the native op.
+    """
 
-    def _setup(self, kernel_size: Any, stride: Any, padding: object, dilation: Any) -> Any:
-        native = self._parse(kernel_size, stride, padding, dilation)
-        if native is not None and any(2 * p > k for p, k in zip(native, self._k, strict=True)):
-            native = None  # PyTorch refuses padding > kernel // 2
-        self._native = native is not None
-        return native if native is not None else 0
+    window: Window
+    ceil_mode: bool
+    average: bool
+    count_include_pad: bool = True
+    divisor_override: int | None = None
 
-    # -- the three paths ---------------------------------------------------------------------
-    def _pool(self, x: torch.Tensor, padding: Any, ceil_mode: bool, count_include_pad: bool) -> torch.Tensor:
-        nd = self._ndim
-        if self._max:
-            return _MAX[nd](x, self._k, self._s, padding, self._d, ceil_mode)  # type: ignore[no-any-return]
-        div = self.divisor_override  # type: ignore[attr-defined]
-        if nd == 1:
-            if div is not None:
-                raise ValueError("AvgPool1d has no divisor_override")
-            return F.avg_pool1d(x, self._k, self._s, padding, ceil_mode, count_include_pad)
-        return _AVG[nd](x, self._k, self._s, padding, ceil_mode, count_include_pad, div)  # type: ignore[no-any-return]
+    @property
+    def native(self) -> tuple[int, ...] | None:
+        native = self.window.native
+        if native is None or not self._takes(native):
+            return None
+        if self.average and (self.dilated or (self.window.ndim == 3 and any(native))):
+            return None  # F.avg_pool3d refuses inputs smaller than the kernel, padded or not
+        return native
 
-    def forward(self, x: torch.Tensor) -> Any:
-        ceil = self.ceil_mode  # type: ignore[attr-defined]
-        include = getattr(self, "count_include_pad", False)
-        if self._native and not self._small_input_check:
-            return self._pool(x, self.padding, ceil, include)  # type: ignore[attr-defined]
-        sizes = sizes_of(x, self._ndim)
-        # F.avg_pool3d refuses inputs smaller than the kernel even when padding makes room
-        native_ok = not self._small_input_check or all(n >= k for n, k in zip(sizes, self._k, strict=True))
-        if self._native and native_ok:
-            return self._pool(x, self.padding, ceil, include)  # type: ignore[attr-defined]
-        pairs = self.static if self.static is not None else pads_for(x, self._k, self._s, self._d, self.spec.axes)
-        symbolic = is_symbolic(sizes)
-        if self.static is not None and symmetric(self.static) is not None and not self._max:
-            pairs = self.static  # AvgPool3d on an input smaller than the kernel
-        if getattr(self, "return_indices", False):
-            raise ValueError("return_indices needs static symmetric padding (indices of a padded input mislead)")
-        if not symbolic and native_ok and (self._max or not include or all(p == (0, 0) for p in pairs)):
-            fast = [
-                native_pool_padding(n, k, s, d, p, ceil)
-                for n, k, s, d, p in zip(sizes, self._k, self._s, self._d, pairs, strict=True)
-            ]
-            if all(p is not None for p in fast):
-                return self._pool(x, tuple(fast), True, False)
-        return self._padded(x, pairs, sizes, symbolic, ceil, include)
+    @property
+    def dilated(self) -> bool:
+        return any(d != 1 for d in self.window.dilation)
 
-    def _padded(self, x: torch.Tensor, pairs: Any, sizes: Any, symbolic: bool, ceil: bool, include: bool) -> Any:
-        flat = flat_pad(pairs)
-        if self._max:
-            out = self._pool(F.pad(x, flat, value=float("-inf")), 0, ceil, True)
+    def _takes(self, padding: Sequence[int]) -> bool:
+        """Whether PyTorch accepts this padding (at most half the kernel)."""
+        return all(2 * p <= k for p, k in zip(padding, self.window.kernel, strict=True))
+
+    def op(self, x: torch.Tensor, padding: tuple[int, ...] | int, ceil_mode: bool, include: bool) -> torch.Tensor:
+        """The native pool (``padding`` symmetric)."""
+        w, nd = self.window, self.window.ndim
+        if not self.average:
+            max_op = F.max_pool1d if nd == 1 else F.max_pool2d if nd == 2 else F.max_pool3d
+            out: torch.Tensor = max_op(x, w.kernel, w.stride, padding, w.dilation, ceil_mode)
+            return out
+        if nd == 1:  # AvgPool1d has no divisor_override
+            return F.avg_pool1d(x, w.kernel, w.stride, padding, ceil_mode, include)
+        avg_op = F.avg_pool2d if nd == 2 else F.avg_pool3d
+        return avg_op(x, w.kernel, w.stride, padding, ceil_mode, include, self.divisor_override)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Pads from the geometry, then the cheapest exact op."""
+        if self.dilated and self.average:
+            return self._dilated_avg(x)
+        w = self.window
+        pairs = w.pads(x)
+        sizes = w.sizes(x)
+        if not is_symbolic(sizes):
+            fast = self._eager_native(sizes, pairs)
+            if fast is not None:
+                return self.op(x, *fast)
+        return self._padded(x, pairs, sizes)
+
+    def _eager_native(self, sizes: Sequence[int], pairs: Pairs) -> tuple[tuple[int, ...], bool, bool] | None:
+        """``(padding, ceil_mode, count_include_pad)`` of a native op with this input's windows, or None."""
+        w = self.window
+        if self.average and w.ndim == 3 and any(n < k for n, k in zip(sizes, w.kernel, strict=True)):
+            return None  # F.avg_pool3d refuses inputs smaller than the kernel even when padding makes room
+        native = symmetric(pairs)
+        if native is not None and self._takes(native):
+            return native, self.ceil_mode, self.count_include_pad
+        if self.average and self.count_include_pad and any(p != (0, 0) for p in pairs):
+            return None  # padded cells counted: the native ceil-mode windows would not count them
+        fast = [
+            native_pool_padding(n, k, s, d, p, self.ceil_mode)
+            for n, k, s, d, p in zip(sizes, w.kernel, w.stride, w.dilation, pairs, strict=True)
+        ]
+        if all(p is not None for p in fast):
+            return tuple(p for p in fast if p is not None), True, False
+        return None
+
+    def _padded(self, x: torch.Tensor, pairs: Pairs, sizes: Sequence[Any]) -> torch.Tensor:
+        flat, w = flat_pad(pairs), self.window
+        if not self.average:
+            out = self.op(F.pad(x, flat, value=float("-inf")), 0, self.ceil_mode, True)
         else:
-            out = self._pool(F.pad(x, flat), 0, ceil, True)
-            if not include and self.divisor_override is None:  # type: ignore[attr-defined]
+            out = self.op(F.pad(x, flat), 0, self.ceil_mode, True)
+            if not self.count_include_pad and self.divisor_override is None:
                 ones = torch.ones((1, 1, *sizes), dtype=x.dtype, device=x.device)
-                out = out / self._pool(F.pad(ones, flat), 0, ceil, True)
-        if ceil:  # PyTorch's rule on the padded input may keep a window starting in the right pad
-            for axis, (n, k, s, d, (b, a)) in enumerate(zip(sizes, self._k, self._s, self._d, pairs, strict=True)):
+                out = out / self.op(F.pad(ones, flat), 0, self.ceil_mode, True)
+        if self.ceil_mode:  # PyTorch's rule on the padded input may keep a window starting in the right pad
+            for axis, (n, k, s, d, (b, a)) in enumerate(zip(sizes, w.kernel, w.stride, w.dilation, pairs, strict=True)):
                 want = pool_output_size(n, effective_kernel(k, d), s, b, a, True)
-                out = out.narrow(out.dim() - self._ndim + axis, 0, want)
+                out = out.narrow(out.dim() - w.ndim + axis, 0, want)
         return out
-
-    def _repr_padding(self) -> str:
-        return spec_repr(self.spec)
-
-
-class _MaxBase(_PadPool):
-    _max = True
-
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: object = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-    ) -> None:
-        native = self._setup(kernel_size, stride, padding, dilation)
-        super().__init__(kernel_size, stride, native, dilation, return_indices, ceil_mode)  # type: ignore[call-arg]
-
-    def extra_repr(self) -> str:
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self._repr_padding()}, "  # type: ignore[attr-defined]
-            f"dilation={self.dilation}, ceil_mode={self.ceil_mode}"  # type: ignore[attr-defined]
-        )
-
-
-class _AvgBase(_PadPool):
-    """``nn.AvgPool1d``'s constructor (no ``divisor_override``), plus ``dilation``."""
-
-    _max = False
-
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: object = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool | None = None,
-        *,
-        dilation: Any = 1,
-    ) -> None:
-        self._init(kernel_size, stride, padding, ceil_mode, count_include_pad, dilation=dilation)
-        self.divisor_override = None  # read by _pool; nn.AvgPool1d has none
-
-    def _init(self, kernel_size: Any, stride: Any, padding: object, ceil_mode: bool, include: Any, *rest: Any,
-              dilation: Any = 1) -> None:
-        native = self._setup(kernel_size, stride, padding, dilation)
-        self._dilated = any(d != 1 for d in self._d)
-        if self._dilated:  # no native op: always the dilated sum below
-            native, self._native = 0, False
-        include = self._include(include)
-        super().__init__(kernel_size, stride, native, ceil_mode, include, *rest)  # type: ignore[call-arg]
-        self.dilation = self._d if self._dilated else 1
-
-    def _include(self, count_include_pad: bool | None) -> bool:
-        if count_include_pad is not None:
-            return count_include_pad
-        # PyTorch's default for explicit pads; TF's rule (real cells only) for named conventions
-        return all(not isinstance(a, str) for a in self.spec.axes)
-
-    def forward(self, x: torch.Tensor) -> Any:
-        return self._dilated_avg(x) if self._dilated else super().forward(x)
 
     def _dilated_avg(self, x: torch.Tensor) -> torch.Tensor:
         """Window sums by a dilated convolution with ones, over each channel; divided by the
         same convolution of a map of the counted cells (or by ``divisor_override``)."""
-        nd = self._ndim
-        sizes = sizes_of(x, nd)
-        pairs = self.static if self.static is not None else pads_for(x, self._k, self._s, self._d, self.spec.axes)
-        ceil = self.ceil_mode  # type: ignore[attr-defined]
-        spans = [effective_kernel(k, d) for k, d in zip(self._k, self._d, strict=True)]
+        w, nd = self.window, self.window.ndim
+        sizes = w.sizes(x)
+        pairs = w.pads(x)
+        ceil = self.ceil_mode
+        spans = [effective_kernel(k, d) for k, d in zip(w.kernel, w.dilation, strict=True)]
         # ceil_mode: room for a last window's overhang, then the geometry's count (no sizes are
         # computed otherwise, so dynamic sizes export without guards)
-        axes = zip(sizes, spans, self._s, pairs, strict=True)
+        axes = zip(sizes, spans, w.stride, pairs, strict=True)
         wants = [pool_output_size(n, span, s, b, a, True, axis=i) for i, (n, span, s, (b, a)) in enumerate(axes)] \
             if ceil else []
-        tails = [s - 1 if ceil else 0 for s in self._s]
-        ones = torch.ones((1, 1, *self._k), dtype=x.dtype, device=x.device)
+        tails = flat_pad([(0, s - 1 if ceil else 0) for s in w.stride])
+        ones = torch.ones((1, 1, *w.kernel), dtype=x.dtype, device=x.device)
+        conv = F.conv1d if nd == 1 else F.conv2d if nd == 2 else F.conv3d
 
         def window_sums(t: torch.Tensor) -> torch.Tensor:
-            out = _CONV[nd](t, ones, None, self._s, 0, self._d)
+            out: torch.Tensor = conv(t, ones, None, w.stride, 0, w.dilation)
             for axis, want in enumerate(wants):
                 out = out.narrow(2 + axis, 0, want)
             return out
 
         flat = x.flatten(0, -nd - 1).unsqueeze(1)
-        padded = F.pad(F.pad(flat, flat_pad(pairs)), flat_pad([(0, t) for t in tails]))
-        total = window_sums(padded)
-        div = self.divisor_override
-        if div is not None:
-            out = total / div
+        total = window_sums(F.pad(F.pad(flat, flat_pad(pairs)), tails))
+        if self.divisor_override is not None:
+            out = total / self.divisor_override
         else:
             marks = torch.ones((1, 1, *sizes), dtype=x.dtype, device=x.device)
-            marks = F.pad(marks, flat_pad(pairs), value=1.0 if self.count_include_pad else 0.0)  # type: ignore[attr-defined]
-            out = total / window_sums(F.pad(marks, flat_pad([(0, t) for t in tails])))
-        return out.squeeze(1).unflatten(0, x.shape[:-nd])
-
-    def extra_repr(self) -> str:
-        dil = f", dilation={self.dilation}" if self._dilated else ""
-        return (
-            f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self._repr_padding()}, "  # type: ignore[attr-defined]
-            f"ceil_mode={self.ceil_mode}, count_include_pad={self.count_include_pad}{dil}"  # type: ignore[attr-defined]
-        )
+            marks = F.pad(marks, flat_pad(pairs), value=1.0 if self.count_include_pad else 0.0)
+            out = total / window_sums(F.pad(marks, tails))
+        return out.squeeze(1).reshape(*x.shape[:-nd], *out.shape[-nd:])
 
 
-class _AvgDivisorBase(_AvgBase):
-    """``nn.AvgPool2d/3d``'s constructor (with ``divisor_override``), plus ``dilation``."""
-
-    def __init__(  # type: ignore[override]
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: object = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool | None = None,
-        divisor_override: int | None = None,
-        *,
-        dilation: Any = 1,
-    ) -> None:
-        self._init(kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, dilation=dilation)
+def _max_plan(ndim: int, kernel_size: Any, stride: Any, padding: object, dilation: Any, return_indices: bool,
+              ceil_mode: bool) -> Pool:
+    plan = Pool(Window.parse(ndim, kernel_size, stride, padding, dilation), ceil_mode, average=False)
+    if return_indices and plan.native is None:
+        raise PaddingError(f"return_indices needs static symmetric pads PyTorch takes (indices of a padded input "
+                           f"mislead), got padding={plan.window.padding_repr()}")
+    return plan
 
 
-class MaxPool1d(_MaxBase, nn.MaxPool1d):
+def _avg_plan(ndim: int, kernel_size: Any, stride: Any, padding: object, ceil_mode: bool,
+              count_include_pad: bool | None, divisor_override: int | None, dilation: Any) -> Pool:
+    window = Window.parse(ndim, kernel_size, stride, padding, dilation)
+    if count_include_pad is None:
+        # PyTorch's default for explicit pads; TF's rule (real cells only) for named conventions
+        count_include_pad = all(not isinstance(a, str) for a in window.spec.axes)
+    return Pool(window, ceil_mode, True, count_include_pad, divisor_override)
+
+
+def _max_repr(layer: nn.Module, plan: Pool) -> str:
+    return (f"kernel_size={layer.kernel_size}, stride={layer.stride}, padding={plan.window.padding_repr()}, "
+            f"dilation={layer.dilation}, ceil_mode={layer.ceil_mode}")
+
+
+def _avg_repr(layer: nn.Module, plan: Pool) -> str:
+    dil = f", dilation={plan.window.dilation}" if plan.dilated else ""
+    return (f"kernel_size={layer.kernel_size}, stride={layer.stride}, padding={plan.window.padding_repr()}, "
+            f"ceil_mode={layer.ceil_mode}, count_include_pad={layer.count_include_pad}{dil}")
+
+
+# -- max pooling -------------------------------------------------------------------------------
+
+
+@native_twin(nn.MaxPool1d)
+class MaxPool1d(nn.MaxPool1d):
     """``nn.MaxPool1d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
@@ -261,10 +229,29 @@ class MaxPool1d(_MaxBase, nn.MaxPool1d):
     torch.Size([1, 1, 3])
     """
 
-    _ndim = 1
+    def __init__(self, kernel_size: _size_1_t, stride: _size_1_t | None = None, padding: object = 0,
+                 dilation: _size_1_t = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
+        plan = _max_plan(1, kernel_size, stride, padding, dilation, return_indices, ceil_mode)
+        native: Any = plan.native or 0  # the pads the native op is built with (0: padded per forward)
+        super().__init__(kernel_size, stride, native, dilation, return_indices, ceil_mode)
+        self.plan = plan
+        if plan.native is not None:
+            go_native(self)
+
+    @property
+    def spec(self) -> Padding:
+        """The padding as given (:class:`padstride.geometry.Padding`)."""
+        return self.plan.window.spec
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return self.plan.forward(input)
+
+    def extra_repr(self) -> str:
+        return _max_repr(self, self.plan)
 
 
-class MaxPool2d(_MaxBase, nn.MaxPool2d):
+@native_twin(nn.MaxPool2d)
+class MaxPool2d(nn.MaxPool2d):
     """``nn.MaxPool2d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
@@ -272,10 +259,29 @@ class MaxPool2d(_MaxBase, nn.MaxPool2d):
     torch.Size([1, 1, 3, 4])
     """
 
-    _ndim = 2
+    def __init__(self, kernel_size: _size_2_t, stride: _size_2_t | None = None, padding: object = 0,
+                 dilation: _size_2_t = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
+        plan = _max_plan(2, kernel_size, stride, padding, dilation, return_indices, ceil_mode)
+        native: Any = plan.native or 0  # the pads the native op is built with (0: padded per forward)
+        super().__init__(kernel_size, stride, native, dilation, return_indices, ceil_mode)
+        self.plan = plan
+        if plan.native is not None:
+            go_native(self)
+
+    @property
+    def spec(self) -> Padding:
+        """The padding as given (:class:`padstride.geometry.Padding`)."""
+        return self.plan.window.spec
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return self.plan.forward(input)
+
+    def extra_repr(self) -> str:
+        return _max_repr(self, self.plan)
 
 
-class MaxPool3d(_MaxBase, nn.MaxPool3d):
+@native_twin(nn.MaxPool3d)
+class MaxPool3d(nn.MaxPool3d):
     """``nn.MaxPool3d`` whose ``padding`` is any convention name, an int, or per-axis ``(before, after)``.
 
     >>> import torch
@@ -283,28 +289,71 @@ class MaxPool3d(_MaxBase, nn.MaxPool3d):
     torch.Size([1, 1, 3, 3, 2])
     """
 
-    _ndim = 3
+    def __init__(self, kernel_size: _size_3_t, stride: _size_3_t | None = None, padding: object = 0,
+                 dilation: _size_3_t = 1, return_indices: bool = False, ceil_mode: bool = False) -> None:
+        plan = _max_plan(3, kernel_size, stride, padding, dilation, return_indices, ceil_mode)
+        native: Any = plan.native or 0  # the pads the native op is built with (0: padded per forward)
+        super().__init__(kernel_size, stride, native, dilation, return_indices, ceil_mode)
+        self.plan = plan
+        if plan.native is not None:
+            go_native(self)
+
+    @property
+    def spec(self) -> Padding:
+        """The padding as given (:class:`padstride.geometry.Padding`)."""
+        return self.plan.window.spec
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return self.plan.forward(input)
+
+    def extra_repr(self) -> str:
+        return _max_repr(self, self.plan)
 
 
-class AvgPool1d(_AvgBase, nn.AvgPool1d):
+# -- average pooling ---------------------------------------------------------------------------
+
+
+@native_twin(nn.AvgPool1d)
+class AvgPool1d(nn.AvgPool1d):
     """``nn.AvgPool1d`` in any convention; named conventions divide by real cells only (TF).
 
     ``count_include_pad=None`` (the default) means ``True`` for explicit pads, as in PyTorch, and
-    ``False`` under a named convention, as in TF/Keras.
+    ``False`` under a named convention, as in TF/Keras. ``dilation`` (keyword) as ONNX.
 
     >>> import torch
     >>> AvgPool1d(3, 2, padding="same")(torch.ones(1, 1, 6))   # padded cells are not averaged in
     tensor([[[1., 1., 1.]]])
     """
 
-    _ndim = 1
+    def __init__(self, kernel_size: _size_1_t, stride: _size_1_t | None = None, padding: object = 0,
+                 ceil_mode: bool = False, count_include_pad: bool | None = None, *, dilation: _size_1_t = 1) -> None:
+        plan = _avg_plan(1, kernel_size, stride, padding, ceil_mode, count_include_pad, None, dilation)
+        native: Any = plan.native or 0  # the pads the native op is built with (0: padded per forward)
+        stride_arg: Any = stride
+        super().__init__(kernel_size, stride_arg, native, ceil_mode, plan.count_include_pad)
+        self.plan = plan
+        self.dilation: _size_any_t = plan.window.dilation if plan.dilated else 1
+        if plan.native is not None:
+            go_native(self)
+
+    @property
+    def spec(self) -> Padding:
+        """The padding as given (:class:`padstride.geometry.Padding`)."""
+        return self.plan.window.spec
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return self.plan.forward(input)
+
+    def extra_repr(self) -> str:
+        return _avg_repr(self, self.plan)
 
 
-class AvgPool2d(_AvgDivisorBase, nn.AvgPool2d):
+@native_twin(nn.AvgPool2d)
+class AvgPool2d(nn.AvgPool2d):
     """``nn.AvgPool2d`` in any convention; named conventions divide by real cells only (TF).
 
     ``count_include_pad=None`` (the default) means ``True`` for explicit pads, as in PyTorch, and
-    ``False`` under a named convention, as in TF/Keras.
+    ``False`` under a named convention, as in TF/Keras. ``dilation`` (keyword) as ONNX.
 
     >>> import torch
     >>> float(AvgPool2d(3, 2, padding="same")(torch.ones(1, 1, 6, 6)).min())
@@ -314,19 +363,60 @@ class AvgPool2d(_AvgDivisorBase, nn.AvgPool2d):
               [ 9., 10.]]]])
     """
 
-    _ndim = 2
+    def __init__(self, kernel_size: _size_2_t, stride: _size_2_t | None = None, padding: object = 0,
+                 ceil_mode: bool = False, count_include_pad: bool | None = None, divisor_override: int | None = None,
+                 *, dilation: _size_2_t = 1) -> None:
+        plan = _avg_plan(2, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, dilation)
+        native: Any = plan.native or 0  # the pads the native op is built with (0: padded per forward)
+        super().__init__(kernel_size, stride, native, ceil_mode, plan.count_include_pad, divisor_override)
+        self.plan = plan
+        self.dilation: _size_any_t = plan.window.dilation if plan.dilated else 1
+        if plan.native is not None:
+            go_native(self)
+
+    @property
+    def spec(self) -> Padding:
+        """The padding as given (:class:`padstride.geometry.Padding`)."""
+        return self.plan.window.spec
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return self.plan.forward(input)
+
+    def extra_repr(self) -> str:
+        return _avg_repr(self, self.plan)
 
 
-class AvgPool3d(_AvgDivisorBase, nn.AvgPool3d):
+@native_twin(nn.AvgPool3d)
+class AvgPool3d(nn.AvgPool3d):
     """``nn.AvgPool3d`` in any convention; named conventions divide by real cells only (TF).
 
     ``count_include_pad=None`` (the default) means ``True`` for explicit pads, as in PyTorch, and
-    ``False`` under a named convention, as in TF/Keras.
+    ``False`` under a named convention, as in TF/Keras. ``dilation`` (keyword) as ONNX. Unlike
+    ``nn.AvgPool3d`` it takes inputs smaller than the kernel where the padding makes room.
 
     >>> import torch
     >>> AvgPool3d(3, 2, padding="same")(torch.ones(1, 1, 2, 2, 2)).flatten().tolist()
     [1.0]
     """
 
-    _ndim = 3
-    _small_input_check = True
+    def __init__(self, kernel_size: _size_3_t, stride: _size_3_t | None = None, padding: object = 0,
+                 ceil_mode: bool = False, count_include_pad: bool | None = None, divisor_override: int | None = None,
+                 *, dilation: _size_3_t = 1) -> None:
+        plan = _avg_plan(3, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override, dilation)
+        native: Any = plan.native or 0  # the pads the native op is built with (0: padded per forward)
+        super().__init__(kernel_size, stride, native, ceil_mode, plan.count_include_pad, divisor_override)
+        self.plan = plan
+        self.dilation: _size_any_t = plan.window.dilation if plan.dilated else 1
+        if plan.native is not None:
+            go_native(self)
+
+    @property
+    def spec(self) -> Padding:
+        """The padding as given (:class:`padstride.geometry.Padding`)."""
+        return self.plan.window.spec
+
+    def forward(self, input: torch.Tensor) -> torch.Tensor:
+        return self.plan.forward(input)
+
+    def extra_repr(self) -> str:
+        return _avg_repr(self, self.plan)
