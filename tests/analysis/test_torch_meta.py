@@ -372,3 +372,39 @@ def test_shared_modules_and_tied_weights_stay_on_the_model(reader: str, request:
     assert all(after[k] is v and v.device.type == "cpu" for k, v in before.items())
     assert net.tail.weight is net.head.weight
     net(torch.zeros(1, 4, 9, 9))  # still runs on its real weights
+
+
+class _Caching(nn.Module):
+    """What timm's LeViT and ConViT do: cache in forward what they compute from their own tensors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.bias_table = nn.Parameter(torch.randn(4, 1, 1))
+        self.bias_cache: dict[str, torch.Tensor] = {}
+        self.rel = torch.zeros(1)  # recomputed when the size changes
+        self.register_buffer("steps", torch.zeros(()))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        key = str(x.device)
+        if key not in self.bias_cache:
+            self.bias_cache[key] = self.bias_table * 2
+        if self.rel.shape[0] != x.shape[-1]:
+            self.rel = torch.arange(x.shape[-1], device=x.device, dtype=x.dtype)
+        self.steps = self.steps + 1  # a buffer replaced in forward
+        self.seen = x.shape[-1]
+        return self.conv(x) + self.bias_cache[key] + self.rel
+
+
+@pytest.mark.parametrize("reader", ["trace", "meta"])
+def test_a_read_leaves_what_forward_caches_as_it_was(reader: str, request: pytest.FixtureRequest) -> None:
+    if reader == "meta":
+        request.getfixturevalue("meta_only")
+    model = _Caching().eval()
+    before = dict(model.__dict__), model.steps
+    graph = analyze(model, (3, 9, 9)).graph
+    assert graph.reader == reader
+    assert model.bias_cache == {} and model.rel is before[0]["rel"] and model.steps is before[1]
+    assert not hasattr(model, "seen")
+    out = model(torch.randn(2, 3, 9, 9))  # the real forward after a read: nothing on meta left behind
+    assert out.shape == (2, 4, 9, 9) and model.bias_cache["cpu"].device.type == "cpu"

@@ -38,8 +38,8 @@ def _params() -> list[object]:
 def check_model(zoo: str, name: str, size: int) -> int:
     """Run every check; returns how many layer shapes were compared."""
     model, shape = build(zoo, name, size)
-    out, real = forward_shapes(model, shape)
     s = analyze(model, shape)
+    out, real = forward_shapes(model, shape)  # after the read: it must leave nothing (meta caches) behind
     assert not s.errors, "; ".join(s.errors[:3])
     torch_params = sum(p.numel() for p in model.parameters())
     assert s.total_params == torch_params, f"params: padstride {s.total_params:,}, torch {torch_params:,}"
