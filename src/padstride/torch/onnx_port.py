@@ -56,6 +56,7 @@ from torch import nn
 
 from ..analysis.ir import Node
 from ..errors import Error
+from ..geometry import effective_kernel
 from . import modules as M
 from .build import BuildError, PortedModel, build
 from .ops import NodeContext
@@ -250,7 +251,7 @@ class OnnxMaxPoolIndices(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         sizes = [int(n) for n in x.shape[2:]]
         # pad with -inf so that exactly ``outputs`` windows fit without ceil_mode
-        pairs = [(b, (o - 1) * s + d * (k - 1) + 1 - n - b) for (b, _), o, s, d, k, n in
+        pairs = [(b, (o - 1) * s + effective_kernel(k, d) - n - b) for (b, _), o, s, d, k, n in
                  zip(self.pads, self.outputs, self.stride, self.dilation, self.kernel, sizes, strict=True)]
         xp = F.pad(x, [p for pair in reversed(pairs) for p in pair], value=float("-inf"))
         fn = (F.max_pool1d, F.max_pool2d, F.max_pool3d)[len(sizes) - 1]

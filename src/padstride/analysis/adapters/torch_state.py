@@ -54,8 +54,7 @@ def untouched(module: Any) -> Iterator[None]:
             if not _same(m._buffers, saved_buffers):
                 m._buffers.clear()
                 m._buffers.update(saved_buffers)
-            keys = _CACHE_KEYS.get(type(m))
-            for key in _caches(m) if keys is None else keys:
+            for key in _caches(m):
                 cache = now.get(key)
                 if type(cache) is dict and cache:
                     for k in [k for k, v in cache.items() if _read_artifact(v)]:
@@ -72,7 +71,9 @@ _CACHE_KEYS: dict[type, tuple[str, ...]] = {}
 
 def _caches(m: Any) -> tuple[str, ...]:
     """The attributes of ``m``'s class that hold plain dicts of its own (caches), found once per class."""
-    keys = _CACHE_KEYS[type(m)] = tuple(k for k, v in m.__dict__.items() if type(v) is dict and k[0] != "_")
+    keys = _CACHE_KEYS.get(type(m))
+    if keys is None:
+        keys = _CACHE_KEYS[type(m)] = tuple(k for k, v in m.__dict__.items() if type(v) is dict and k[0] != "_")
     return keys
 
 
