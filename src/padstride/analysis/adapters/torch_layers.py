@@ -243,7 +243,7 @@ def spec_of(m: Any) -> Padding | None:
     return None
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)  # bounded: torch.fx makes a class per model
 def _class_has(cls: Any, attr: str) -> bool:
     return any(attr in vars(c) for c in cls.__mro__)
 
@@ -253,7 +253,7 @@ def own_forward(cls: Any) -> bool:
     return _own_forward(cls)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)  # bounded: torch.fx makes a class per model
 def _own_forward(cls: Any) -> bool:
     base = next(c for c in cls.__mro__ if c.__module__.startswith("torch.nn"))
     return cls.forward is not base.forward
@@ -396,7 +396,7 @@ def handler(cls: Any) -> Handler | None:
     return _handler_of(cls)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)  # bounded: torch.fx makes a class per model
 def _handler_of(cls: Any) -> Handler | None:
     known = _module_handlers()
     return next((known[c] for c in cls.__mro__ if c in known), None)

@@ -46,7 +46,7 @@ _BINARY = frozenset({"add", "sub", "mul", "div", "truediv", "radd", "rsub", "rmu
 _POOL_ARGS = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)  # bounded: models may make functions per call
 def _names(func: Any) -> tuple[str, bool]:
     """A function's name (as :func:`fn_name`) and whether it works in place (``relu_``, ``__iadd__``)."""
     raw = str(getattr(func, "__name__", ""))

@@ -67,12 +67,15 @@ def _same(now: dict[str, Any], saved: dict[str, Any]) -> bool:
 
 
 _CACHE_KEYS: dict[type, tuple[str, ...]] = {}
+_CACHE_KEYS_LIMIT = 4096
 
 
 def _caches(m: Any) -> tuple[str, ...]:
     """The attributes of ``m``'s class that hold plain dicts of its own (caches), found once per class."""
     keys = _CACHE_KEYS.get(type(m))
     if keys is None:
+        if len(_CACHE_KEYS) >= _CACHE_KEYS_LIMIT:  # classes made per model (torch.fx) must not pile up
+            _CACHE_KEYS.clear()
         keys = _CACHE_KEYS[type(m)] = tuple(k for k, v in m.__dict__.items() if type(v) is dict and k[0] != "_")
     return keys
 

@@ -747,7 +747,7 @@ class _Converter(LayerReader):
         return (f"{g.name}: the model holds {actual:,} parameters, the recognised layers {counted:,}",)
 
 
-@functools.cache
+@functools.lru_cache(maxsize=4096)  # bounded: torch.fx makes a class per model
 def _dispatch(cls: Any) -> tuple[Any, bool, bool]:
     """What a call of a module of class ``cls`` does, decided once per class: (its handler, whether it overrides
     the handled layer's ``forward``, whether it is a ``torch.nn`` layer kept whole)."""
