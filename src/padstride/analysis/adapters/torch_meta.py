@@ -175,10 +175,6 @@ class _Param:
         self.owner, self.numel, self.trainable = owner, numel, trainable
 
 
-class _Failure(Exception):
-    """Where the forward stopped: module path, layer type and torch's message."""
-
-
 class _Reader(LayerReader):
     def __init__(self, module: Any, inputs: Sequence[Sequence[int]] | Mapping[str, Sequence[int]]) -> None:
         import torch
