@@ -16,7 +16,9 @@ Cases (ratios of medians, measured in the same run, interleaved):
    Compile time (target ≤ 1.5×) is measured in a fresh subprocess per network, with inductor's
    caches off and a new cache folder, networks alternating; then, in the same subprocess, the
    compiled network runs two more input sizes (no recompilation: one graph). The steady-state
-   forward of both compiled networks is timed in this process, rounds interleaved (target ≤ 1.05×).
+   forward of the compiled networks is timed in this process, rounds interleaved (target ≤ 1.05×),
+   with a third, like-for-like peer: the same network of ``nn`` layers computing TF ``same`` by hand
+   (``F.pad`` per forward, as timm does), which separates the price of TF's pads from padstride's.
 
 Run: ``python -m benchmarks torch_layers``.
 """
@@ -32,7 +34,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
@@ -40,6 +42,7 @@ import torch.nn.functional as F
 from torch import nn
 
 import padstride.torch as pt
+from padstride.geometry.padding import same_total
 
 from ._report import ROOT, write_results
 
@@ -57,14 +60,51 @@ class Conv2dSame(nn.Conv2d):
         return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
+def _same_pads(sizes: Sequence[int], k: int, s: int) -> list[int]:
+    """``F.pad``'s list of TF ``same`` pads (last axis first). The total is :func:`same_total`'s
+    branch-free form, which ``torch.compile(dynamic=True)`` simplifies (with timm's ``math.ceil`` form
+    the compile of :func:`small_cnn` takes many minutes)."""
+    pads: list[int] = []
+    for n in reversed(sizes):
+        total = same_total(n, k, s)
+        pads += [total // 2, total - total // 2]
+    return pads
+
+
+class Conv2dTfPads(nn.Conv2d):
+    """TF ``same`` in plain torch: ``F.pad`` (:func:`_same_pads`) every forward, then the native conv."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        k, s = self.kernel_size[0], self.stride[0]
+        return F.conv2d(F.pad(x, _same_pads(x.shape[-2:], k, s)), self.weight, self.bias, s)
+
+
+class MaxPool2dSame(nn.Module):
+    """TF ``same`` max pooling the way timm's ``MaxPool2dSame`` does it: ``F.pad`` with −∞ every forward."""
+
+    def __init__(self, k: int, s: int) -> None:
+        super().__init__()
+        self.k, self.s = k, s
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.max_pool2d(F.pad(x, _same_pads(x.shape[-2:], self.k, self.s), value=-math.inf), self.k, self.s)
+
+
+class AvgPool2dSame(nn.Module):
+    """TF ``same`` average pooling in plain torch, always exact (:func:`avg_pool_same_exact`)."""
+
+    def __init__(self, k: int, s: int) -> None:
+        super().__init__()
+        self.k, self.s = k, s
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return avg_pool_same_exact(x, self.k, self.s)
+
+
 def avg_pool_same_exact(x: torch.Tensor, k: int, s: int) -> torch.Tensor:
     """TF ``same`` average pooling, always exact: pad, sum-pool, divide by the pooled count of real cells."""
-    n_h, n_w = x.shape[-2:]
-    pads = []
-    for n in (n_w, n_h):
-        total = max((math.ceil(n / s) - 1) * s + k - n, 0)
-        pads += [total // 2, total - total // 2]
-    ones = torch.ones((1, 1, n_h, n_w), dtype=x.dtype)
+    pads = _same_pads(x.shape[-2:], k, s)
+    ones = torch.ones((1, 1, *x.shape[-2:]), dtype=x.dtype)
     return F.avg_pool2d(F.pad(x, pads), k, s) / F.avg_pool2d(F.pad(ones, pads), k, s)
 
 
@@ -83,13 +123,21 @@ class Block(nn.Module):
 
 
 def small_cnn(kind: str) -> nn.Module:
-    """Eight conv/pool layers at strides 1 and 2: padstride's in TF ``same``, or ``nn``'s with ``k // 2`` pads."""
+    """Eight conv/pool layers at strides 1 and 2: padstride's in TF ``same`` (``padstride``), ``nn``'s with
+    ``k // 2`` pads (``nn``), or ``nn``'s with TF ``same`` pads written by hand as timm does (``nn_tf``)."""
     torch.manual_seed(0)
+    max_pool: nn.Module
+    avg_pool: nn.Module
     if kind == "padstride":
         def conv(i: int, o: int, k: int, s: int = 1) -> nn.Module:
             return pt.Conv2d(i, o, k, s, padding="same")
 
         max_pool, avg_pool = pt.MaxPool2d(3, 2, "same"), pt.AvgPool2d(3, 2, "same")
+    elif kind == "nn_tf":
+        def conv(i: int, o: int, k: int, s: int = 1) -> nn.Module:
+            return Conv2dTfPads(i, o, k, s) if s > 1 and k > 1 else nn.Conv2d(i, o, k, s, padding=k // 2)
+
+        max_pool, avg_pool = MaxPool2dSame(3, 2), AvgPool2dSame(3, 2)
     else:
         def conv(i: int, o: int, k: int, s: int = 1) -> nn.Module:
             return nn.Conv2d(i, o, k, s, padding=k // 2)
@@ -136,12 +184,15 @@ def compile_child(kind: str) -> dict[str, Any]:
 
 
 def compiled_steps(number: int, rounds: int) -> dict[str, dict[str, float]]:
-    """Steady-state forward of both compiled networks, one thread, rounds interleaved in this process:
-    median wall and CPU seconds per call (CPU time is the forward's own on a shared machine)."""
+    """Steady-state forward of the compiled networks (padstride, nn, nn_tf), one thread, rounds interleaved
+    in this process: median wall and CPU seconds per call (CPU time is the forward's own on a shared machine)."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)
-    models = {kind: torch.compile(small_cnn(kind), dynamic=True) for kind in ("padstride", "nn")}
+    eager = {kind: small_cnn(kind) for kind in ("padstride", "nn", "nn_tf")}
     x = torch.randn(8, 3, *COMPILE_SIZES[-1])
+    with torch.no_grad():  # the like-for-like peer computes what padstride computes
+        torch.testing.assert_close(eager["nn_tf"](x), eager["padstride"](x))
+    models = {kind: torch.compile(model, dynamic=True) for kind, model in eager.items()}
     wall: dict[str, list[float]] = {kind: [] for kind in models}
     cpu: dict[str, list[float]] = {kind: [] for kind in models}
     with torch.no_grad():
@@ -190,6 +241,10 @@ def compile_case(quick: bool) -> tuple[list[tuple[str, str, str, float, float, s
          steps["nn"]["wall_s"], "fwd"),
         (f"{label}: compiled forward, 8×3×{size}, CPU", peer, "≤ 1.05", steps["padstride"]["cpu_s"],
          steps["nn"]["cpu_s"], "fwd"),
+        (f"{label}: compiled forward, 8×3×{size}, CPU", "same CNN of nn layers with TF pads by hand (timm-style)",
+         "(like for like)", steps["padstride"]["cpu_s"], steps["nn_tf"]["cpu_s"], "fwd"),
+        (f"{label}: compiled forward, 8×3×{size}, CPU: the price of TF pads in plain torch",
+         "same CNN of nn layers", "(info)", steps["nn_tf"]["cpu_s"], steps["nn"]["cpu_s"], "fwd"),
     ]
     graphs = {kind: [r["graphs"] for r in rs] for kind, rs in runs.items()}
     return rows, {"runs": runs, "graphs": graphs, "steps": steps}
@@ -307,7 +362,10 @@ def main(quick: bool = False) -> dict[str, Any]:
         f"padstride {results['compile']['graphs']['padstride']}, nn {results['compile']['graphs']['nn']} "
         f"(three input sizes, {', '.join('×'.join(map(str, s)) for s in COMPILE_SIZES)}, odd and even). "
         "The nn network pads symmetrically (PyTorch's convention), padstride's as TF: same shapes, the "
-        "difference is the price of exact TF pads under a compiler that does not know the input size. "
+        "difference is the price of exact TF pads under a compiler that does not know the input size: "
+        "the like-for-like peer, the same network of nn layers with TF pads written by hand (`F.pad` per "
+        "forward, pads from `same_total`), pays the same (its ratio to nn is the row \"the price of TF pads "
+        "in plain torch\"), and padstride is within a few percent of it. "
         "Where it goes (inductor kernel profile, `cpp.enable_kernel_profile`): the 3×3 stride-2 layers' pads. "
         "The native conv pads inside its own kernel but only symmetrically, and TF's pads change with the "
         "parity of the size, so the compiled graph copies each such input once with `F.pad` (fused with the "
