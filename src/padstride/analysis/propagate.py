@@ -44,6 +44,7 @@ class _State:
         self.input_sizes: tuple[int, ...] = ()
         self.rf_warned: set[int] = set()
         self.done = 0
+        self.dtype_bytes = graph.dtype_bytes
 
 
 def propagate(graph: Graph, state: _State | None = None) -> dict[str, LayerInfo]:
@@ -60,12 +61,10 @@ def propagate(graph: Graph, state: _State | None = None) -> dict[str, LayerInfo]
     """
     st = state if state is not None else _State(graph)
     st.graph = graph
-    nodes = graph.nodes
+    st.dtype_bytes = graph.dtype_bytes
+    nodes, step = graph.nodes, _step
     for i in range(st.done, len(nodes)):  # only the nodes added since the last call: O(new nodes)
-        node = nodes[i]
-        if not st.primary and node.op == "input":
-            st.primary = node.name
-        _step(node, st)
+        step(nodes[i], st)
     st.done = len(nodes)
     return st.infos
 
@@ -77,22 +76,24 @@ def new_state(graph: Graph) -> _State:
 
 def _step(node: Node, st: _State) -> None:
     infos = st.infos
-    ins = [infos[name] for name in node.inputs]
-    out = LayerInfo(node.name, node.type, node.op, node.inputs)
-    infos[node.name] = out
+    name, op, inputs = node.name, node.op, node.inputs
+    out = infos[name] = LayerInfo(name, node.type, op, inputs)
+    if op == "input" and not st.primary:
+        st.primary = name
+    ins = [infos[i] for i in inputs]
     for i in ins:
         if i.shape is None:
             return  # an upstream error was already reported
     try:
-        _HANDLERS[node.op](node, ins, out, st)
+        _HANDLERS[op](node, ins, out, st)
     except (ShapeError, PaddingError) as exc:
-        out.errors.append(f"{node.name} ({node.type}): {exc}")
+        out.errors.append(f"{name} ({node.type}): {exc}")
         out.shape = out.shape if out.shape is not None and not isinstance(exc, PaddingError) else None
     if node.attrs.get("shared"):  # a second call of a layer: its weights were counted at the first
         out.params = out.trainable = 0
     if out.shape is not None:
-        out.bytes = math.prod(out.shape) * st.graph.dtype_bytes
-    if out.geometry is not None and out.rf is not None:
+        out.bytes = math.prod(out.shape) * st.dtype_bytes
+    if out.geometry is not None and out.rf is not None and len(st.rf_warned) < len(st.input_sizes):
         _check_rf(out, st)
 
 
@@ -113,11 +114,14 @@ def _spatial(x: LayerInfo, node: Node) -> tuple[int, tuple[int, ...]]:
 
 
 def _map_rf(x: LayerInfo, maps: Sequence[AxisMap] | None) -> tuple[AxisRF, ...] | None:
-    if x.rf is None:
-        return None
-    if maps is None or len(maps) != len(x.rf):
-        return x.rf
-    return tuple(r.then(m) for r, m in zip(x.rf, maps, strict=True))
+    rf = x.rf
+    if rf is None or maps is None or len(maps) != len(rf):
+        return rf
+    if len(rf) == 2:  # (the usual case, unrolled)
+        a, b = rf[0].then(maps[0]), rf[1].then(maps[1])
+        return rf if a is rf[0] and b is rf[1] else (a, b)
+    mapped = tuple([r.then(m) for r, m in zip(rf, maps, strict=True)])
+    return rf if all(a is b for a, b in zip(mapped, rf, strict=True)) else mapped
 
 
 def _window_warnings(axes: Sequence[Any], transposed: bool = False) -> tuple[str, ...]:
@@ -262,22 +266,27 @@ def _key(node: Node, shape: tuple[int, ...]) -> tuple[Any, ...] | None:
     """The memo key of a windowed node, or None where an attribute is not a plain int, str, bool,
     ``None``, parsed :class:`Padding` or tuple of ints (pairs): ``3`` and ``3.0`` or ``True`` and ``1``
     compare equal but do not behave alike, so only values whose type the key pins are memoised."""
-    attrs = node.attrs
+    get = node.attrs.get
     key: list[Any] = [node.op, shape]
     for name in _KEYS[node.op]:
-        v = attrs.get(name, _MISSING)
+        v = get(name, _MISSING)
         t = type(v)
-        if t is bool:
+        if t in _PLAIN:
+            pass
+        elif t is bool:
             v = _TRUE if v else _FALSE
         elif t is tuple:
             for item in v:
                 if type(item) is not int and not (type(item) is tuple and len(item) == 2
                                                   and type(item[0]) is int and type(item[1]) is int):
                     return None
-        elif not (t is int or t is str or v is None or v is _MISSING or t is Padding):
+        else:
             return None
         key.append(v)
     return tuple(key)
+
+
+_PLAIN = frozenset({int, str, type(None), Padding, object})  # object: the type of _MISSING (and only it here)
 
 
 def _windowed(node: Node, ins: list[LayerInfo], out: LayerInfo, make: _WindowMaker) -> None:
@@ -454,22 +463,23 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     if len(ins) < 2:
         raise ShapeError(f"needs at least two inputs, got {len(ins)}")
     shapes = [i.shape for i in ins if i.shape is not None]
+    first = shapes[0]
+    concat = node.op == "concat"
+    if not concat and all(sh == first for sh in shapes):  # the usual residual add: nothing to reconcile
+        out.shape = first
+        _merge_rf(out, ins, [i.rf for i in ins], shapes, len(first) < 2)
+        return
     ranks = {len(sh) for sh in shapes}
     if len(ranks) != 1:
         listed = ", ".join(f"{_fmt(sh)} ({i.name})" for sh, i in zip(shapes, ins, strict=True))
         raise ShapeError(f"inputs differ in rank: {listed}")
     rank = ranks.pop()
-    concat = node.op == "concat"
     axis = _layout_axis(node.attrs.get("axis"), rank, st.graph.layout) if concat else -1
     maps: list[list[AxisMap] | None] = [None] * len(ins)
-    conflict: list[int] = []
-    if not concat and all(sh == shapes[0] for sh in shapes):  # the usual residual add: nothing to reconcile
-        result = list(shapes[0])
-    else:
-        result = [sum(sh[d] for sh in shapes) if d == axis else (min if concat else max)(sh[d] for sh in shapes)
-                  for d in range(rank)]
-        broadcast = set() if concat else {1}
-        conflict = [d for d in range(rank) if d != axis and len({sh[d] for sh in shapes} - broadcast) > 1]
+    result = [sum(sh[d] for sh in shapes) if d == axis else (min if concat else max)(sh[d] for sh in shapes)
+              for d in range(rank)]
+    broadcast = set() if concat else {1}
+    conflict = [d for d in range(rank) if d != axis and len({sh[d] for sh in shapes} - broadcast) > 1]
     if conflict:
         spatial_only = all(dim > 0 for dim in conflict) and rank > 1
         what = {"concat": "concatenate", "add": "add", "mul": "multiply"}[node.op]
@@ -488,29 +498,48 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
             result[1:] = target
         out.errors.append(f"{node.name} ({node.type}): {text}")
     out.shape = tuple(result)
-    rfs = [_map_rf(i, m) for i, m in zip(ins, maps, strict=True)]
+    _merge_rf(out, ins, [_map_rf(i, m) for i, m in zip(ins, maps, strict=True)], shapes, rank < 2 or bool(conflict))
+
+
+def _merge_rf(out: LayerInfo, ins: list[LayerInfo], rfs: list[tuple[AxisRF, ...] | None],
+              shapes: list[tuple[int, ...]], every: bool) -> None:
+    """The receptive field where branches meet: the union over the inputs that vary with position
+    (``every``: all of them, else those whose spatial sizes are the output's), and their misalignment."""
     # Broadcast inputs (size 1 against more, e.g. a squeeze-excitation gate) and global ones are
     # the same for every unit: the union runs over the inputs that vary with position.
+    assert out.shape is not None
+    spatial = out.shape[1:]
     local = [r for r, i, sh in zip(rfs, ins, shapes, strict=True)
-             if r is not None and not i.rf_global and (rank < 2 or conflict or sh[1:] == out.shape[1:])]
+             if r is not None and not i.rf_global and (every or sh[1:] == spatial)]
     known = local or [r for r in rfs if r is not None]
-    if known and len({len(r) for r in known}) == 1 and known[0]:  # vectors (no spatial axis) have no RF
-        merged = [union([r[a] for r in known]) for a in range(len(known[0]))]
-        out.rf = tuple(m[0] for m in merged)
-        out.rf_global = not local and any(i.rf_global for i in ins)
-        out.misalignment = tuple(m[1] for m in merged)
-        if any(m[1] for m in merged):
-            names = axis_names(len(merged))
-            spread: dict[Fraction, list[str]] = {}
-            for a, (_, mis) in enumerate(merged):
-                if mis:
-                    spread.setdefault(mis, []).append(names[a])
-            for mis, axes in spread.items():
-                out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on "
-                                    f"{' and '.join(axes)}")
-        stride = known[0][0].stride
-        if any(r[0].stride is not stride and r[0].stride != stride for r in known):
-            out.warnings.append(f"{out.name}: branches have different effective strides")
+    if not known:
+        return
+    one = known[0]
+    if not one or any(len(r) != len(one) for r in known):  # vectors (no spatial axis) have no RF
+        return
+    out.rf_global = not local and any(i.rf_global for i in ins)
+    if all(r is one for r in known):  # one branch (or the same one twice): its own field, aligned
+        out.rf, out.misalignment = one, _ALIGNED.get(len(one)) or tuple(_ZERO for _ in one)
+        return
+    merged = [union([r[a] for r in known]) for a in range(len(one))]
+    out.rf = tuple(m[0] for m in merged)
+    out.misalignment = tuple(m[1] for m in merged)
+    if any(m[1] for m in merged):
+        names = axis_names(len(merged))
+        spread: dict[Fraction, list[str]] = {}
+        for a, (_, mis) in enumerate(merged):
+            if mis:
+                spread.setdefault(mis, []).append(names[a])
+        for mis, axes in spread.items():
+            out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on "
+                                f"{' and '.join(axes)}")
+    stride = one[0].stride
+    if any(r[0].stride is not stride and r[0].stride != stride for r in known):
+        out.warnings.append(f"{out.name}: branches have different effective strides")
+
+
+_ZERO = Fraction(0)
+_ALIGNED = {n: (_ZERO,) * n for n in range(1, 4)}
 
 
 def _num(x: Fraction) -> str:

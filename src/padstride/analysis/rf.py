@@ -67,7 +67,7 @@ class AxisMap:
         >>> AxisMap.shift(2).offset
         Fraction(-2, 1)
         """
-        return cls(Fraction(1), Fraction(-before), 1)
+        return _IDENTITY if before == 0 else cls(Fraction(1), Fraction(-before), 1)
 
     @classmethod
     def resize(cls, n_in: int, n_out: int, mode: str = "nearest", align_corners: bool = False) -> AxisMap:
@@ -134,15 +134,30 @@ class AxisRF:
         >>> AxisRF.identity().then(AxisMap.window(3, 1, 1)).size
         3
         """
+        if m is _IDENTITY:  # 1×1 stride-1 windows, zero pads: nothing changes (the same value, shared)
+            return self
         j, scale = self.stride, m.scale
         if j.denominator == 1 and scale.denominator == 1:  # integer strides: skip Fraction arithmetic
             step, c, off = j.numerator, self.centre, m.offset
             centre = _whole(c.numerator + off.numerator * step) if c.denominator == off.denominator == 1 \
                 else c + off * step
             stride = j if scale.numerator == 1 else _whole(step * scale.numerator)
-            return AxisRF(self.size + (m.width - 1) * step, stride, centre)
+            return _rf(self.size + (m.width - 1) * step, stride, centre)
         size = self.size + (m.width - 1) * j
-        return AxisRF(math.ceil(size), j * m.scale, self.centre + m.offset * j)
+        return _rf(math.ceil(size), j * m.scale, self.centre + m.offset * j)
+
+
+_new = object.__new__
+
+
+def _rf(size: int, stride: Fraction, centre: Fraction) -> AxisRF:
+    """``AxisRF(size, stride, centre)`` at half the cost: the frozen dataclass's ``__init__`` sets each
+    field through ``object.__setattr__``; this fills the instance's ``__dict__`` directly (the same
+    object: equality, hash and repr come from the fields). Every composition step makes one."""
+    r = _new(AxisRF)
+    d = r.__dict__
+    d["size"], d["stride"], d["centre"] = size, stride, centre
+    return r
 
 
 _WHOLE: dict[int, Fraction] = {}
@@ -174,14 +189,39 @@ def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
     >>> rf.size, rf.centre, mis
     (4, Fraction(1, 2), Fraction(2, 1))
     """
-    if all(r.centre.denominator <= 2 for r in rfs):  # half-pixel centres (the usual case): twice-sized ints
-        c2 = [r.centre.numerator * (2 // r.centre.denominator) for r in rfs]
-        lo2 = min(c - (r.size - 1) for c, r in zip(c2, rfs, strict=True))
-        hi2 = max(c + (r.size - 1) for c, r in zip(c2, rfs, strict=True))
-        centre = _whole((lo2 + hi2) // 4) if (lo2 + hi2) % 4 == 0 else Fraction(lo2 + hi2, 4)
-        spread = max(c2) - min(c2)
-        return (AxisRF(-((lo2 - hi2) // 2) + 1, _max_stride(rfs), centre),
-                _whole(spread // 2) if spread % 2 == 0 else Fraction(spread, 2))
+    first = rfs[0]
+    lo2 = hi2 = c2min = c2max = 0
+    for n, r in enumerate(rfs):  # half-pixel centres (the usual case): twice-sized ints, in one pass
+        c = r.centre
+        den = c.denominator
+        if den == 1:
+            c2 = 2 * c.numerator
+        elif den == 2:
+            c2 = c.numerator
+        else:
+            return _union_fractions(rfs)
+        e = r.size - 1
+        if n == 0:
+            lo2, hi2, c2min, c2max = c2 - e, c2 + e, c2, c2
+            continue
+        if c2 - e < lo2:
+            lo2 = c2 - e
+        if c2 + e > hi2:
+            hi2 = c2 + e
+        if c2 < c2min:
+            c2min = c2
+        elif c2 > c2max:
+            c2max = c2
+    if len(rfs) == 1:
+        return first, _whole(0)
+    total, spread = lo2 + hi2, c2max - c2min
+    centre = _whole(total // 4) if total % 4 == 0 else _quarter(total)
+    return (_rf(-((lo2 - hi2) // 2) + 1, _max_stride(rfs), centre),
+            _whole(spread // 2) if spread % 2 == 0 else _quarter(2 * spread))
+
+
+def _union_fractions(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
+    """:func:`union` for centres finer than half a pixel, in Fractions."""
     starts = [r.centre - Fraction(r.size - 1, 2) for r in rfs]
     ends = [r.centre + Fraction(r.size - 1, 2) for r in rfs]
     lo, hi = min(starts), max(ends)
@@ -191,9 +231,26 @@ def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
             max(centres) - min(centres))
 
 
+_QUARTERS: dict[int, Fraction] = {}
+
+
+def _quarter(n: int) -> Fraction:
+    """``Fraction(n, 4)``, shared like :func:`_whole` (half- and quarter-pixel centres repeat too)."""
+    f = _QUARTERS.get(n)
+    if f is None:
+        f = Fraction(n, 4)
+        if len(_QUARTERS) < 4096:
+            _QUARTERS[n] = f
+    return f
+
+
 def _max_stride(rfs: Sequence[AxisRF]) -> Fraction:
     """The largest stride of ``rfs``; without comparing Fractions where they are one shared value (the usual case)."""
     first = rfs[0].stride
     if all(r.stride is first for r in rfs):
         return first
     return max(r.stride for r in rfs)
+
+
+#: The map of a layer that changes nothing (1×1 window, stride 1, no pad): :meth:`AxisRF.then` skips it.
+_IDENTITY = _window_map(1, 1, 0, 1)
