@@ -104,7 +104,12 @@ class GraphBuilder:
     def build(self, outputs: Sequence[Ref] | Ref | None = None) -> Graph:
         """The graph; outputs default to the last node added."""
         outs = (outputs,) if isinstance(outputs, str) else tuple(outputs or ())
-        return Graph(self.name, list(self.nodes), outs, self.layout, self.framework)
+        for name in outs:
+            if name not in self._names:
+                raise GraphError(f"graph {self.name!r}: output {name!r} is not a node")
+        if len(self._names) != len(self.nodes):  # nodes appended behind node()'s back: check them all
+            return Graph(self.name, list(self.nodes), outs, self.layout, self.framework)
+        return Graph._checked_graph(self.name, list(self.nodes), outs, self.layout, self.framework)
 
     def propagated(self, graph: Graph | None = None) -> dict[str, LayerInfo]:
         """:func:`~padstride.analysis.propagate.propagate` of ``graph`` (default: what is built so far),

@@ -19,6 +19,7 @@ takes a typed view with :func:`~padstride.analysis.attrs.view`.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,6 +83,7 @@ class Node:
 
 
 _new = object.__new__
+_CHECKED: ContextVar[bool] = ContextVar("padstride_graph_checked", default=False)
 
 
 @dataclass
@@ -104,6 +106,10 @@ class Graph:
     def __post_init__(self) -> None:
         if self.layout not in LAYOUTS:
             raise GraphError(f"graph {self.name!r}: layout must be one of {LAYOUTS}, got {self.layout!r}")
+        if not self.outputs and self.nodes:
+            self.outputs = (self.nodes[-1].name,)
+        if _CHECKED.get():  # nodes and outputs were checked as they were added (:meth:`_checked_graph`)
+            return
         seen: set[str] = set()
         for node in self.nodes:
             if node.name in seen:
@@ -112,11 +118,21 @@ class Graph:
                 if name not in seen:
                     raise GraphError(f"node {node.name!r}: input {name!r} is not defined before it")
             seen.add(node.name)
-        if not self.outputs and self.nodes:
-            self.outputs = (self.nodes[-1].name,)
         for name in self.outputs:
             if name not in seen:
                 raise GraphError(f"graph {self.name!r}: output {name!r} is not a node")
+
+    @classmethod
+    def _checked_graph(cls, name: str, nodes: list[Node], outputs: tuple[str, ...], layout: str,
+                       framework: str) -> Graph:
+        """``Graph(...)`` over nodes whose names and inputs the caller checked one by one, and outputs
+        it checked too (:meth:`GraphBuilder.build <padstride.analysis.GraphBuilder.build>`): the
+        whole-graph check is skipped (the rest of ``__post_init__`` runs). Thread safe (a context variable)."""
+        token = _CHECKED.set(True)
+        try:
+            return cls(name, nodes, outputs, layout, framework)
+        finally:
+            _CHECKED.reset(token)
 
     def node(self, name: str) -> Node:
         """The node called ``name``."""

@@ -80,6 +80,11 @@ def _step(node: Node, st: _State) -> None:
     out = infos[name] = LayerInfo(name, node.type, op, inputs)
     if op == "input" and not st.primary:
         st.primary = name
+    if op in _PASSTHROUGH and len(inputs) == 1:  # half the nodes of most models: the input's values, as they are
+        x = infos[inputs[0]]
+        if x.shape is not None:
+            out.shape, out.rf, out.factors, out.rf_global, out.bytes = x.shape, x.rf, x.factors, x.rf_global, x.bytes
+        return
     ins = [infos[i] for i in inputs]
     for i in ins:
         if i.shape is None:
@@ -636,6 +641,7 @@ def _opaque(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> Non
         out.rf, out.rf_global = ins[0].rf, ins[0].rf_global or ins[0].shape[1:] != out.shape[1:]
 
 
+_PASSTHROUGH = frozenset({"activation", "dropout", "identity"})  # (their handler: _passthrough)
 _HANDLERS: dict[str, Handler] = {
     "input": _input, "conv": _conv, "conv_transpose": _conv_transpose, "pool": _pool,
     "global_pool": _global_pool, "pad": _pad, "crop": _pad, "upsample": _upsample,
