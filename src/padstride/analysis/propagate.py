@@ -24,7 +24,7 @@ from ..errors import Error
 from ..geometry import Padding, PaddingError, centre_crop, conv, conv_transpose, per_axis, pool
 from .ir import Graph, Node
 from .layer import LayerInfo, axis_names
-from .rf import AxisMap, AxisRF, union
+from .rf import AxisMap, AxisRF, union_per_axis
 
 __all__ = ["ShapeError", "new_state", "propagate"]
 
@@ -155,6 +155,11 @@ def _window_warnings(axes: Sequence[Any], transposed: bool = False) -> tuple[str
 def _check_rf(out: LayerInfo, st: _State) -> None:
     sizes = st.input_sizes
     if out.rf is None or out.geometry is None or not sizes or len(st.rf_warned) >= len(sizes):
+        return
+    for r, n in zip(out.rf, sizes, strict=False):  # (every windowed layer until the field outgrows the input)
+        if r.size > n:
+            break
+    else:
         return
     found: dict[tuple[int, int], list[int]] = {}
     for i, (r, n) in enumerate(zip(out.rf, sizes, strict=False)):
@@ -509,38 +514,58 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
 def _merge_rf(out: LayerInfo, ins: list[LayerInfo], rfs: list[tuple[AxisRF, ...] | None],
               shapes: list[tuple[int, ...]], every: bool) -> None:
     """The receptive field where branches meet: the union over the inputs that vary with position
-    (``every``: all of them, else those whose spatial sizes are the output's), and their misalignment."""
+    (``every``: all of them, else those whose spatial sizes are the output's), and their misalignment.
+
+    (Plain loops, no generators: a residual network runs this once per block.)
+    """
     # Broadcast inputs (size 1 against more, e.g. a squeeze-excitation gate) and global ones are
     # the same for every unit: the union runs over the inputs that vary with position.
     assert out.shape is not None
     spatial = out.shape[1:]
-    local = [r for r, i, sh in zip(rfs, ins, shapes, strict=True)
-             if r is not None and not i.rf_global and (every or sh[1:] == spatial)]
+    local = []
+    for r, i, sh in zip(rfs, ins, shapes, strict=True):
+        if r is not None and not i.rf_global and (every or sh[1:] == spatial):
+            local.append(r)
     known = local or [r for r in rfs if r is not None]
     if not known:
         return
     one = known[0]
-    if not one or any(len(r) != len(one) for r in known):  # vectors (no spatial axis) have no RF
+    nd = len(one)
+    if not nd:
+        return  # vectors (no spatial axis) have no RF
+    same = True
+    for r in known:
+        if len(r) != nd:
+            return
+        if r is not one:
+            same = False
+    rf_global = False
+    if not local:
+        for i in ins:
+            if i.rf_global:
+                rf_global = True
+                break
+    out.rf_global = rf_global
+    if same:  # one branch (or the same one twice): its own field, aligned
+        out.rf, out.misalignment = one, _ALIGNED.get(nd) or tuple(_ZERO for _ in one)
         return
-    out.rf_global = not local and any(i.rf_global for i in ins)
-    if all(r is one for r in known):  # one branch (or the same one twice): its own field, aligned
-        out.rf, out.misalignment = one, _ALIGNED.get(len(one)) or tuple(_ZERO for _ in one)
-        return
-    merged = [union([r[a] for r in known]) for a in range(len(one))]
-    out.rf = tuple(m[0] for m in merged)
-    out.misalignment = tuple(m[1] for m in merged)
-    if any(m[1] for m in merged):
-        names = axis_names(len(merged))
+    out.rf, spreads = union_per_axis(known)
+    out.misalignment = spreads
+    if any(spreads):
+        names = axis_names(nd)
         spread: dict[Fraction, list[str]] = {}
-        for a, (_, mis) in enumerate(merged):
+        for a, mis in enumerate(spreads):
             if mis:
                 spread.setdefault(mis, []).append(names[a])
         for mis, axes in spread.items():
             out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on "
                                 f"{' and '.join(axes)}")
     stride = one[0].stride
-    if any(r[0].stride is not stride and r[0].stride != stride for r in known):
-        out.warnings.append(f"{out.name}: branches have different effective strides")
+    for r in known:
+        s = r[0].stride
+        if s is not stride and s != stride:
+            out.warnings.append(f"{out.name}: branches have different effective strides")
+            break
 
 
 _ZERO = Fraction(0)
