@@ -152,7 +152,7 @@ def to_canonical(shape: Sequence[int], layout: str) -> tuple[int, ...]:
     >>> to_canonical((28, 28, 1), "channels_last")
     (1, 28, 28)
     """
-    shape = tuple(int(s) for s in shape)
+    shape = tuple(map(int, shape))
     if layout == "channels_last" and len(shape) > 1:
         return (shape[-1], *shape[:-1])
     return shape

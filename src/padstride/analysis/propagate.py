@@ -22,7 +22,7 @@ from typing import Any
 
 from ..errors import Error
 from ..geometry import Padding, PaddingError, centre_crop, conv, conv_transpose, per_axis, pool
-from .ir import Graph, Node
+from .ir import Graph, Node, to_canonical
 from .layer import LayerInfo, axis_names
 from .rf import AxisMap, AxisRF, union_per_axis
 
@@ -608,8 +608,6 @@ def _reshape(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> No
         target[target.index(-1)] = total // known
     elif known != total:
         raise ShapeError(f"cannot reshape {factors_text(total, factors)} values into {tuple(target)}")
-    from .ir import to_canonical
-
     out.shape = to_canonical(target, st.graph.layout)
     out.factors = factors
     out.rf, out.rf_global = x.rf, x.rf_global or out.shape != x.shape
@@ -657,7 +655,7 @@ def _passthrough(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -
 
 
 def _opaque(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    out.shape = tuple(int(s) for s in node.attrs["shape"])
+    out.shape = tuple(map(int, node.attrs["shape"]))
     if node.attrs.get("follow_input") and len(ins) == 1 and ins[0].shape is not None:
         out.shape = (out.shape[0], *ins[0].shape[1:])  # spatial sizes follow the input (``sizes`` sets it)
     out.params = int(node.attrs.get("params", 0))
