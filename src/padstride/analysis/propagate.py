@@ -638,15 +638,15 @@ def _dense(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
 def _norm(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     x = _one(ins, node)
     assert x.shape is not None
-    features = node.attrs.get("features")
+    get = node.attrs.get
+    features = get("features")
     n = int(features) if features is not None else x.shape[0]
-    affine = node.attrs.get("affine", True)
+    affine = get("affine", True)
     vectors = (2 if affine else 0) if isinstance(affine, bool) else int(affine)
-    out.trainable = vectors * n
-    stats = 2 * n if node.attrs.get("stats", True) and node.attrs.get("stats_are_params") else 0
-    out.params = out.trainable + stats + int(node.attrs.get("extra_params", 0))
-    out.macs = out.trainable
-    _passthrough(node, ins, out, st)
+    out.trainable = out.macs = vectors * n
+    stats = 2 * n if get("stats", True) and get("stats_are_params") else 0
+    out.params = out.trainable + stats + int(get("extra_params", 0))
+    out.shape, out.rf, out.factors, out.rf_global = x.shape, x.rf, x.factors, x.rf_global
 
 
 def _passthrough(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
