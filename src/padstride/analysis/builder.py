@@ -15,17 +15,19 @@ kernel, stride, dilation and padding take a scalar or one value per spatial axis
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from typing import Any
 
-from .ir import Graph, GraphError, Node, to_canonical
+from .ir import OPS, Graph, GraphError, Node, to_canonical
 from .layer import LayerInfo
 from .propagate import _State, new_state, propagate
 
 __all__ = ["GraphBuilder", "snake_case"]
 
 
+@functools.lru_cache(maxsize=1024)  # (called for every unnamed node; models repeat a few types)
 def snake_case(name: str) -> str:
     """Keras' default layer names: ``Conv2D`` → ``conv2d``, ``MaxPooling2D`` → ``max_pooling2d``.
 
@@ -36,6 +38,7 @@ def snake_case(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 Ref = str
+_OPS = frozenset(OPS)
 
 
 class GraphBuilder:
@@ -90,7 +93,9 @@ class GraphBuilder:
         for ref in ins:  # checked here, once per node, so the live graph never needs validating again
             if ref not in self._names:
                 raise GraphError(f"node {node_name!r}: input {ref!r} is not defined before it")
-        node = Node(node_name, op, ins, attrs, type or op)
+        if op not in _OPS:
+            raise GraphError(f"node {node_name!r}: unknown op {op!r}")
+        node = Node._checked(node_name, op, ins, attrs, type or op)
         self.nodes.append(node)
         self._names.add(node_name)
         self._last = node_name
@@ -99,7 +104,12 @@ class GraphBuilder:
     def build(self, outputs: Sequence[Ref] | Ref | None = None) -> Graph:
         """The graph; outputs default to the last node added."""
         outs = (outputs,) if isinstance(outputs, str) else tuple(outputs or ())
-        return Graph(self.name, list(self.nodes), outs, self.layout, self.framework)
+        for name in outs:
+            if name not in self._names:
+                raise GraphError(f"graph {self.name!r}: output {name!r} is not a node")
+        if len(self._names) != len(self.nodes):  # nodes appended behind node()'s back: check them all
+            return Graph(self.name, list(self.nodes), outs, self.layout, self.framework)
+        return Graph._checked_graph(self.name, list(self.nodes), outs, self.layout, self.framework)
 
     def propagated(self, graph: Graph | None = None) -> dict[str, LayerInfo]:
         """:func:`~padstride.analysis.propagate.propagate` of ``graph`` (default: what is built so far),

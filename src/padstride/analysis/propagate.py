@@ -22,9 +22,9 @@ from typing import Any
 
 from ..errors import Error
 from ..geometry import Padding, PaddingError, centre_crop, conv, conv_transpose, per_axis, pool
-from .ir import Graph, Node
+from .ir import Graph, Node, to_canonical
 from .layer import LayerInfo, axis_names
-from .rf import AxisMap, AxisRF, union
+from .rf import AxisMap, AxisRF, union_per_axis
 
 __all__ = ["ShapeError", "new_state", "propagate"]
 
@@ -44,6 +44,7 @@ class _State:
         self.input_sizes: tuple[int, ...] = ()
         self.rf_warned: set[int] = set()
         self.done = 0
+        self.dtype_bytes = graph.dtype_bytes
 
 
 def propagate(graph: Graph, state: _State | None = None) -> dict[str, LayerInfo]:
@@ -60,12 +61,10 @@ def propagate(graph: Graph, state: _State | None = None) -> dict[str, LayerInfo]
     """
     st = state if state is not None else _State(graph)
     st.graph = graph
-    nodes = graph.nodes
+    st.dtype_bytes = graph.dtype_bytes
+    nodes, step = graph.nodes, _step
     for i in range(st.done, len(nodes)):  # only the nodes added since the last call: O(new nodes)
-        node = nodes[i]
-        if not st.primary and node.op == "input":
-            st.primary = node.name
-        _step(node, st)
+        step(nodes[i], st)
     st.done = len(nodes)
     return st.infos
 
@@ -77,22 +76,29 @@ def new_state(graph: Graph) -> _State:
 
 def _step(node: Node, st: _State) -> None:
     infos = st.infos
-    ins = [infos[name] for name in node.inputs]
-    out = LayerInfo(node.name, node.type, node.op, node.inputs)
-    infos[node.name] = out
+    name, op, inputs = node.name, node.op, node.inputs
+    out = infos[name] = LayerInfo(name, node.type, op, inputs)
+    if op == "input" and not st.primary:
+        st.primary = name
+    if op in _PASSTHROUGH and len(inputs) == 1:  # half the nodes of most models: the input's values, as they are
+        x = infos[inputs[0]]
+        if x.shape is not None:
+            out.shape, out.rf, out.factors, out.rf_global, out.bytes = x.shape, x.rf, x.factors, x.rf_global, x.bytes
+        return
+    ins = [infos[i] for i in inputs]
     for i in ins:
         if i.shape is None:
             return  # an upstream error was already reported
     try:
-        _HANDLERS[node.op](node, ins, out, st)
+        _HANDLERS[op](node, ins, out, st)
     except (ShapeError, PaddingError) as exc:
-        out.errors.append(f"{node.name} ({node.type}): {exc}")
+        out.errors.append(f"{name} ({node.type}): {exc}")
         out.shape = out.shape if out.shape is not None and not isinstance(exc, PaddingError) else None
     if node.attrs.get("shared"):  # a second call of a layer: its weights were counted at the first
         out.params = out.trainable = 0
     if out.shape is not None:
-        out.bytes = math.prod(out.shape) * st.graph.dtype_bytes
-    if out.geometry is not None and out.rf is not None:
+        out.bytes = math.prod(out.shape) * st.dtype_bytes
+    if out.geometry is not None and out.rf is not None and len(st.rf_warned) < len(st.input_sizes):
         _check_rf(out, st)
 
 
@@ -113,11 +119,14 @@ def _spatial(x: LayerInfo, node: Node) -> tuple[int, tuple[int, ...]]:
 
 
 def _map_rf(x: LayerInfo, maps: Sequence[AxisMap] | None) -> tuple[AxisRF, ...] | None:
-    if x.rf is None:
-        return None
-    if maps is None or len(maps) != len(x.rf):
-        return x.rf
-    return tuple(r.then(m) for r, m in zip(x.rf, maps, strict=True))
+    rf = x.rf
+    if rf is None or maps is None or len(maps) != len(rf):
+        return rf
+    if len(rf) == 2:  # (the usual case, unrolled)
+        a, b = rf[0].then(maps[0]), rf[1].then(maps[1])
+        return rf if a is rf[0] and b is rf[1] else (a, b)
+    mapped = tuple([r.then(m) for r, m in zip(rf, maps, strict=True)])
+    return rf if all(a is b for a, b in zip(mapped, rf, strict=True)) else mapped
 
 
 def _window_warnings(axes: Sequence[Any], transposed: bool = False) -> tuple[str, ...]:
@@ -146,6 +155,11 @@ def _window_warnings(axes: Sequence[Any], transposed: bool = False) -> tuple[str
 def _check_rf(out: LayerInfo, st: _State) -> None:
     sizes = st.input_sizes
     if out.rf is None or out.geometry is None or not sizes or len(st.rf_warned) >= len(sizes):
+        return
+    for r, n in zip(out.rf, sizes, strict=False):  # (every windowed layer until the field outgrows the input)
+        if r.size > n:
+            break
+    else:
         return
     found: dict[tuple[int, int], list[int]] = {}
     for i, (r, n) in enumerate(zip(out.rf, sizes, strict=False)):
@@ -262,22 +276,27 @@ def _key(node: Node, shape: tuple[int, ...]) -> tuple[Any, ...] | None:
     """The memo key of a windowed node, or None where an attribute is not a plain int, str, bool,
     ``None``, parsed :class:`Padding` or tuple of ints (pairs): ``3`` and ``3.0`` or ``True`` and ``1``
     compare equal but do not behave alike, so only values whose type the key pins are memoised."""
-    attrs = node.attrs
+    get = node.attrs.get
     key: list[Any] = [node.op, shape]
     for name in _KEYS[node.op]:
-        v = attrs.get(name, _MISSING)
+        v = get(name, _MISSING)
         t = type(v)
-        if t is bool:
+        if t in _PLAIN:
+            pass
+        elif t is bool:
             v = _TRUE if v else _FALSE
         elif t is tuple:
             for item in v:
                 if type(item) is not int and not (type(item) is tuple and len(item) == 2
                                                   and type(item[0]) is int and type(item[1]) is int):
                     return None
-        elif not (t is int or t is str or v is None or v is _MISSING or t is Padding):
+        else:
             return None
         key.append(v)
     return tuple(key)
+
+
+_PLAIN = frozenset({int, str, type(None), Padding, object})  # object: the type of _MISSING (and only it here)
 
 
 def _windowed(node: Node, ins: list[LayerInfo], out: LayerInfo, make: _WindowMaker) -> None:
@@ -454,22 +473,23 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     if len(ins) < 2:
         raise ShapeError(f"needs at least two inputs, got {len(ins)}")
     shapes = [i.shape for i in ins if i.shape is not None]
+    first = shapes[0]
+    concat = node.op == "concat"
+    if not concat and all(sh == first for sh in shapes):  # the usual residual add: nothing to reconcile
+        out.shape = first
+        _merge_rf(out, ins, [i.rf for i in ins], shapes, len(first) < 2)
+        return
     ranks = {len(sh) for sh in shapes}
     if len(ranks) != 1:
         listed = ", ".join(f"{_fmt(sh)} ({i.name})" for sh, i in zip(shapes, ins, strict=True))
         raise ShapeError(f"inputs differ in rank: {listed}")
     rank = ranks.pop()
-    concat = node.op == "concat"
     axis = _layout_axis(node.attrs.get("axis"), rank, st.graph.layout) if concat else -1
     maps: list[list[AxisMap] | None] = [None] * len(ins)
-    conflict: list[int] = []
-    if not concat and all(sh == shapes[0] for sh in shapes):  # the usual residual add: nothing to reconcile
-        result = list(shapes[0])
-    else:
-        result = [sum(sh[d] for sh in shapes) if d == axis else (min if concat else max)(sh[d] for sh in shapes)
-                  for d in range(rank)]
-        broadcast = set() if concat else {1}
-        conflict = [d for d in range(rank) if d != axis and len({sh[d] for sh in shapes} - broadcast) > 1]
+    result = [sum(sh[d] for sh in shapes) if d == axis else (min if concat else max)(sh[d] for sh in shapes)
+              for d in range(rank)]
+    broadcast = set() if concat else {1}
+    conflict = [d for d in range(rank) if d != axis and len({sh[d] for sh in shapes} - broadcast) > 1]
     if conflict:
         spatial_only = all(dim > 0 for dim in conflict) and rank > 1
         what = {"concat": "concatenate", "add": "add", "mul": "multiply"}[node.op]
@@ -488,29 +508,68 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
             result[1:] = target
         out.errors.append(f"{node.name} ({node.type}): {text}")
     out.shape = tuple(result)
-    rfs = [_map_rf(i, m) for i, m in zip(ins, maps, strict=True)]
+    _merge_rf(out, ins, [_map_rf(i, m) for i, m in zip(ins, maps, strict=True)], shapes, rank < 2 or bool(conflict))
+
+
+def _merge_rf(out: LayerInfo, ins: list[LayerInfo], rfs: list[tuple[AxisRF, ...] | None],
+              shapes: list[tuple[int, ...]], every: bool) -> None:
+    """The receptive field where branches meet: the union over the inputs that vary with position
+    (``every``: all of them, else those whose spatial sizes are the output's), and their misalignment.
+
+    (Plain loops, no generators: a residual network runs this once per block.)
+    """
     # Broadcast inputs (size 1 against more, e.g. a squeeze-excitation gate) and global ones are
     # the same for every unit: the union runs over the inputs that vary with position.
-    local = [r for r, i, sh in zip(rfs, ins, shapes, strict=True)
-             if r is not None and not i.rf_global and (rank < 2 or conflict or sh[1:] == out.shape[1:])]
+    assert out.shape is not None
+    spatial = out.shape[1:]
+    local = []
+    for r, i, sh in zip(rfs, ins, shapes, strict=True):
+        if r is not None and not i.rf_global and (every or sh[1:] == spatial):
+            local.append(r)
     known = local or [r for r in rfs if r is not None]
-    if known and len({len(r) for r in known}) == 1 and known[0]:  # vectors (no spatial axis) have no RF
-        merged = [union([r[a] for r in known]) for a in range(len(known[0]))]
-        out.rf = tuple(m[0] for m in merged)
-        out.rf_global = not local and any(i.rf_global for i in ins)
-        out.misalignment = tuple(m[1] for m in merged)
-        if any(m[1] for m in merged):
-            names = axis_names(len(merged))
-            spread: dict[Fraction, list[str]] = {}
-            for a, (_, mis) in enumerate(merged):
-                if mis:
-                    spread.setdefault(mis, []).append(names[a])
-            for mis, axes in spread.items():
-                out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on "
-                                    f"{' and '.join(axes)}")
-        stride = known[0][0].stride
-        if any(r[0].stride is not stride and r[0].stride != stride for r in known):
+    if not known:
+        return
+    one = known[0]
+    nd = len(one)
+    if not nd:
+        return  # vectors (no spatial axis) have no RF
+    same = True
+    for r in known:
+        if len(r) != nd:
+            return
+        if r is not one:
+            same = False
+    rf_global = False
+    if not local:
+        for i in ins:
+            if i.rf_global:
+                rf_global = True
+                break
+    out.rf_global = rf_global
+    if same:  # one branch (or the same one twice): its own field, aligned
+        out.rf, out.misalignment = one, _ALIGNED.get(nd) or tuple(_ZERO for _ in one)
+        return
+    out.rf, spreads = union_per_axis(known)
+    out.misalignment = spreads
+    if any(spreads):
+        names = axis_names(nd)
+        spread: dict[Fraction, list[str]] = {}
+        for a, mis in enumerate(spreads):
+            if mis:
+                spread.setdefault(mis, []).append(names[a])
+        for mis, axes in spread.items():
+            out.warnings.append(f"{out.name}: branch centres are misaligned by {_num(mis)} px on "
+                                f"{' and '.join(axes)}")
+    stride = one[0].stride
+    for r in known:
+        s = r[0].stride
+        if s is not stride and s != stride:
             out.warnings.append(f"{out.name}: branches have different effective strides")
+            break
+
+
+_ZERO = Fraction(0)
+_ALIGNED = {n: (_ZERO,) * n for n in range(1, 4)}
 
 
 def _num(x: Fraction) -> str:
@@ -549,8 +608,6 @@ def _reshape(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> No
         target[target.index(-1)] = total // known
     elif known != total:
         raise ShapeError(f"cannot reshape {factors_text(total, factors)} values into {tuple(target)}")
-    from .ir import to_canonical
-
     out.shape = to_canonical(target, st.graph.layout)
     out.factors = factors
     out.rf, out.rf_global = x.rf, x.rf_global or out.shape != x.shape
@@ -581,15 +638,15 @@ def _dense(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
 def _norm(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     x = _one(ins, node)
     assert x.shape is not None
-    features = node.attrs.get("features")
+    get = node.attrs.get
+    features = get("features")
     n = int(features) if features is not None else x.shape[0]
-    affine = node.attrs.get("affine", True)
+    affine = get("affine", True)
     vectors = (2 if affine else 0) if isinstance(affine, bool) else int(affine)
-    out.trainable = vectors * n
-    stats = 2 * n if node.attrs.get("stats", True) and node.attrs.get("stats_are_params") else 0
-    out.params = out.trainable + stats + int(node.attrs.get("extra_params", 0))
-    out.macs = out.trainable
-    _passthrough(node, ins, out, st)
+    out.trainable = out.macs = vectors * n
+    stats = 2 * n if get("stats", True) and get("stats_are_params") else 0
+    out.params = out.trainable + stats + int(get("extra_params", 0))
+    out.shape, out.rf, out.factors, out.rf_global = x.shape, x.rf, x.factors, x.rf_global
 
 
 def _passthrough(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
@@ -598,7 +655,7 @@ def _passthrough(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -
 
 
 def _opaque(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    out.shape = tuple(int(s) for s in node.attrs["shape"])
+    out.shape = tuple(map(int, node.attrs["shape"]))
     if node.attrs.get("follow_input") and len(ins) == 1 and ins[0].shape is not None:
         out.shape = (out.shape[0], *ins[0].shape[1:])  # spatial sizes follow the input (``sizes`` sets it)
     out.params = int(node.attrs.get("params", 0))
@@ -607,6 +664,7 @@ def _opaque(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> Non
         out.rf, out.rf_global = ins[0].rf, ins[0].rf_global or ins[0].shape[1:] != out.shape[1:]
 
 
+_PASSTHROUGH = frozenset({"activation", "dropout", "identity"})  # (their handler: _passthrough)
 _HANDLERS: dict[str, Handler] = {
     "input": _input, "conv": _conv, "conv_transpose": _conv_transpose, "pool": _pool,
     "global_pool": _global_pool, "pad": _pad, "crop": _pad, "upsample": _upsample,

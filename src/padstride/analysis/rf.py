@@ -20,10 +20,11 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import ClassVar
 
 from ..geometry import effective_kernel
 
-__all__ = ["AxisMap", "AxisRF", "union"]
+__all__ = ["AxisMap", "AxisRF", "union", "union_per_axis"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,9 @@ class AxisMap:
     scale: Fraction
     offset: Fraction
     width: int
+    #: ``(scale, 2·offset)`` as ints where the builder knew them (windows, shifts), else None: what
+    #: :meth:`AxisRF.then` composes without Fractions. Not a field (equality, hash and repr ignore it).
+    _ints: ClassVar[tuple[int, int] | None] = None
 
     @classmethod
     def window(cls, kernel: int, stride: int, before: int, dilation: int = 1) -> AxisMap:
@@ -67,7 +71,11 @@ class AxisMap:
         >>> AxisMap.shift(2).offset
         Fraction(-2, 1)
         """
-        return cls(Fraction(1), Fraction(-before), 1)
+        if before == 0:
+            return _IDENTITY
+        m = cls(Fraction(1), Fraction(-before), 1)
+        m.__dict__["_ints"] = (1, -2 * before)
+        return m
 
     @classmethod
     def resize(cls, n_in: int, n_out: int, mode: str = "nearest", align_corners: bool = False) -> AxisMap:
@@ -101,6 +109,10 @@ class AxisRF:
     size: int
     stride: Fraction
     centre: Fraction
+    #: ``(stride, 2·centre)`` as ints where they are (integer strides, whole or half-pixel centres: the
+    #: usual case), for :meth:`then` and :func:`union`; else None. Not a field (equality, hash and
+    #: repr ignore it); instances made by ``__init__`` leave it None and take the Fraction path.
+    _ints: ClassVar[tuple[int, int] | None] = None
 
     @classmethod
     def identity(cls) -> AxisRF:
@@ -109,7 +121,7 @@ class AxisRF:
         >>> AxisRF.identity().size
         1
         """
-        return cls(1, Fraction(1), Fraction(0))
+        return _rf2(1, 1, 0) if cls is AxisRF else cls(1, Fraction(1), Fraction(0))
 
     @property
     def padding(self) -> Fraction:
@@ -134,18 +146,58 @@ class AxisRF:
         >>> AxisRF.identity().then(AxisMap.window(3, 1, 1)).size
         3
         """
-        j, scale = self.stride, m.scale
-        if j.denominator == 1 and scale.denominator == 1:  # integer strides: skip Fraction arithmetic
-            step, c, off = j.numerator, self.centre, m.offset
-            centre = _whole(c.numerator + off.numerator * step) if c.denominator == off.denominator == 1 \
-                else c + off * step
-            stride = j if scale.numerator == 1 else _whole(step * scale.numerator)
-            return AxisRF(self.size + (m.width - 1) * step, stride, centre)
+        if m is _IDENTITY:  # 1×1 stride-1 windows, zero pads: nothing changes (the same value, shared)
+            return self
+        a, b = self._ints, m._ints
+        if a is None:
+            a = _ints(self.stride, self.centre)
+        if b is None:
+            b = _ints(m.scale, m.offset)
+        if a is not None and b is not None:  # integers throughout (twice-sized centres): no Fraction arithmetic
+            step, c2 = a
+            return _rf2(self.size + (m.width - 1) * step, step * b[0], c2 + b[1] * step)
+        j = self.stride
         size = self.size + (m.width - 1) * j
-        return AxisRF(math.ceil(size), j * m.scale, self.centre + m.offset * j)
+        return _rf(math.ceil(size), j * m.scale, self.centre + m.offset * j)
+
+
+_new = object.__new__
+
+
+def _ints(whole: Fraction, half: Fraction) -> tuple[int, int] | None:
+    """``(whole, 2·half)`` as ints, or None where ``whole`` is not an integer or ``half`` not a multiple of ½."""
+    if whole.denominator == 1 and half.denominator <= 2:
+        return whole.numerator, half.numerator * (2 // half.denominator)
+    return None
+
+
+def _rf(size: int, stride: Fraction, centre: Fraction) -> AxisRF:
+    """``AxisRF(size, stride, centre)``, with its ints (:attr:`AxisRF._ints`) where they exist."""
+    ints = _ints(stride, centre)
+    if ints is not None:
+        return _rf2(size, *ints)
+    r = _new(AxisRF)
+    d = r.__dict__
+    d["size"], d["stride"], d["centre"] = size, stride, centre
+    return r
+
+
+def _rf2(size: int, stride: int, centre2: int) -> AxisRF:
+    """``AxisRF(size, Fraction(stride), Fraction(centre2, 2))`` at a fraction of the cost: the frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``; this fills the instance's
+    ``__dict__`` directly, with shared Fractions (the same object: equality, hash and repr come from
+    the fields). Every composition step makes one."""
+    r = _new(AxisRF)
+    d = r.__dict__
+    j = _WHOLE.get(stride)
+    c = _HALVES.get(centre2)
+    d["size"], d["stride"], d["centre"], d["_ints"] = (size, _whole(stride) if j is None else j,
+                                                      _half(centre2) if c is None else c, (stride, centre2))
+    return r
 
 
 _WHOLE: dict[int, Fraction] = {}
+_HALVES: dict[int, Fraction] = {}
 
 
 def _whole(n: int) -> Fraction:
@@ -159,11 +211,23 @@ def _whole(n: int) -> Fraction:
     return f
 
 
+def _half(n: int) -> Fraction:
+    """``Fraction(n, 2)``, shared like :func:`_whole`."""
+    f = _HALVES.get(n)
+    if f is None:
+        f = _whole(n // 2) if n % 2 == 0 else Fraction(n, 2)
+        if len(_HALVES) < 4096:
+            _HALVES[n] = f
+    return f
+
+
 @functools.lru_cache(maxsize=1024)
 def _window_map(kernel: int, stride: int, before: int, dilation: int) -> AxisMap:
     """:meth:`AxisMap.window`, memoised (maps are immutable and networks repeat them)."""
     span = effective_kernel(kernel, dilation)
-    return AxisMap(Fraction(stride), Fraction(span - 1, 2) - before, span)
+    m = AxisMap(Fraction(stride), Fraction(span - 1, 2) - before, span)
+    m.__dict__["_ints"] = (stride, span - 1 - 2 * before)
+    return m
 
 
 def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
@@ -174,14 +238,92 @@ def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
     >>> rf.size, rf.centre, mis
     (4, Fraction(1, 2), Fraction(2, 1))
     """
-    if all(r.centre.denominator <= 2 for r in rfs):  # half-pixel centres (the usual case): twice-sized ints
-        c2 = [r.centre.numerator * (2 // r.centre.denominator) for r in rfs]
-        lo2 = min(c - (r.size - 1) for c, r in zip(c2, rfs, strict=True))
-        hi2 = max(c + (r.size - 1) for c, r in zip(c2, rfs, strict=True))
-        centre = _whole((lo2 + hi2) // 4) if (lo2 + hi2) % 4 == 0 else Fraction(lo2 + hi2, 4)
-        spread = max(c2) - min(c2)
-        return (AxisRF(-((lo2 - hi2) // 2) + 1, _max_stride(rfs), centre),
-                _whole(spread // 2) if spread % 2 == 0 else Fraction(spread, 2))
+    lo2 = hi2 = c2min = c2max = step = 0  # twice-sized ints; step: the largest stride, 0 if one is not an int
+    for n, r in enumerate(rfs):  # whole or half-pixel centres (the usual case): in ints, in one pass
+        f = r._ints
+        if f is not None:
+            s, c2 = f
+        else:
+            c = r.centre
+            den = c.denominator
+            if den == 1:
+                c2 = 2 * c.numerator
+            elif den == 2:
+                c2 = c.numerator
+            else:
+                return _union_fractions(rfs)
+            s = r.stride.numerator if r.stride.denominator == 1 else 0
+        e = r.size - 1
+        if n == 0:
+            lo2, hi2, c2min, c2max, step = c2 - e, c2 + e, c2, c2, s
+            continue
+        if c2 - e < lo2:
+            lo2 = c2 - e
+        if c2 + e > hi2:
+            hi2 = c2 + e
+        if c2 < c2min:
+            c2min = c2
+        elif c2 > c2max:
+            c2max = c2
+        if not s:
+            step = 0
+        elif step and s > step:
+            step = s
+    size, total = -((lo2 - hi2) // 2) + 1, lo2 + hi2
+    if step and total % 2 == 0:
+        return _rf2(size, step, total // 2), _half(c2max - c2min)
+    centre = _whole(total // 4) if total % 4 == 0 else _quarter(total)
+    return _rf(size, _max_stride(rfs), centre), _half(c2max - c2min)
+
+
+def union_per_axis(fields: Sequence[Sequence[AxisRF]]) -> tuple[tuple[AxisRF, ...], tuple[Fraction, ...]]:
+    """:func:`union` on every axis of several branches' fields (each one :class:`AxisRF` per axis):
+    the merged field per axis, and the misalignment per axis.
+
+    >>> a = (AxisRF(3, Fraction(2), Fraction(0)), AxisRF(3, Fraction(1), Fraction(0)))
+    >>> b = (AxisRF(1, Fraction(2), Fraction(2)), AxisRF(5, Fraction(1), Fraction(0)))
+    >>> rf, mis = union_per_axis([a, b])
+    >>> [r.size for r in rf], mis
+    ([4, 5], (Fraction(2, 1), Fraction(0, 1)))
+    """
+    merged: list[AxisRF] = []
+    spreads: list[Fraction] = []
+    for a in range(len(fields[0])):  # (the loop of union(), in ints, without a call or a list per axis)
+        lo2 = hi2 = c2min = c2max = step = 0
+        for n, rfs in enumerate(fields):
+            r = rfs[a]
+            f = r._ints
+            if f is None:
+                break
+            s, c2 = f
+            e = r.size - 1
+            if n == 0:
+                lo2, hi2, c2min, c2max, step = c2 - e, c2 + e, c2, c2, s
+                continue
+            if c2 - e < lo2:
+                lo2 = c2 - e
+            if c2 + e > hi2:
+                hi2 = c2 + e
+            if c2 < c2min:
+                c2min = c2
+            elif c2 > c2max:
+                c2max = c2
+            if s > step:
+                step = s
+        else:
+            total = lo2 + hi2
+            if total % 2 == 0:
+                merged.append(_rf2(-((lo2 - hi2) // 2) + 1, step, total // 2))
+                spreads.append(_half(c2max - c2min))
+                continue
+        rf, mis = union([rfs[a] for rfs in fields])
+        merged.append(rf)
+        spreads.append(mis)
+    return tuple(merged), tuple(spreads)
+
+
+def _union_fractions(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
+    """:func:`union` for centres finer than half a pixel, in Fractions."""
     starts = [r.centre - Fraction(r.size - 1, 2) for r in rfs]
     ends = [r.centre + Fraction(r.size - 1, 2) for r in rfs]
     lo, hi = min(starts), max(ends)
@@ -191,9 +333,26 @@ def union(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
             max(centres) - min(centres))
 
 
+_QUARTERS: dict[int, Fraction] = {}
+
+
+def _quarter(n: int) -> Fraction:
+    """``Fraction(n, 4)``, shared like :func:`_whole` (half- and quarter-pixel centres repeat too)."""
+    f = _QUARTERS.get(n)
+    if f is None:
+        f = Fraction(n, 4)
+        if len(_QUARTERS) < 4096:
+            _QUARTERS[n] = f
+    return f
+
+
 def _max_stride(rfs: Sequence[AxisRF]) -> Fraction:
     """The largest stride of ``rfs``; without comparing Fractions where they are one shared value (the usual case)."""
     first = rfs[0].stride
     if all(r.stride is first for r in rfs):
         return first
     return max(r.stride for r in rfs)
+
+
+#: The map of a layer that changes nothing (1×1 window, stride 1, no pad): :meth:`AxisRF.then` skips it.
+_IDENTITY = _window_map(1, 1, 0, 1)

@@ -111,13 +111,14 @@ class Summary:
                 last_use[name] = step
         keep = set(self.graph.outputs)
         live: dict[str, int] = {}
-        peak = 0
+        peak = total = 0  # total: the sum of live's values, kept as it changes
         for step, info in enumerate(self.layers):
             live[info.name] = info.bytes
-            peak = max(peak, sum(live.values()))
+            total += info.bytes
+            peak = max(peak, total)
             for name in {*info.inputs, info.name}:
                 if last_use.get(name, -1) <= step and name not in keep and name in live:
-                    del live[name]
+                    total -= live.pop(name)
         return peak
 
     @property
@@ -159,6 +160,7 @@ class Summary:
                   "Notes"]
         rows: list[list[str]] = []
         notes: list[str] = []
+        rf_cells: dict[int, tuple[str, str, str]] = {}  # by id: every field stays alive in self.layers meanwhile
         for info in self.layers:
             shape = self.output_shape(info)
             marks = []
@@ -166,15 +168,20 @@ class Summary:
                 notes.append(f"{tag}{len(notes) + 1}  {text}")
                 marks.append(f"{tag}{len(notes)}")
             rf = info.rf if info.rf and not info.rf_global else None
+            if rf:
+                cells = rf_cells.get(id(rf))  # layers that keep their input's field share it: written once
+                if cells is None:
+                    cells = rf_cells[id(rf)] = (_join([r.size for r in rf]), _join([num(r.stride) for r in rf]),
+                                                _join([num(r.padding) for r in rf]))
+            else:
+                cells = ("global" if info.rf_global else "", "", "")
             rows.append([
                 f"{info.name} ({info.type})",
-                "?" if shape is None else "(None, " + ", ".join(str(s) for s in shape) + ")",
+                "?" if shape is None else "(None, " + ", ".join(map(str, shape)) + ")",
                 f"{info.params:,}",
                 f"{info.macs:,}" if info.macs else "0",
                 self._pads_text(info),
-                _join([r.size for r in rf]) if rf else "global" if info.rf_global else "",
-                _join([num(r.stride) for r in rf]) if rf else "",
-                _join([num(r.padding) for r in rf]) if rf else "",
+                *cells,
                 " ".join(marks),
             ])
         return header, rows, notes
@@ -204,12 +211,12 @@ class Summary:
         """The Keras-like table with pads, receptive field, effective stride and notes."""
         header, rows, notes = self._rows()
         notes += [f"W  {n}" for n in self.graph.notes]
-        widths = [max(len(r[c]) for r in [header, *rows]) for c in range(len(header))]
+        widths = [max(map(len, column)) for column in zip(header, *rows, strict=True)]
         right = {2, 3, 5, 6, 7}
+        justify = [str.rjust if i in right else str.ljust for i in range(len(header))]
 
         def fmt(row: list[str]) -> str:
-            cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))]
-            return "  ".join(cells).rstrip()
+            return "  ".join([j(c, w) for j, c, w in zip(justify, row, widths, strict=True)]).rstrip()
 
         rule = "─" * len(fmt(header))
         out = [f'Model: "{self.graph.name}"', rule, fmt(header), rule, *(fmt(r) for r in rows), rule,
@@ -235,15 +242,25 @@ class Summary:
         return self.table()
 
     @staticmethod
-    def _rf_dict(rf: tuple[AxisRF, ...] | None) -> dict[str, list[int | float]] | None:
+    def _rf_dict(rf: tuple[AxisRF, ...] | None,
+                 memo: dict[int, list[list[int | float]]] | None = None) -> dict[str, list[int | float]] | None:
+        """``rf`` as JSON; ``memo`` (by id, the fields alive meanwhile) computes each shared field once
+        (the lists are fresh per call all the same)."""
         if not rf:
             return None
-        return {"size": [r.size for r in rf], "stride": [num(r.stride) for r in rf],
-                "padding": [num(r.padding) for r in rf], "centre": [num(r.centre) for r in rf]}
+        values = None if memo is None else memo.get(id(rf))
+        if values is None:
+            values = [[r.size for r in rf], [num(r.stride) for r in rf], [num(r.padding) for r in rf],
+                      [num(r.centre) for r in rf]]
+            if memo is not None:
+                memo[id(rf)] = values
+        size, stride, padding, centre = values
+        return {"size": size[:], "stride": stride[:], "padding": padding[:], "centre": centre[:]}
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready: ``layers`` (name, type, output_shape, params, macs, pads, rf, …) and totals."""
         layers = []
+        memo: dict[int, list[list[int | float]]] = {}
         for info in self.layers:
             shape = self.output_shape(info)
             layers.append({
@@ -252,7 +269,7 @@ class Summary:
                 "params": info.params, "trainable_params": info.trainable, "macs": info.macs,
                 "memory_bytes": info.bytes,
                 "pads": None if info.pads is None else [list(p) for p in info.pads],
-                "rf": self._rf_dict(info.rf), "rf_global": info.rf_global,
+                "rf": self._rf_dict(info.rf, memo), "rf_global": info.rf_global,
                 "misalignment": None if info.misalignment is None else [num(m) for m in info.misalignment],
                 "warnings": list(info.warnings), "errors": list(info.errors),
             })
