@@ -334,3 +334,46 @@ def test_tensors_made_in_forward_shared_layers_and_torch_attention(size: tuple[i
     assert s.graph.reader == "trace" and not s.errors and not s.graph.notes
     assert s.layer(s.graph.outputs[0]).shape == tuple(real.shape[1:])
     assert s.total_params == sum(p.numel() for p in net.parameters())
+
+
+class Ops(nn.Module):
+    """The ops :meth:`Converter.call` takes a fast path for, in their spellings: functions, methods, operators,
+    in place, with keywords, reflected, on tensors whose batch is folded or moved."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.relu(self.conv(x), inplace=False).sigmoid_()
+        y = F.dropout(y * 0.5 + y, 0.1, training=False) - 1
+        y = torch.clamp(y, min=0.0).float().contiguous() / y
+        y.add_(x).relu_()
+        z = (2 * y).softmax(dim=1)
+        n = y.size(2) * y.size(dim=3) + y.dim() + y.numel() // y.shape[0] + len(y.size())
+        B, C, H, W = y.shape
+        w = y.reshape(B * 2, C, H // 2, W).relu() * 3  # windows folded into the batch
+        t = y.permute(1, 0, 2, 3).tanh()  # the batch on axis 1
+        return z + w.reshape(B, C, H, W) + t.permute(1, 0, 2, 3).tanh() + n
+
+
+@pytest.mark.parametrize(("net", "size"), [(Ops(), (4, 6, 5)), (Styles(), (3, 15, 17)), (WindowNet(), (3, 8, 24))])
+def test_the_fast_paths_build_what_the_general_path_builds(net: nn.Module, size: tuple[int, ...],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from padstride.analysis.adapters import torch_sym
+
+    def read() -> tuple[object, ...]:
+        s = analyze(net.eval(), size)
+        return ([(n.name, n.op, n.inputs, dict(n.attrs), n.type) for n in s.graph.nodes],
+                [(i.name, i.shape, i.params) for i in s.layers], s.graph.reader)
+
+    fast = read()
+    assert fast[2] == "trace"
+    target = torch_sym._target.__wrapped__
+
+    def general(t: object) -> tuple[str, bool, int]:
+        return (*target(t)[:2], 0)
+
+    general.__wrapped__ = general  # type: ignore[attr-defined]
+    monkeypatch.setattr(torch_sym, "_target", general)
+    assert read() == fast

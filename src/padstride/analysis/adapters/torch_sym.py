@@ -38,6 +38,7 @@ from typing import Any
 from ..builder import snake_case
 from ..errors import ModelError
 from ..ir import Graph
+from .torch_composites import composite
 from .torch_layers import (
     ACTIVATION_FNS,
     DROPOUT_FNS,
@@ -408,7 +409,7 @@ class _Converter(LayerReader):
         """``module(*args)`` during the trace (``sym``: its first stand-in argument): a known layer becomes a node,
         a container is traced into."""
         cls: Any = type(module)
-        make, own, leaf = _dispatch(cls)
+        make, own, leaf, fused = _dispatch(cls)
         qualname = self.qualnames.get(id(module), "") or snake_case(cls.__name__)
         if own and spec_of(module) is None:
             make = None  # e.g. a Conv2d subclass that pads in its forward: trace into it
@@ -431,9 +432,34 @@ class _Converter(LayerReader):
         inner = self.qualnames.get(id(module), "")
         self.prefixes.append(inner + "." if inner else self.prefixes[-1])
         try:
+            if fused is not None and len(args) == 1 and not kwargs and "forward" not in module.__dict__:
+                out = fused(self, module, sym)  # a known composite: its nodes built directly
+                if out is not None:
+                    return out
             return module.forward(*args, **kwargs)
         finally:
             self.prefixes.pop()
+
+    def fused_norm(self, x: _Sym, fn: str, weight: Any, bias: Any, rank: int | None = None) -> _Sym | None:
+        """``F.<fn>(x, …, weight, bias)`` (a norm) on a layer's own parameters, recorded as a traced call records
+        it; ``None`` where the trace must run it (the batch not plainly first, another ``rank`` than ``x``'s,
+        weights that are no fresh parameters of the model: nothing is recorded then)."""
+        ref = x._ref
+        lead = self._lead([ref])
+        if lead is None or (rank is not None and len(self.shape(ref)) + 1 != rank):
+            return None
+        params = self.params  # (tensor methods would go through the trace's torch-function mode: not asked)
+        ids = [id(v) for v in (weight, bias) if v is not None]
+        if not all(i in params for i in ids) or len(set(ids)) != len(ids) or self.counted.intersection(ids) or \
+                len({params[i][0] for i in ids}) > 1:
+            return None
+        name = self._name(self._prefix() + fn, function=True)
+        self.counted.update(ids)
+        node = self.b.norm(_Ref(ref), fn.split("_")[0], len(ids), stats=False,
+                           features=params[ids[0]][0] if ids else None, name=name, type=f"F.{fn}")
+        if lead != 1:
+            self.layout[node] = (0, 0, lead)
+        return _Sym(node, self)
 
     def _again(self, make: Any, module: Any, x: str, name: str) -> str:
         """A known layer called a second time: an opaque node of the shape its handler gives, without parameters."""
@@ -470,15 +496,78 @@ class _Converter(LayerReader):
 
     def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A function or tensor method applied to traced tensors."""
-        fn = fn_name(target)
+        try:
+            fn, inplace, kind = _target(target)
+        except TypeError:  # an unhashable callable
+            fn, inplace, kind = _target.__wrapped__(target)
+        if kind and args and type(args[0]) is _Sym:  # the commonest ops, without the general walk
+            out = self._fast(kind, fn, args, kwargs)
+            if out is not None:
+                if inplace:
+                    args[0]._ref = out._ref
+                return out
         with self.torch._C.DisableTorchFunction():
             margs, mkwargs = self._in(args), self._in(kwargs)
             out = _wrap(self._function(target, fn, margs, mkwargs), self)
-        raw = target if isinstance(target, str) else str(getattr(target, "__name__", ""))
-        if raw.endswith("_") and not raw.startswith("__") and args and isinstance(args[0], _Sym) and \
-                isinstance(out, _Sym):
+        if inplace and args and isinstance(args[0], _Sym) and isinstance(out, _Sym):
             args[0]._ref = out._ref  # an in-place op: the tensor is now its result
         return out
+
+    def _fast(self, kind: int, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """:meth:`call` of an op :func:`_target` marks common, on a stand-in ``args[0]`` with plain numbers
+        beside it: the node :meth:`_known` would make; ``None`` (nothing recorded) for the general path."""
+        x = args[0]._ref
+        if kind == _SIZE:
+            if len(args) > 2 or (kwargs and (fn != "size" or kwargs.keys() - {"dim"})):
+                return None
+            shape = self.full_shape(x)
+            if fn == "dim":
+                return None if len(args) > 1 or kwargs else len(shape)
+            if fn == "numel":
+                return None if len(args) > 1 or kwargs else math.prod(shape[1:]) * shape[0]
+            dim = args[1] if len(args) > 1 else kwargs.get("dim")
+            if dim is None:
+                return shape
+            return shape[dim] if type(dim) is int else None
+        lay = self.layout.get(x)
+        lead = 1 if lay is None else lay[2] if lay[1] == 0 else 0
+        if not lead:
+            return None
+        b = self.b
+        if kind == _ARITH_OP:
+            if len(args) != 2 or kwargs:
+                return None
+            other = args[1]
+            kind_other = type(other)
+            if kind_other is _Sym:
+                y = other._ref
+                lay = self.layout.get(y)
+                if (1 if lay is None else lay[2] if lay[1] == 0 else 0) != lead or \
+                        len(self.shape(x)) != len(self.shape(y)):
+                    return None
+                node = b.node("mul" if fn in _PRODUCT else "add", [_Ref(x), _Ref(y)],
+                              name=self._name(self._prefix() + fn, function=True), type=fn)
+            elif kind_other is int or kind_other is float:
+                node = b.identity(_Ref(x), name=self._name(self._prefix() + fn, function=True), type=fn)
+            else:
+                return None
+        else:
+            for v in args[1:]:
+                if type(v) not in _SCALARS:
+                    return None
+            for v in kwargs.values():
+                if type(v) not in _SCALARS:
+                    return None
+            name = self._name(self._prefix() + fn, function=True)
+            if kind == _ACTIVATION:
+                node = b.activation(_Ref(x), fn.rstrip("_"), name=name, type=f"F.{fn}")
+            elif kind == _IDENTITY:
+                node = b.identity(_Ref(x), name=name, type=fn)
+            else:
+                node = b.dropout(_Ref(x), name=name, type=f"F.{fn}")
+        if lead != 1:
+            self.layout[node] = (0, 0, lead)
+        return _Sym(node, self)
 
     def _function(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         x: Any = args[0] if args else None
@@ -748,11 +837,28 @@ class _Converter(LayerReader):
 
 
 @functools.lru_cache(maxsize=4096)  # bounded: torch.fx makes a class per model
-def _dispatch(cls: Any) -> tuple[Any, bool, bool]:
+def _dispatch(cls: Any) -> tuple[Any, bool, bool, Any]:
     """What a call of a module of class ``cls`` does, decided once per class: (its handler, whether it overrides
-    the handled layer's ``forward``, whether it is a ``torch.nn`` layer kept whole)."""
+    the handled layer's ``forward``, whether it is a ``torch.nn`` layer kept whole, the reader of its ``forward``
+    where that is a known composite)."""
     make = handler(cls)
-    return make, make is not None and own_forward(cls), is_torch_leaf_class(cls)
+    return make, make is not None and own_forward(cls), is_torch_leaf_class(cls), composite(cls)
+
+
+_SIZE, _ARITH_OP, _ACTIVATION, _IDENTITY, _DROPOUT = 1, 2, 3, 4, 5
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: models may make functions per call
+def _target(target: Any) -> tuple[str, bool, int]:
+    """A traced call's target, decided once: (its :func:`fn_name`, whether it works in place, which fast path
+    of :meth:`_Converter._fast` it may take, 0 for none)."""
+    fn = fn_name(target)
+    raw = target if isinstance(target, str) else str(getattr(target, "__name__", ""))
+    inplace = raw.endswith("_") and not raw.startswith("__")
+    kind = _SIZE if fn in ("size", "dim", "numel") else _ARITH_OP if fn in _ARITH else \
+        _ACTIVATION if fn in ACTIVATION_FNS else _IDENTITY if fn in IDENTITY_FNS else \
+        _DROPOUT if fn in DROPOUT_FNS else 0
+    return fn, inplace, kind
 
 
 def type_name(obj: Any) -> str:
