@@ -377,3 +377,50 @@ def test_the_fast_paths_build_what_the_general_path_builds(net: nn.Module, size:
     general.__wrapped__ = general  # type: ignore[attr-defined]
     monkeypatch.setattr(torch_sym, "_target", general)
     assert read() == fast
+
+
+@pytest.mark.parametrize("waiting_ends_first", [False, True])
+def test_traces_in_two_threads_share_a_module_and_restore_it(waiting_ends_first: bool) -> None:
+    """Two models that share a layer, traced at once: the redirect of the shared module's calls stays while
+    either trace runs, and whichever ends last puts the module back as it was."""
+    import threading
+
+    inside, release, second_inside = threading.Event(), threading.Event(), threading.Event()
+
+    class Wait(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            inside.set()
+            release.wait(60)
+            return x
+
+    class Hold(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            second_inside.set()
+            first.join(60)  # the waiting trace ends while this one still runs, then calls the shared layer
+            return x
+
+    shared = nn.Conv2d(3, 3, 3, padding=1)
+    waiting = nn.Sequential(shared, Wait(), nn.ReLU()).eval()
+    other = nn.Sequential(nn.Conv2d(3, 3, 1), *([Hold()] if waiting_ends_first else []), shared).eval()
+    got: dict[str, list[tuple[str, str]]] = {}
+
+    def read(name: str, net: nn.Module) -> None:
+        got[name] = [(n.name, n.op) for n in graph_from_torch(net, (3, 8, 8)).nodes]
+
+    first = threading.Thread(target=read, args=("waiting", waiting))
+    first.start()
+    assert inside.wait(60)
+    second = threading.Thread(target=read, args=("other", other))
+    second.start()
+    if waiting_ends_first:
+        assert second_inside.wait(60)
+    else:
+        second.join(60)
+        assert "_compiled_call_impl" in vars(shared)  # still redirected: the first trace runs
+    release.set()
+    first.join(60)
+    second.join(60)
+    assert got == {"waiting": [("input", "input"), ("0", "conv"), ("2", "activation")],
+                   "other": [("input", "input"), ("0", "conv"), (f"{len(other) - 1}", "conv")]}  # a layer in both
+    assert not any("_compiled_call_impl" in vars(m) for net in (waiting, other) for m in net.modules())
+    assert shared(torch.ones(1, 3, 4, 4)).shape == (1, 3, 4, 4)

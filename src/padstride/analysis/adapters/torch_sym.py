@@ -236,12 +236,14 @@ _KNOWN_FNS = _ARITH | ACTIVATION_FNS | IDENTITY_FNS | DROPOUT_FNS | frozenset({
 
 
 class _Converter(LayerReader):
-    def __init__(self, module: Any, input_shape: Sequence[int]) -> None:
+    def __init__(self, module: Any, input_shape: Sequence[int], modules: list[tuple[str, Any]] | None = None) -> None:
+        """``modules``: ``list(module.named_modules())``, when the caller has it."""
         import torch
 
         super().__init__(type(module).__name__)
         self.torch = torch
         self.root = module
+        self.modules = modules
         self.input_shape = tuple(int(s) for s in input_shape)
         self.param_count = 0
         self.layout: dict[str, Layout] = {}  # refs whose batch is not plainly axis 0
@@ -368,7 +370,7 @@ class _Converter(LayerReader):
     # -- tracing -------------------------------------------------------------------------------
     def run(self) -> Graph:
         root = self.root
-        modules = distinct(walk(root))  # root.named_modules(), without a generator per level of nesting
+        modules = self.modules if self.modules is not None else distinct(walk(root))  # root.named_modules()
         self.qualnames = {id(m): name for name, m in modules}
         self.module_paths = set(self.qualnames.values())
         self.prefixes = [""]  # :meth:`_prefix` of the root, then of each module traced into, innermost last
@@ -943,23 +945,24 @@ def _tensor_property(func: Any) -> bool:
 
 
 _PATCH_LOCK = threading.Lock()
-_REDIRECTED: dict[int, list[Any]] = {}  # id(module) → [module, traces using it, its own _compiled_call_impl]
+_SHARED: dict[int, int] = {}  # id(module) → how many more traces use its redirect (modules read by several at once)
 _CLASS_USERS = 0
 _ORIGINAL_CALL: Any = None
 _OWN_NONE = object()
+_KEY = "_compiled_call_impl"
 
 
 def _instance_call(module: Any, own: Any, *args: Any, **kwargs: Any) -> Any:
     """A module's call while a stand-in trace runs: calls on stand-ins go to their converter.
 
     Each stand-in knows its converter, so traces in several threads do not meet; calls on real
-    or meta tensors run as usual.
+    or meta tensors run as usual. ``own``: the instance's own ``_compiled_call_impl`` (``_OWN_NONE``: none).
     """
     sym = args[0] if args and type(args[0]) is _Sym else next((v for v in flat((args, kwargs)) if type(v) is _Sym),
                                                               None)
     if sym is not None:
         return sym._conv.call_module(module, args, kwargs, sym)
-    if own is not None:
+    if own is not None and own is not _OWN_NONE:
         return own(*args, **kwargs)
     return module._call_impl(*args, **kwargs)
 
@@ -972,18 +975,25 @@ def _redirected_call(module: Any, *args: Any, **kwargs: Any) -> Any:
     return sym._conv.call_module(module, args, kwargs, sym)
 
 
+def _ours(impl: Any) -> bool:
+    """Whether a ``_compiled_call_impl`` is a redirect a running trace installed."""
+    return type(impl) is functools.partial and impl.func is _instance_call
+
+
 @contextlib.contextmanager
 def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
     """Route the calls of ``modules`` to :func:`_instance_call` while at least one trace runs (counted, under a lock).
 
     Torch's ``Module.__call__`` calls an instance's ``_compiled_call_impl`` where it is set; setting
     it per instance leaves the class alone (assigning ``nn.Module.__call__`` makes CPython drop the
-    attribute caches of every ``nn.Module`` subclass loaded, about 1 ms with timm imported).
+    attribute caches of every ``nn.Module`` subclass loaded, about 1 ms with timm imported). A module
+    another trace already redirects keeps that redirect; the last trace to end puts back what was there.
     """
     import torch.nn as nn
 
     global _CLASS_USERS, _ORIGINAL_CALL
-    per_instance = "_compiled_call_impl" in vars(nn.Module)
+    per_instance = _KEY in vars(nn.Module)
+    owns: list[Any] = []  # per module, what its ``_compiled_call_impl`` was (``_OWN_NONE``: not set)
     with _PATCH_LOCK:
         if not per_instance:
             if _CLASS_USERS == 0:
@@ -991,15 +1001,15 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
                 nn.Module.__call__ = _redirected_call  # type: ignore[method-assign]
             _CLASS_USERS += 1
         else:
+            partial, call, shared = functools.partial, _instance_call, _SHARED
             for m in modules:
-                entry = _REDIRECTED.get(id(m))
-                if entry is None:
-                    own = m.__dict__.get("_compiled_call_impl", _OWN_NONE)
-                    m.__dict__["_compiled_call_impl"] = functools.partial(_instance_call, m,
-                                                                          None if own is _OWN_NONE else own)
-                    _REDIRECTED[id(m)] = [m, 1, own]
+                attrs = m.__dict__
+                own = attrs.get(_KEY, _OWN_NONE)
+                owns.append(own)
+                if _ours(own):
+                    shared[id(m)] = shared.get(id(m), 0) + 1
                 else:
-                    entry[1] += 1
+                    attrs[_KEY] = partial(call, m, own)
     try:
         yield
     finally:
@@ -1009,15 +1019,22 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
                 if _CLASS_USERS == 0:
                     nn.Module.__call__ = _ORIGINAL_CALL  # type: ignore[method-assign]
             else:
-                for m in modules:
-                    entry = _REDIRECTED[id(m)]
-                    entry[1] -= 1
-                    if entry[1] == 0:
-                        del _REDIRECTED[id(m)]
-                        if entry[2] is _OWN_NONE:
-                            del m.__dict__["_compiled_call_impl"]
-                        else:
-                            m.__dict__["_compiled_call_impl"] = entry[2]
+                shared = _SHARED
+                for m, own in zip(modules, owns, strict=True):
+                    if shared:
+                        users = shared.get(id(m))
+                        if users:  # another trace still runs through it
+                            if users == 1:
+                                del shared[id(m)]
+                            else:
+                                shared[id(m)] = users - 1
+                            continue
+                    if _ours(own):  # it was another trace's, which ended first
+                        own = own.args[1]
+                    if own is _OWN_NONE:
+                        m.__dict__.pop(_KEY, None)
+                    else:
+                        m.__dict__[_KEY] = own
 
 
 Converter = _Converter
