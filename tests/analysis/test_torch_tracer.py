@@ -344,7 +344,7 @@ class Ops(nn.Module):
         super().__init__()
         self.conv = nn.Conv2d(4, 4, 3, padding=1)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
         y = F.relu(self.conv(x), inplace=False).sigmoid_()
         y = F.dropout(y * 0.5 + y, 0.1, training=False) - 1
         y = torch.clamp(y, min=0.0).float().contiguous() / y
@@ -354,7 +354,12 @@ class Ops(nn.Module):
         B, C, H, W = y.shape
         w = y.reshape(B * 2, C, H // 2, W).relu() * 3  # windows folded into the batch
         t = y.permute(1, 0, 2, 3).tanh()  # the batch on axis 1
-        return z + w.reshape(B, C, H, W) + t.permute(1, 0, 2, 3).tanh() + n
+        u = y.flatten(2).transpose(1, 2)
+        first, _ = u.chunk(2, dim=-1)
+        parts = torch.split(u, [1, 3], dim=2)
+        v = torch.unsqueeze(u, 1).squeeze(1).permute(0, 2, 1).unbind(1)[0]
+        e = y.mean((2, 3)).unsqueeze(1).expand(B, 3, -1).swapaxes(1, 2)
+        return (z + w.reshape(B, C, H, W) + t.permute(1, 0, 2, 3).tanh() + n, first + parts[1][..., :2], v, e)
 
 
 @pytest.mark.parametrize(("net", "size"), [(Ops(), (4, 6, 5)), (Styles(), (3, 15, 17)), (WindowNet(), (3, 8, 24))])
@@ -369,6 +374,11 @@ def test_the_fast_paths_build_what_the_general_path_builds(net: nn.Module, size:
 
     fast = read()
     assert fast[2] == "trace"
+    with torch.no_grad():
+        real = net(torch.zeros(1, *size))
+    s = analyze(net, size)
+    assert [s.layer(o).shape for o in s.graph.outputs] == [tuple(t.shape[1:]) for t in
+                                                           (real if isinstance(real, tuple) else (real,))]
     target = torch_sym._target.__wrapped__
 
     def general(t: object) -> tuple[str, bool, int]:

@@ -347,7 +347,8 @@ def _norm(c: LayerReader, m: Any, x: str, name: str) -> str:
 
 
 def _activation(c: LayerReader, m: Any, x: str, name: str) -> str:
-    params = sum(p.numel() for p in m.parameters())
+    own = m._parameters.values() if not m._modules else m.parameters()  # no generator walk for a plain layer
+    params = sum(p.numel() for p in own if p is not None)
     if params:  # PReLU
         return c.b.opaque(x, c.shape(x), params, name=name, type=type(m).__name__)
     return c.b.activation(x, type(m).__name__.lower(), name=name, type=type(m).__name__)

@@ -412,26 +412,27 @@ class _Converter(LayerReader):
         a container is traced into."""
         cls: Any = type(module)
         make, own, leaf, fused = _dispatch(cls)
-        qualname = self.qualnames.get(id(module), "") or snake_case(cls.__name__)
+        inner = self.qualnames.get(id(module), "")
         if own and spec_of(module) is None:
             make = None  # e.g. a Conv2d subclass that pads in its forward: trace into it
         if make is not None:
-            x = _Ref(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
-            lead = self._lead([x])
-            mine = [id(p) for p in module._parameters.values() if p is not None]  # torch.nn layers: no children
-            if lead is not None and not module._modules:
-                if not self.counted.intersection(mine):
-                    node = make(self, module, x, self._name(qualname))
+            lay = self.layout.get(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
+            lead = 1 if lay is None else lay[2] if lay[1] == 0 else None
+            if lead is not None and not module._modules:  # torch.nn layers: no children
+                x = _Ref(sym._ref)
+                params = module._parameters
+                mine = [id(p) for p in params.values() if p is not None] if params else []
+                if not mine or self.counted.isdisjoint(mine):
+                    node = make(self, module, x, self._name(inner or snake_case(cls.__name__)))
                     self.counted.update(mine)
                 else:  # called again (CoaT's shared convolutions): its parameters are counted where first used
-                    node = self._again(make, module, x, self._name(qualname))
+                    node = self._again(make, module, x, self._name(inner or snake_case(cls.__name__)))
                 if lead != 1:
                     self.layout[node] = (0, 0, lead)
                 return _Sym(node, self)
         if make is not None or leaf:
-            return _wrap(self._opaque(self._name(qualname), type(module).__name__, module, self._in(args),
-                                      self._in(kwargs), module), self)
-        inner = self.qualnames.get(id(module), "")
+            return _wrap(self._opaque(self._name(inner or snake_case(cls.__name__)), cls.__name__, module,
+                                      self._in(args), self._in(kwargs), module), self)
         self.prefixes.append(inner + "." if inner else self.prefixes[-1])
         try:
             if fused is not None and len(args) == 1 and not kwargs and "forward" not in module.__dict__:
@@ -503,9 +504,9 @@ class _Converter(LayerReader):
         except TypeError:  # an unhashable callable
             fn, inplace, kind = _target.__wrapped__(target)
         if kind and args and type(args[0]) is _Sym:  # the commonest ops, without the general walk
-            out = self._fast(kind, fn, args, kwargs)
+            out = self._fast(kind, target, fn, args, kwargs)
             if out is not None:
-                if inplace:
+                if inplace and type(out) is _Sym:
                     args[0]._ref = out._ref
                 return out
         with self.torch._C.DisableTorchFunction():
@@ -515,10 +516,12 @@ class _Converter(LayerReader):
             args[0]._ref = out._ref  # an in-place op: the tensor is now its result
         return out
 
-    def _fast(self, kind: int, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    def _fast(self, kind: int, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """:meth:`call` of an op :func:`_target` marks common, on a stand-in ``args[0]`` with plain numbers
         beside it: the node :meth:`_known` would make; ``None`` (nothing recorded) for the general path."""
         x = args[0]._ref
+        if kind == _META:
+            return self._fast_meta(target, fn, x, args, kwargs)
         if kind == _SIZE:
             if len(args) > 2 or (kwargs and (fn != "size" or kwargs.keys() - {"dim"})):
                 return None
@@ -596,6 +599,36 @@ class _Converter(LayerReader):
         if lead != 1:
             self.layout[node] = (0, 0, lead)  # a layer on windows folded into the batch keeps them there
         return _Ref(node)
+
+    def _fast_meta(self, target: Any, fn: str, x: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """An op the IR has no node for on one stand-in with numbers (``x.permute(0, 2, 1)``, ``x.chunk(3, -1)``):
+        the opaque nodes :meth:`_opaque` makes, without its walk of the arguments; ``None``: the general path."""
+        margs: list[Any] = [None]
+        for v in args[1:]:
+            kind = type(v)
+            if kind in _SCALARS:
+                margs.append(v)
+            elif kind is _Batch:
+                margs.append(_probed(v))
+            elif (kind is tuple or kind is list) and all(type(i) is int for i in v):
+                margs.append(v)
+            else:
+                return None
+        for v in kwargs.values():
+            if type(v) not in _SCALARS:
+                return None
+        name = self._name(self._prefix() + fn, function=True)
+        torch = self.torch
+        method = getattr(torch.Tensor, target) if isinstance(target, str) else target
+        with torch._C.DisableTorchFunction():  # also while the output's sizes are read
+            probe = self._probe_shape(x)
+            try:
+                margs[0] = torch.empty(probe, device="meta")
+                out = method(*margs, **kwargs)
+            except Exception as exc:
+                raise ModelError(f"{name} ({fn}): not understood and fails on meta tensors "
+                                 f"({type_name(exc)}: {first_line(exc)})") from None
+            return _wrap(self._kept(name, fn, [_Ref(x)], out, frozenset(), None), self)
 
     def _made_like(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any],
                    values: list[Any]) -> Any:
@@ -776,8 +809,8 @@ class _Converter(LayerReader):
 
         margs, mkwargs = meta(args), {k: meta(v) for k, v in kwargs.items()}
         held = self._held(flat((args, kwargs)) if values is None else values)
-        try:
-            with torch._C.DisableTorchFunction():
+        with torch._C.DisableTorchFunction():  # also while the output's sizes are read
+            try:
                 if module is not None:
                     out = on_meta(module, margs, mkwargs)
                 else:
@@ -785,11 +818,17 @@ class _Converter(LayerReader):
                     out = shortcut(method, margs, mkwargs)
                     if out is None:
                         out = method(*margs, **mkwargs)
-                outs = [o for o in out if o is not None] if isinstance(out, (tuple, list)) else [out]
-                sizes = [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in outs]
-        except Exception as exc:
-            raise ModelError(f"{name} ({type_}): not understood and fails on meta tensors "
-                             f"({type_name(exc)}: {first_line(exc)})") from None
+            except Exception as exc:
+                raise ModelError(f"{name} ({type_}): not understood and fails on meta tensors "
+                                 f"({type_name(exc)}: {first_line(exc)})") from None
+            return self._kept(name, type_, refs, out, held, module)
+
+    def _kept(self, name: str, type_: str, refs: list[str], out: Any, held: frozenset[int], module: Any) -> Any:
+        """The opaque nodes of what a meta run of ``refs`` gave (``out``), one per output tensor (torch functions
+        disabled by the caller: the sizes are read as they are)."""
+        torch = self.torch
+        outs = [o for o in out if o is not None] if isinstance(out, (tuple, list)) else [out]
+        sizes = [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in outs]
         if not outs or any(size is None for size in sizes):
             raise ModelError(f"{name} ({type_}): not understood (returns {type_name(out)}, not tensors)")
         if len(outs) >= PROBE:
@@ -847,7 +886,10 @@ def _dispatch(cls: Any) -> tuple[Any, bool, bool, Any]:
     return make, make is not None and own_forward(cls), is_torch_leaf_class(cls), composite(cls)
 
 
-_SIZE, _ARITH_OP, _ACTIVATION, _IDENTITY, _DROPOUT = 1, 2, 3, 4, 5
+_SIZE, _ARITH_OP, _ACTIVATION, _IDENTITY, _DROPOUT, _META = 1, 2, 3, 4, 5, 6
+#: Ops the IR has no node for that :meth:`_Converter._fast_meta` runs on meta tensors (none has a shortcut).
+_META_OPS = frozenset({"permute", "transpose", "swapaxes", "movedim", "unsqueeze", "squeeze", "expand", "unbind",
+                       "chunk", "split", "unflatten"})
 
 
 @functools.lru_cache(maxsize=4096)  # bounded: models may make functions per call
@@ -859,7 +901,7 @@ def _target(target: Any) -> tuple[str, bool, int]:
     inplace = raw.endswith("_") and not raw.startswith("__")
     kind = _SIZE if fn in ("size", "dim", "numel") else _ARITH_OP if fn in _ARITH else \
         _ACTIVATION if fn in ACTIVATION_FNS else _IDENTITY if fn in IDENTITY_FNS else \
-        _DROPOUT if fn in DROPOUT_FNS else 0
+        _DROPOUT if fn in DROPOUT_FNS else _META if fn in _META_OPS else 0
     return fn, inplace, kind
 
 
