@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 import torch.nn as nn
-from timm.layers import BatchNormAct2d, GroupNorm1, GroupNorm1Act, GroupNormAct, LayerNorm, LayerNormAct
+from timm.layers import BatchNormAct2d, ConvNormAct, GroupNorm1, GroupNorm1Act, GroupNormAct, LayerNorm, LayerNormAct
 
 from padstride.analysis.adapters import torch_composites, torch_sym
 from padstride.analysis.adapters.torch import analyzed_torch
@@ -29,6 +29,9 @@ class _Twice(BatchNormAct2d):  # overrides forward: traced, never read as a Batc
 def _net() -> nn.Module:
     return nn.Sequential(
         nn.Conv2d(3, 8, 3, stride=2),
+        ConvNormAct(8, 8, 3, act_layer=nn.ReLU),
+        ConvNormAct(8, 8, 3, stride=2, aa_layer=nn.AvgPool2d),
+        nn.Sequential(nn.Sequential(nn.Identity()), nn.ReLU()),
         BatchNormAct2d(8, act_layer=nn.SiLU, drop_layer=nn.Dropout),
         BatchNormAct2d(8, affine=False, apply_act=False),
         _Twice(8),

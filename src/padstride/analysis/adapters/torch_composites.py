@@ -29,6 +29,9 @@ class Reader(Protocol):
     def fused_norm(self, x: Any, fn: str, weight: Any, bias: Any, rank: int | None = None) -> Any:
         """``F.<fn>(x, …, weight, bias)`` recorded as the trace records it, or ``None`` where it must run."""
 
+    def child(self, module: Any, x: Any) -> Any:
+        """``module(x)``, as ``forward`` calls it."""
+
 
 Composite = Callable[[Reader, Any, Any], Any]
 
@@ -38,7 +41,7 @@ def _batch_norm_act(r: Reader, m: Any, x: Any) -> Any:
     if m.training:
         return None
     y = r.fused_norm(x, "batch_norm", m.weight, m.bias, rank=4)
-    return None if y is None else m.act(m.drop(y))
+    return None if y is None else r.child(m.act, r.child(m.drop, y))
 
 
 def _norm_act(fn: str) -> Composite:
@@ -47,7 +50,7 @@ def _norm_act(fn: str) -> Composite:
         if m.__dict__.get("_fast_norm", True) is not False:
             return None
         y = r.fused_norm(x, fn, m.weight, m.bias)
-        return None if y is None else m.act(m.drop(y))
+        return None if y is None else r.child(m.act, r.child(m.drop, y))
 
     return read
 
@@ -62,7 +65,31 @@ def _norm(fn: str) -> Composite:
     return read
 
 
+def _sequential(r: Reader, m: Any, x: Any) -> Any:
+    """``torch.nn.Sequential``: each child on the output of the one before (``for module in self``)."""
+    if type(m).__iter__ is not _sequential_iter():
+        return None
+    for module in m._modules.values():
+        x = r.child(module, x)
+    return x
+
+
+def _conv_norm_act(r: Reader, m: Any, x: Any) -> Any:
+    """timm ``ConvNormAct``: ``conv``, ``bn`` (a norm + activation), then ``aa`` where it is set."""
+    x = r.child(m.bn, r.child(m.conv, x))
+    aa = getattr(m, "aa", None)
+    return x if aa is None else r.child(aa, x)
+
+
+def _sequential_iter() -> Any:
+    import torch.nn as nn
+
+    return nn.Sequential.__iter__
+
+
 _COMPOSITES: dict[str, Composite] = {
+    "torch.nn.modules.container.Sequential.forward": _sequential,
+    "timm.layers.conv_bn_act.ConvNormAct.forward": _conv_norm_act,
     "timm.layers.norm_act.BatchNormAct2d.forward": _batch_norm_act,
     "timm.layers.norm_act.GroupNormAct.forward": _norm_act("group_norm"),
     "timm.layers.norm_act.GroupNorm1Act.forward": _norm_act("group_norm"),

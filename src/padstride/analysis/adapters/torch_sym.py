@@ -411,7 +411,7 @@ class _Converter(LayerReader):
         """``module(*args)`` during the trace (``sym``: its first stand-in argument): a known layer becomes a node,
         a container is traced into."""
         cls: Any = type(module)
-        make, own, leaf, fused = _dispatch(cls)
+        make, own, leaf, fused, _ = _dispatch(cls)
         inner = self.qualnames.get(id(module), "")
         if own and spec_of(module) is None:
             make = None  # e.g. a Conv2d subclass that pads in its forward: trace into it
@@ -442,6 +442,14 @@ class _Converter(LayerReader):
             return module.forward(*args, **kwargs)
         finally:
             self.prefixes.pop()
+
+    def child(self, module: Any, x: Any) -> Any:
+        """``module(x)`` from a composite reader: straight to :meth:`call_module` where ``module.__call__`` would
+        take it there (a stand-in, a module of the model, torch's own ``__call__``), else the real call."""
+        cls: Any = type(module)
+        if type(x) is _Sym and id(module) in self.qualnames and _dispatch(cls)[4]:
+            return self.call_module(module, (x,), {}, x)
+        return module(x)
 
     def fused_norm(self, x: _Sym, fn: str, weight: Any, bias: Any, rank: int | None = None) -> _Sym | None:
         """``F.<fn>(x, …, weight, bias)`` (a norm) on a layer's own parameters, recorded as a traced call records
@@ -878,12 +886,15 @@ class _Converter(LayerReader):
 
 
 @functools.lru_cache(maxsize=4096)  # bounded: torch.fx makes a class per model
-def _dispatch(cls: Any) -> tuple[Any, bool, bool, Any]:
+def _dispatch(cls: Any) -> tuple[Any, bool, bool, Any, bool]:
     """What a call of a module of class ``cls`` does, decided once per class: (its handler, whether it overrides
     the handled layer's ``forward``, whether it is a ``torch.nn`` layer kept whole, the reader of its ``forward``
-    where that is a known composite)."""
+    where that is a known composite, whether its ``__call__`` is ``nn.Module``'s)."""
+    import torch.nn as nn
+
     make = handler(cls)
-    return make, make is not None and own_forward(cls), is_torch_leaf_class(cls), composite(cls)
+    return make, make is not None and own_forward(cls), is_torch_leaf_class(cls), composite(cls), \
+        cls.__call__ is nn.Module.__call__
 
 
 _SIZE, _ARITH_OP, _ACTIVATION, _IDENTITY, _DROPOUT, _META = 1, 2, 3, 4, 5, 6
