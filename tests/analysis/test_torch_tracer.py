@@ -359,6 +359,8 @@ class Ops(nn.Module):
         parts = torch.split(u, [1, 3], dim=2)
         v = torch.unsqueeze(u, 1).squeeze(1).permute(0, 2, 1).unbind(1)[0]
         e = y.mean((2, 3)).unsqueeze(1).expand(B, 3, -1).swapaxes(1, 2)
+        y = F.max_pool2d(F.pad(y, [1, 0, 0, 1], value=0.0), 2, stride=1, ceil_mode=True) + y.view(B, C, H * W).view(
+            B, C, H, W)
         return (z + w.reshape(B, C, H, W) + t.permute(1, 0, 2, 3).tanh() + n, first + parts[1][..., :2], v, e)
 
 

@@ -530,6 +530,8 @@ class _Converter(LayerReader):
         x = args[0]._ref
         if kind == _META:
             return self._fast_meta(target, fn, x, args, kwargs)
+        if kind == _PLAIN_CALL:
+            return self._plain_call(target, fn, args, kwargs)
         if kind == _SIZE:
             if len(args) > 2 or (kwargs and (fn != "size" or kwargs.keys() - {"dim"})):
                 return None
@@ -607,6 +609,31 @@ class _Converter(LayerReader):
         if lead != 1:
             self.layout[node] = (0, 0, lead)  # a layer on windows folded into the batch keeps them there
         return _Ref(node)
+
+    def _plain_call(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Any other op on one stand-in ``args[0]`` whose other arguments are plain numbers, strings or flat
+        tuples of them (``x.mean((2, 3), keepdim=True)``, ``F.pad(x, (1, 1, 1, 1))``, ``x.view(B, -1)``): what
+        :meth:`_function` does, without converting and walking the arguments; ``None``: the general path."""
+        plain = _PLAIN
+        for v in args[1:]:
+            kind = type(v)
+            if kind not in plain and not ((kind is tuple or kind is list) and all(type(i) in plain for i in v)):
+                return None
+        for v in kwargs.values():
+            kind = type(v)
+            if kind not in plain and not ((kind is tuple or kind is list) and all(type(i) in plain for i in v)):
+                return None
+        x = _Ref(args[0]._ref)
+        margs = (x, *args[1:])
+        with self.torch._C.DisableTorchFunction():
+            name = self._name(self._prefix() + fn, function=True)
+            lead = self._lead([x])
+            node = None if lead is None else self._known(name, fn, x, [x], margs, kwargs, [x])
+            if node is None or lead is None:
+                return _wrap(self._opaque(name, fn, target, margs, kwargs, None, []), self)
+        if lead != 1:
+            self.layout[node] = (0, 0, lead)
+        return _Sym(node, self)
 
     def _fast_meta(self, target: Any, fn: str, x: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """An op the IR has no node for on one stand-in with numbers (``x.permute(0, 2, 1)``, ``x.chunk(3, -1)``):
@@ -897,7 +924,7 @@ def _dispatch(cls: Any) -> tuple[Any, bool, bool, Any, bool]:
         cls.__call__ is nn.Module.__call__
 
 
-_SIZE, _ARITH_OP, _ACTIVATION, _IDENTITY, _DROPOUT, _META = 1, 2, 3, 4, 5, 6
+_SIZE, _ARITH_OP, _ACTIVATION, _IDENTITY, _DROPOUT, _META, _PLAIN_CALL = 1, 2, 3, 4, 5, 6, 7
 #: Ops the IR has no node for that :meth:`_Converter._fast_meta` runs on meta tensors (none has a shortcut).
 _META_OPS = frozenset({"permute", "transpose", "swapaxes", "movedim", "unsqueeze", "squeeze", "expand", "unbind",
                        "chunk", "split", "unflatten"})
@@ -912,7 +939,7 @@ def _target(target: Any) -> tuple[str, bool, int]:
     inplace = raw.endswith("_") and not raw.startswith("__")
     kind = _SIZE if fn in ("size", "dim", "numel") else _ARITH_OP if fn in _ARITH else \
         _ACTIVATION if fn in ACTIVATION_FNS else _IDENTITY if fn in IDENTITY_FNS else \
-        _DROPOUT if fn in DROPOUT_FNS else _META if fn in _META_OPS else 0
+        _DROPOUT if fn in DROPOUT_FNS else _META if fn in _META_OPS else 0 if fn.startswith("new_") else _PLAIN_CALL
     return fn, inplace, kind
 
 
