@@ -334,3 +334,105 @@ def test_tensors_made_in_forward_shared_layers_and_torch_attention(size: tuple[i
     assert s.graph.reader == "trace" and not s.errors and not s.graph.notes
     assert s.layer(s.graph.outputs[0]).shape == tuple(real.shape[1:])
     assert s.total_params == sum(p.numel() for p in net.parameters())
+
+
+class Ops(nn.Module):
+    """The ops :meth:`Converter.call` takes a fast path for, in their spellings: functions, methods, operators,
+    in place, with keywords, reflected, on tensors whose batch is folded or moved."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        y = F.relu(self.conv(x), inplace=False).sigmoid_()
+        y = F.dropout(y * 0.5 + y, 0.1, training=False) - 1
+        y = torch.clamp(y, min=0.0).float().contiguous() / y
+        y.add_(x).relu_()
+        z = (2 * y).softmax(dim=1)
+        n = y.size(2) * y.size(dim=3) + y.dim() + y.numel() // y.shape[0] + len(y.size())
+        B, C, H, W = y.shape
+        w = y.reshape(B * 2, C, H // 2, W).relu() * 3  # windows folded into the batch
+        t = y.permute(1, 0, 2, 3).tanh()  # the batch on axis 1
+        u = y.flatten(2).transpose(1, 2)
+        first, _ = u.chunk(2, dim=-1)
+        parts = torch.split(u, [1, 3], dim=2)
+        v = torch.unsqueeze(u, 1).squeeze(1).permute(0, 2, 1).unbind(1)[0]
+        e = y.mean((2, 3)).unsqueeze(1).expand(B, 3, -1).swapaxes(1, 2)
+        y = F.max_pool2d(F.pad(y, [1, 0, 0, 1], value=0.0), 2, stride=1, ceil_mode=True) + y.view(B, C, H * W).view(
+            B, C, H, W)
+        return (z + w.reshape(B, C, H, W) + t.permute(1, 0, 2, 3).tanh() + n, first + parts[1][..., :2], v, e)
+
+
+@pytest.mark.parametrize(("net", "size"), [(Ops(), (4, 6, 5)), (Styles(), (3, 15, 17)), (WindowNet(), (3, 8, 24))])
+def test_the_fast_paths_build_what_the_general_path_builds(net: nn.Module, size: tuple[int, ...],
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    from padstride.analysis.adapters import torch_sym
+
+    def read() -> tuple[object, ...]:
+        s = analyze(net.eval(), size)
+        return ([(n.name, n.op, n.inputs, dict(n.attrs), n.type) for n in s.graph.nodes],
+                [(i.name, i.shape, i.params) for i in s.layers], s.graph.reader)
+
+    fast = read()
+    assert fast[2] == "trace"
+    with torch.no_grad():
+        real = net(torch.zeros(1, *size))
+    s = analyze(net, size)
+    assert [s.layer(o).shape for o in s.graph.outputs] == [tuple(t.shape[1:]) for t in
+                                                           (real if isinstance(real, tuple) else (real,))]
+    target = torch_sym._target.__wrapped__
+
+    def general(t: object) -> tuple[str, bool, int]:
+        return (*target(t)[:2], 0)
+
+    general.__wrapped__ = general  # type: ignore[attr-defined]
+    monkeypatch.setattr(torch_sym, "_target", general)
+    assert read() == fast
+
+
+@pytest.mark.parametrize("waiting_ends_first", [False, True])
+def test_traces_in_two_threads_share_a_module_and_restore_it(waiting_ends_first: bool) -> None:
+    """Two models that share a layer, traced at once: the redirect of the shared module's calls stays while
+    either trace runs, and whichever ends last puts the module back as it was."""
+    import threading
+
+    inside, release, second_inside = threading.Event(), threading.Event(), threading.Event()
+
+    class Wait(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            inside.set()
+            release.wait(60)
+            return x
+
+    class Hold(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            second_inside.set()
+            first.join(60)  # the waiting trace ends while this one still runs, then calls the shared layer
+            return x
+
+    shared = nn.Conv2d(3, 3, 3, padding=1)
+    waiting = nn.Sequential(shared, Wait(), nn.ReLU()).eval()
+    other = nn.Sequential(nn.Conv2d(3, 3, 1), *([Hold()] if waiting_ends_first else []), shared).eval()
+    got: dict[str, list[tuple[str, str]]] = {}
+
+    def read(name: str, net: nn.Module) -> None:
+        got[name] = [(n.name, n.op) for n in graph_from_torch(net, (3, 8, 8)).nodes]
+
+    first = threading.Thread(target=read, args=("waiting", waiting))
+    first.start()
+    assert inside.wait(60)
+    second = threading.Thread(target=read, args=("other", other))
+    second.start()
+    if waiting_ends_first:
+        assert second_inside.wait(60)
+    else:
+        second.join(60)
+        assert "_compiled_call_impl" in vars(shared)  # still redirected: the first trace runs
+    release.set()
+    first.join(60)
+    second.join(60)
+    assert got == {"waiting": [("input", "input"), ("0", "conv"), ("2", "activation")],
+                   "other": [("input", "input"), ("0", "conv"), (f"{len(other) - 1}", "conv")]}  # a layer in both
+    assert not any("_compiled_call_impl" in vars(m) for net in (waiting, other) for m in net.modules())
+    assert shared(torch.ones(1, 3, 4, 4)).shape == (1, 3, 4, 4)

@@ -31,6 +31,7 @@ from ..ir import Graph
 from ..layer import LayerInfo
 from . import torch_meta, torch_sym
 from .torch_inputs import torch_inputs
+from .torch_meta import distinct, walk
 from .torch_state import untouched
 
 __all__ = ["analyzed_torch", "graph_from_torch"]
@@ -76,13 +77,14 @@ def _reading(module: Any) -> threading.Lock:
 
 
 def _read(module: Any, inputs: Any) -> tuple[Graph, dict[str, LayerInfo]]:
-    with untouched(module):  # what forward caches on the modules during a read is undone
-        return _read_once(module, inputs)
+    modules = distinct(walk(module))  # one walk of the modules for the whole read
+    with untouched(module, [m for _, m in modules]):  # what forward caches on the modules during a read is undone
+        return _read_once(module, inputs, modules)
 
 
-def _read_once(module: Any, inputs: Any) -> tuple[Graph, dict[str, LayerInfo]]:
+def _read_once(module: Any, inputs: Any, modules: list[tuple[str, Any]]) -> tuple[Graph, dict[str, LayerInfo]]:
     if isinstance(inputs, list) and len(inputs) == 1:
-        converter = torch_sym.Converter(module, inputs[0])
+        converter = torch_sym.Converter(module, inputs[0], modules)
         try:
             graph = converter.run()
         except Exception:

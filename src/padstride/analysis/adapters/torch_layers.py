@@ -235,6 +235,8 @@ def spec_of(m: Any) -> Padding | None:
     """
     own = getattr(m, "__dict__", None) or {}
     cls: Any = type(m)
+    if "padding_spec" not in own and "spec" not in own and not _class_has_spec(cls):
+        return None  # torch's own layers: one cached look per class
     for attr in ("padding_spec", "spec"):
         if attr in own or _class_has(cls, attr):
             spec = getattr(m, attr, None)
@@ -246,6 +248,40 @@ def spec_of(m: Any) -> Padding | None:
 @functools.lru_cache(maxsize=4096)  # bounded: torch.fx makes a class per model
 def _class_has(cls: Any, attr: str) -> bool:
     return any(attr in vars(c) for c in cls.__mro__)
+
+
+@functools.lru_cache(maxsize=4096)
+def _class_has_spec(cls: Any) -> bool:
+    return _class_has(cls, "padding_spec") or _class_has(cls, "spec")
+
+
+def _vector(m: Any, name: str) -> Any:
+    """``m.weight`` / ``m.bias`` (``None`` if absent), without ``nn.Module.__getattr__`` where it is a parameter
+    registered on ``m`` that no instance or class attribute of that name hides."""
+    params = m._parameters
+    cls: Any = type(m)
+    if name in params and name not in m.__dict__ and not _class_has(cls, name):
+        return params[name]
+    return getattr(m, name, None)
+
+
+@functools.lru_cache(maxsize=4096)
+def _norm_kind(cls: Any) -> tuple[str, bool]:
+    """A norm layer class's kind and whether its features are ``num_channels`` (else ``num_features``)."""
+    import torch.nn as nn
+
+    if issubclass(cls, nn.LayerNorm):
+        return "layer", False
+    if issubclass(cls, nn.GroupNorm):
+        return "group", True
+    return ("instance" if "Instance" in cls.__name__ else "batch"), False
+
+
+@functools.lru_cache(maxsize=4096)
+def _pool_kind(cls: Any) -> str:
+    import torch.nn as nn
+
+    return "max" if issubclass(cls, nn.modules.pooling._MaxPoolNd) else "avg"
 
 
 def own_forward(cls: Any) -> bool:
@@ -285,7 +321,7 @@ def _padding_of(m: Any) -> object:
 
 def _conv(c: LayerReader, m: Any, x: str, name: str) -> str:
     return c.b.conv(x, m.out_channels, m.kernel_size, m.stride, _padding_of(m), m.dilation, m.groups,
-                    m.bias is not None, in_channels=m.in_channels, name=name, type=type(m).__name__)
+                    _vector(m, "bias") is not None, in_channels=m.in_channels, name=name, type=type(m).__name__)
 
 
 def _conv_t(c: LayerReader, m: Any, x: str, name: str) -> str:
@@ -296,14 +332,13 @@ def _conv_t(c: LayerReader, m: Any, x: str, name: str) -> str:
     else:  # nn.ConvTransposeNd (or padstride's on its native path): what PyTorch is given
         pads, out_pad = [(p, p) for p in per(m.padding, nd)], list(m.output_padding)
     return c.b.conv_transpose(x, m.out_channels, m.kernel_size, m.stride, pads, out_pad, m.dilation,
-                              m.groups, m.bias is not None, in_channels=m.in_channels, name=name,
+                              m.groups, _vector(m, "bias") is not None, in_channels=m.in_channels, name=name,
                               type=type(m).__name__)
 
 
 def _pool(c: LayerReader, m: Any, x: str, name: str) -> str:
-    import torch.nn as nn
-
-    kind = "max" if isinstance(m, nn.modules.pooling._MaxPoolNd) else "avg"
+    cls: Any = type(m)
+    kind = _pool_kind(cls)
     return c.b.pool(x, kind, m.kernel_size, m.stride, _padding_of(m), getattr(m, "dilation", 1), bool(m.ceil_mode),
                     count_include_pad=bool(getattr(m, "count_include_pad", True)), name=name, type=type(m).__name__)
 
@@ -329,25 +364,21 @@ def _flatten(c: LayerReader, m: Any, x: str, name: str) -> str:
 
 
 def _linear(c: LayerReader, m: Any, x: str, name: str) -> str:
-    return c.b.dense(x, m.out_features, m.bias is not None, in_features=m.in_features, name=name,
+    return c.b.dense(x, m.out_features, _vector(m, "bias") is not None, in_features=m.in_features, name=name,
                      type=type(m).__name__)
 
 
 def _norm(c: LayerReader, m: Any, x: str, name: str) -> str:
-    import torch.nn as nn
-
-    vectors = int(getattr(m, "weight", None) is not None) + int(getattr(m, "bias", None) is not None)
-    if isinstance(m, nn.LayerNorm):
-        features, kind = math.prod(m.normalized_shape), "layer"
-    elif isinstance(m, nn.GroupNorm):
-        features, kind = m.num_channels, "group"
-    else:
-        features, kind = m.num_features, "instance" if "Instance" in type(m).__name__ else "batch"
+    vectors = int(_vector(m, "weight") is not None) + int(_vector(m, "bias") is not None)
+    cls: Any = type(m)
+    kind, channels = _norm_kind(cls)
+    features = math.prod(m.normalized_shape) if kind == "layer" else m.num_channels if channels else m.num_features
     return c.b.norm(x, kind, vectors, stats=False, features=features, name=name, type=type(m).__name__)
 
 
 def _activation(c: LayerReader, m: Any, x: str, name: str) -> str:
-    params = sum(p.numel() for p in m.parameters())
+    own = m._parameters.values() if not m._modules else m.parameters()  # no generator walk for a plain layer
+    params = sum(p.numel() for p in own if p is not None)
     if params:  # PReLU
         return c.b.opaque(x, c.shape(x), params, name=name, type=type(m).__name__)
     return c.b.activation(x, type(m).__name__.lower(), name=name, type=type(m).__name__)

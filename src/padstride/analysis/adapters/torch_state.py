@@ -22,7 +22,7 @@ values are meta tensors or stand-ins; left behind, the next real forward would u
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from operator import is_
 from typing import Any
@@ -39,31 +39,28 @@ _READERS_OWN = frozenset({"_compiled_call_impl"})
 
 
 @contextmanager
-def untouched(module: Any) -> Iterator[None]:
-    """Undo, on exit, every attribute and buffer the model's modules gained or changed inside."""
-    modules = [m for _, m in distinct(walk(module))]
-    attrs = [m.__dict__.copy() for m in modules]
-    buffers = [m._buffers.copy() for m in modules]
+def untouched(module: Any, modules: Sequence[Any] | None = None) -> Iterator[None]:
+    """Undo, on exit, every attribute and buffer the model's modules gained or changed inside.
+
+    ``modules``: each module of ``module`` once, when the caller has them (``module.modules()``).
+    """
+    if modules is None:
+        modules = [m for _, m in distinct(walk(module))]
+    saved = [(m, m.__dict__, m.__dict__.copy(), m._buffers, m._buffers.copy()) for m in modules]
     try:
         yield
     finally:
-        for m, saved, saved_buffers in zip(modules, attrs, buffers):
-            now = m.__dict__
-            if not _same(now, saved):
-                _restore(now, saved)
-            if not _same(m._buffers, saved_buffers):
-                m._buffers.clear()
-                m._buffers.update(saved_buffers)
+        for m, now, attrs, buffers, saved_buffers in saved:  # one loop, no call per module: it runs on every read
+            if len(now) != len(attrs) or not all(map(is_, now.values(), attrs.values())):
+                _restore(now, attrs)
+            if len(buffers) != len(saved_buffers) or not all(map(is_, buffers.values(), saved_buffers.values())):
+                buffers.clear()
+                buffers.update(saved_buffers)
             for key in _caches(m):
                 cache = now.get(key)
                 if type(cache) is dict and cache:
                     for k in [k for k, v in cache.items() if _read_artifact(v)]:
                         del cache[k]
-
-
-def _same(now: dict[str, Any], saved: dict[str, Any]) -> bool:
-    """The same values, by identity (``==`` on tensors compares their values, and fails across devices)."""
-    return len(now) == len(saved) and all(map(is_, now.values(), saved.values()))
 
 
 _CACHE_KEYS: dict[type, tuple[str, ...]] = {}

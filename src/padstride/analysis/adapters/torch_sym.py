@@ -38,6 +38,7 @@ from typing import Any
 from ..builder import snake_case
 from ..errors import ModelError
 from ..ir import Graph
+from .torch_composites import composite
 from .torch_layers import (
     ACTIVATION_FNS,
     DROPOUT_FNS,
@@ -235,12 +236,14 @@ _KNOWN_FNS = _ARITH | ACTIVATION_FNS | IDENTITY_FNS | DROPOUT_FNS | frozenset({
 
 
 class _Converter(LayerReader):
-    def __init__(self, module: Any, input_shape: Sequence[int]) -> None:
+    def __init__(self, module: Any, input_shape: Sequence[int], modules: list[tuple[str, Any]] | None = None) -> None:
+        """``modules``: ``list(module.named_modules())``, when the caller has it."""
         import torch
 
         super().__init__(type(module).__name__)
         self.torch = torch
         self.root = module
+        self.modules = modules
         self.input_shape = tuple(int(s) for s in input_shape)
         self.param_count = 0
         self.layout: dict[str, Layout] = {}  # refs whose batch is not plainly axis 0
@@ -367,7 +370,7 @@ class _Converter(LayerReader):
     # -- tracing -------------------------------------------------------------------------------
     def run(self) -> Graph:
         root = self.root
-        modules = distinct(walk(root))  # root.named_modules(), without a generator per level of nesting
+        modules = self.modules if self.modules is not None else distinct(walk(root))  # root.named_modules()
         self.qualnames = {id(m): name for name, m in modules}
         self.module_paths = set(self.qualnames.values())
         self.prefixes = [""]  # :meth:`_prefix` of the root, then of each module traced into, innermost last
@@ -408,32 +411,66 @@ class _Converter(LayerReader):
         """``module(*args)`` during the trace (``sym``: its first stand-in argument): a known layer becomes a node,
         a container is traced into."""
         cls: Any = type(module)
-        make, own, leaf = _dispatch(cls)
-        qualname = self.qualnames.get(id(module), "") or snake_case(cls.__name__)
+        make, own, leaf, fused, _ = _dispatch(cls)
+        inner = self.qualnames.get(id(module), "")
         if own and spec_of(module) is None:
             make = None  # e.g. a Conv2d subclass that pads in its forward: trace into it
         if make is not None:
-            x = _Ref(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
-            lead = self._lead([x])
-            mine = [id(p) for p in module._parameters.values() if p is not None]  # torch.nn layers: no children
-            if lead is not None and not module._modules:
-                if not self.counted.intersection(mine):
-                    node = make(self, module, x, self._name(qualname))
+            lay = self.layout.get(sym._ref)  # ``layer(x)``, also ``layer(input=x)``
+            lead = 1 if lay is None else lay[2] if lay[1] == 0 else None
+            if lead is not None and not module._modules:  # torch.nn layers: no children
+                x = _Ref(sym._ref)
+                params = module._parameters
+                mine = [id(p) for p in params.values() if p is not None] if params else []
+                if not mine or self.counted.isdisjoint(mine):
+                    node = make(self, module, x, self._name(inner or snake_case(cls.__name__)))
                     self.counted.update(mine)
                 else:  # called again (CoaT's shared convolutions): its parameters are counted where first used
-                    node = self._again(make, module, x, self._name(qualname))
+                    node = self._again(make, module, x, self._name(inner or snake_case(cls.__name__)))
                 if lead != 1:
                     self.layout[node] = (0, 0, lead)
                 return _Sym(node, self)
         if make is not None or leaf:
-            return _wrap(self._opaque(self._name(qualname), type(module).__name__, module, self._in(args),
-                                      self._in(kwargs), module), self)
-        inner = self.qualnames.get(id(module), "")
+            return _wrap(self._opaque(self._name(inner or snake_case(cls.__name__)), cls.__name__, module,
+                                      self._in(args), self._in(kwargs), module), self)
         self.prefixes.append(inner + "." if inner else self.prefixes[-1])
         try:
+            if fused is not None and len(args) == 1 and not kwargs and "forward" not in module.__dict__:
+                out = fused(self, module, sym)  # a known composite: its nodes built directly
+                if out is not None:
+                    return out
             return module.forward(*args, **kwargs)
         finally:
             self.prefixes.pop()
+
+    def child(self, module: Any, x: Any) -> Any:
+        """``module(x)`` from a composite reader: straight to :meth:`call_module` where ``module.__call__`` would
+        take it there (a stand-in, a module of the model, torch's own ``__call__``), else the real call."""
+        cls: Any = type(module)
+        if type(x) is _Sym and id(module) in self.qualnames and _dispatch(cls)[4]:
+            return self.call_module(module, (x,), {}, x)
+        return module(x)
+
+    def fused_norm(self, x: _Sym, fn: str, weight: Any, bias: Any, rank: int | None = None) -> _Sym | None:
+        """``F.<fn>(x, …, weight, bias)`` (a norm) on a layer's own parameters, recorded as a traced call records
+        it; ``None`` where the trace must run it (the batch not plainly first, another ``rank`` than ``x``'s,
+        weights that are no fresh parameters of the model: nothing is recorded then)."""
+        ref = x._ref
+        lead = self._lead([ref])
+        if lead is None or (rank is not None and len(self.shape(ref)) + 1 != rank):
+            return None
+        params = self.params  # (tensor methods would go through the trace's torch-function mode: not asked)
+        ids = [id(v) for v in (weight, bias) if v is not None]
+        if not all(i in params for i in ids) or len(set(ids)) != len(ids) or self.counted.intersection(ids) or \
+                len({params[i][0] for i in ids}) > 1:
+            return None
+        name = self._name(self._prefix() + fn, function=True)
+        self.counted.update(ids)
+        node = self.b.norm(_Ref(ref), fn.split("_")[0], len(ids), stats=False,
+                           features=params[ids[0]][0] if ids else None, name=name, type=f"F.{fn}")
+        if lead != 1:
+            self.layout[node] = (0, 0, lead)
+        return _Sym(node, self)
 
     def _again(self, make: Any, module: Any, x: str, name: str) -> str:
         """A known layer called a second time: an opaque node of the shape its handler gives, without parameters."""
@@ -470,15 +507,82 @@ class _Converter(LayerReader):
 
     def call(self, target: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """A function or tensor method applied to traced tensors."""
-        fn = fn_name(target)
+        try:
+            fn, inplace, kind = _target(target)
+        except TypeError:  # an unhashable callable
+            fn, inplace, kind = _target.__wrapped__(target)
+        if kind and args and type(args[0]) is _Sym:  # the commonest ops, without the general walk
+            out = self._fast(kind, target, fn, args, kwargs)
+            if out is not None:
+                if inplace and type(out) is _Sym:
+                    args[0]._ref = out._ref
+                return out
         with self.torch._C.DisableTorchFunction():
             margs, mkwargs = self._in(args), self._in(kwargs)
             out = _wrap(self._function(target, fn, margs, mkwargs), self)
-        raw = target if isinstance(target, str) else str(getattr(target, "__name__", ""))
-        if raw.endswith("_") and not raw.startswith("__") and args and isinstance(args[0], _Sym) and \
-                isinstance(out, _Sym):
+        if inplace and args and isinstance(args[0], _Sym) and isinstance(out, _Sym):
             args[0]._ref = out._ref  # an in-place op: the tensor is now its result
         return out
+
+    def _fast(self, kind: int, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """:meth:`call` of an op :func:`_target` marks common, on a stand-in ``args[0]`` with plain numbers
+        beside it: the node :meth:`_known` would make; ``None`` (nothing recorded) for the general path."""
+        x = args[0]._ref
+        if kind == _META:
+            return self._fast_meta(target, fn, x, args, kwargs)
+        if kind == _PLAIN_CALL:
+            return self._plain_call(target, fn, args, kwargs)
+        if kind == _SIZE:
+            if len(args) > 2 or (kwargs and (fn != "size" or kwargs.keys() - {"dim"})):
+                return None
+            shape = self.full_shape(x)
+            if fn == "dim":
+                return None if len(args) > 1 or kwargs else len(shape)
+            if fn == "numel":
+                return None if len(args) > 1 or kwargs else math.prod(shape[1:]) * shape[0]
+            dim = args[1] if len(args) > 1 else kwargs.get("dim")
+            if dim is None:
+                return shape
+            return shape[dim] if type(dim) is int else None
+        lay = self.layout.get(x)
+        lead = 1 if lay is None else lay[2] if lay[1] == 0 else 0
+        if not lead:
+            return None
+        b = self.b
+        if kind == _ARITH_OP:
+            if len(args) != 2 or kwargs:
+                return None
+            other = args[1]
+            kind_other = type(other)
+            if kind_other is _Sym:
+                y = other._ref
+                lay = self.layout.get(y)
+                if (1 if lay is None else lay[2] if lay[1] == 0 else 0) != lead or \
+                        len(self.shape(x)) != len(self.shape(y)):
+                    return None
+                node = b.node("mul" if fn in _PRODUCT else "add", [_Ref(x), _Ref(y)],
+                              name=self._name(self._prefix() + fn, function=True), type=fn)
+            elif kind_other is int or kind_other is float:
+                node = b.identity(_Ref(x), name=self._name(self._prefix() + fn, function=True), type=fn)
+            else:
+                return None
+        else:
+            for v in args[1:]:
+                if type(v) not in _SCALARS:
+                    return None
+            for v in kwargs.values():
+                if type(v) not in _SCALARS:
+                    return None
+            name = self._name(self._prefix() + fn, function=True)
+            if kind == _ACTIVATION:
+                node = b.activation(_Ref(x), fn.rstrip("_"), name=name, type=f"F.{fn}")
+            elif kind == _IDENTITY:
+                node = b.identity(_Ref(x), name=name, type=fn)
+            else:
+                node = b.dropout(_Ref(x), name=name, type=f"F.{fn}")
+        if lead != 1:
+            self.layout[node] = (0, 0, lead)
+        return _Sym(node, self)
 
     def _function(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         x: Any = args[0] if args else None
@@ -505,6 +609,61 @@ class _Converter(LayerReader):
         if lead != 1:
             self.layout[node] = (0, 0, lead)  # a layer on windows folded into the batch keeps them there
         return _Ref(node)
+
+    def _plain_call(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Any other op on one stand-in ``args[0]`` whose other arguments are plain numbers, strings or flat
+        tuples of them (``x.mean((2, 3), keepdim=True)``, ``F.pad(x, (1, 1, 1, 1))``, ``x.view(B, -1)``): what
+        :meth:`_function` does, without converting and walking the arguments; ``None``: the general path."""
+        plain = _PLAIN
+        for v in args[1:]:
+            kind = type(v)
+            if kind not in plain and not ((kind is tuple or kind is list) and all(type(i) in plain for i in v)):
+                return None
+        for v in kwargs.values():
+            kind = type(v)
+            if kind not in plain and not ((kind is tuple or kind is list) and all(type(i) in plain for i in v)):
+                return None
+        x = _Ref(args[0]._ref)
+        margs = (x, *args[1:])
+        with self.torch._C.DisableTorchFunction():
+            name = self._name(self._prefix() + fn, function=True)
+            lead = self._lead([x])
+            node = None if lead is None else self._known(name, fn, x, [x], margs, kwargs, [x])
+            if node is None or lead is None:
+                return _wrap(self._opaque(name, fn, target, margs, kwargs, None, []), self)
+        if lead != 1:
+            self.layout[node] = (0, 0, lead)
+        return _Sym(node, self)
+
+    def _fast_meta(self, target: Any, fn: str, x: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """An op the IR has no node for on one stand-in with numbers (``x.permute(0, 2, 1)``, ``x.chunk(3, -1)``):
+        the opaque nodes :meth:`_opaque` makes, without its walk of the arguments; ``None``: the general path."""
+        margs: list[Any] = [None]
+        for v in args[1:]:
+            kind = type(v)
+            if kind in _SCALARS:
+                margs.append(v)
+            elif kind is _Batch:
+                margs.append(_probed(v))
+            elif (kind is tuple or kind is list) and all(type(i) is int for i in v):
+                margs.append(v)
+            else:
+                return None
+        for v in kwargs.values():
+            if type(v) not in _SCALARS:
+                return None
+        name = self._name(self._prefix() + fn, function=True)
+        torch = self.torch
+        method = getattr(torch.Tensor, target) if isinstance(target, str) else target
+        with torch._C.DisableTorchFunction():  # also while the output's sizes are read
+            probe = self._probe_shape(x)
+            try:
+                margs[0] = torch.empty(probe, device="meta")
+                out = method(*margs, **kwargs)
+            except Exception as exc:
+                raise ModelError(f"{name} ({fn}): not understood and fails on meta tensors "
+                                 f"({type_name(exc)}: {first_line(exc)})") from None
+            return _wrap(self._kept(name, fn, [_Ref(x)], out, frozenset(), None), self)
 
     def _made_like(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any],
                    values: list[Any]) -> Any:
@@ -685,8 +844,8 @@ class _Converter(LayerReader):
 
         margs, mkwargs = meta(args), {k: meta(v) for k, v in kwargs.items()}
         held = self._held(flat((args, kwargs)) if values is None else values)
-        try:
-            with torch._C.DisableTorchFunction():
+        with torch._C.DisableTorchFunction():  # also while the output's sizes are read
+            try:
                 if module is not None:
                     out = on_meta(module, margs, mkwargs)
                 else:
@@ -694,11 +853,17 @@ class _Converter(LayerReader):
                     out = shortcut(method, margs, mkwargs)
                     if out is None:
                         out = method(*margs, **mkwargs)
-                outs = [o for o in out if o is not None] if isinstance(out, (tuple, list)) else [out]
-                sizes = [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in outs]
-        except Exception as exc:
-            raise ModelError(f"{name} ({type_}): not understood and fails on meta tensors "
-                             f"({type_name(exc)}: {first_line(exc)})") from None
+            except Exception as exc:
+                raise ModelError(f"{name} ({type_}): not understood and fails on meta tensors "
+                                 f"({type_name(exc)}: {first_line(exc)})") from None
+            return self._kept(name, type_, refs, out, held, module)
+
+    def _kept(self, name: str, type_: str, refs: list[str], out: Any, held: frozenset[int], module: Any) -> Any:
+        """The opaque nodes of what a meta run of ``refs`` gave (``out``), one per output tensor (torch functions
+        disabled by the caller: the sizes are read as they are)."""
+        torch = self.torch
+        outs = [o for o in out if o is not None] if isinstance(out, (tuple, list)) else [out]
+        sizes = [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in outs]
         if not outs or any(size is None for size in sizes):
             raise ModelError(f"{name} ({type_}): not understood (returns {type_name(out)}, not tensors)")
         if len(outs) >= PROBE:
@@ -748,11 +913,34 @@ class _Converter(LayerReader):
 
 
 @functools.lru_cache(maxsize=4096)  # bounded: torch.fx makes a class per model
-def _dispatch(cls: Any) -> tuple[Any, bool, bool]:
+def _dispatch(cls: Any) -> tuple[Any, bool, bool, Any, bool]:
     """What a call of a module of class ``cls`` does, decided once per class: (its handler, whether it overrides
-    the handled layer's ``forward``, whether it is a ``torch.nn`` layer kept whole)."""
+    the handled layer's ``forward``, whether it is a ``torch.nn`` layer kept whole, the reader of its ``forward``
+    where that is a known composite, whether its ``__call__`` is ``nn.Module``'s)."""
+    import torch.nn as nn
+
     make = handler(cls)
-    return make, make is not None and own_forward(cls), is_torch_leaf_class(cls)
+    return make, make is not None and own_forward(cls), is_torch_leaf_class(cls), composite(cls), \
+        cls.__call__ is nn.Module.__call__
+
+
+_SIZE, _ARITH_OP, _ACTIVATION, _IDENTITY, _DROPOUT, _META, _PLAIN_CALL = 1, 2, 3, 4, 5, 6, 7
+#: Ops the IR has no node for that :meth:`_Converter._fast_meta` runs on meta tensors (none has a shortcut).
+_META_OPS = frozenset({"permute", "transpose", "swapaxes", "movedim", "unsqueeze", "squeeze", "expand", "unbind",
+                       "chunk", "split", "unflatten"})
+
+
+@functools.lru_cache(maxsize=4096)  # bounded: models may make functions per call
+def _target(target: Any) -> tuple[str, bool, int]:
+    """A traced call's target, decided once: (its :func:`fn_name`, whether it works in place, which fast path
+    of :meth:`_Converter._fast` it may take, 0 for none)."""
+    fn = fn_name(target)
+    raw = target if isinstance(target, str) else str(getattr(target, "__name__", ""))
+    inplace = raw.endswith("_") and not raw.startswith("__")
+    kind = _SIZE if fn in ("size", "dim", "numel") else _ARITH_OP if fn in _ARITH else \
+        _ACTIVATION if fn in ACTIVATION_FNS else _IDENTITY if fn in IDENTITY_FNS else \
+        _DROPOUT if fn in DROPOUT_FNS else _META if fn in _META_OPS else 0 if fn.startswith("new_") else _PLAIN_CALL
+    return fn, inplace, kind
 
 
 def type_name(obj: Any) -> str:
@@ -837,23 +1025,24 @@ def _tensor_property(func: Any) -> bool:
 
 
 _PATCH_LOCK = threading.Lock()
-_REDIRECTED: dict[int, list[Any]] = {}  # id(module) → [module, traces using it, its own _compiled_call_impl]
+_SHARED: dict[int, int] = {}  # id(module) → how many more traces use its redirect (modules read by several at once)
 _CLASS_USERS = 0
 _ORIGINAL_CALL: Any = None
 _OWN_NONE = object()
+_KEY = "_compiled_call_impl"
 
 
 def _instance_call(module: Any, own: Any, *args: Any, **kwargs: Any) -> Any:
     """A module's call while a stand-in trace runs: calls on stand-ins go to their converter.
 
     Each stand-in knows its converter, so traces in several threads do not meet; calls on real
-    or meta tensors run as usual.
+    or meta tensors run as usual. ``own``: the instance's own ``_compiled_call_impl`` (``_OWN_NONE``: none).
     """
     sym = args[0] if args and type(args[0]) is _Sym else next((v for v in flat((args, kwargs)) if type(v) is _Sym),
                                                               None)
     if sym is not None:
         return sym._conv.call_module(module, args, kwargs, sym)
-    if own is not None:
+    if own is not None and own is not _OWN_NONE:
         return own(*args, **kwargs)
     return module._call_impl(*args, **kwargs)
 
@@ -866,18 +1055,25 @@ def _redirected_call(module: Any, *args: Any, **kwargs: Any) -> Any:
     return sym._conv.call_module(module, args, kwargs, sym)
 
 
+def _ours(impl: Any) -> bool:
+    """Whether a ``_compiled_call_impl`` is a redirect a running trace installed."""
+    return type(impl) is functools.partial and impl.func is _instance_call
+
+
 @contextlib.contextmanager
 def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
     """Route the calls of ``modules`` to :func:`_instance_call` while at least one trace runs (counted, under a lock).
 
     Torch's ``Module.__call__`` calls an instance's ``_compiled_call_impl`` where it is set; setting
     it per instance leaves the class alone (assigning ``nn.Module.__call__`` makes CPython drop the
-    attribute caches of every ``nn.Module`` subclass loaded, about 1 ms with timm imported).
+    attribute caches of every ``nn.Module`` subclass loaded, about 1 ms with timm imported). A module
+    another trace already redirects keeps that redirect; the last trace to end puts back what was there.
     """
     import torch.nn as nn
 
     global _CLASS_USERS, _ORIGINAL_CALL
-    per_instance = "_compiled_call_impl" in vars(nn.Module)
+    per_instance = _KEY in vars(nn.Module)
+    owns: list[Any] = []  # per module, what its ``_compiled_call_impl`` was (``_OWN_NONE``: not set)
     with _PATCH_LOCK:
         if not per_instance:
             if _CLASS_USERS == 0:
@@ -885,15 +1081,15 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
                 nn.Module.__call__ = _redirected_call  # type: ignore[method-assign]
             _CLASS_USERS += 1
         else:
+            partial, call, shared = functools.partial, _instance_call, _SHARED
             for m in modules:
-                entry = _REDIRECTED.get(id(m))
-                if entry is None:
-                    own = m.__dict__.get("_compiled_call_impl", _OWN_NONE)
-                    m.__dict__["_compiled_call_impl"] = functools.partial(_instance_call, m,
-                                                                          None if own is _OWN_NONE else own)
-                    _REDIRECTED[id(m)] = [m, 1, own]
+                attrs = m.__dict__
+                own = attrs.get(_KEY, _OWN_NONE)
+                owns.append(own)
+                if _ours(own):
+                    shared[id(m)] = shared.get(id(m), 0) + 1
                 else:
-                    entry[1] += 1
+                    attrs[_KEY] = partial(call, m, own)
     try:
         yield
     finally:
@@ -903,15 +1099,22 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
                 if _CLASS_USERS == 0:
                     nn.Module.__call__ = _ORIGINAL_CALL  # type: ignore[method-assign]
             else:
-                for m in modules:
-                    entry = _REDIRECTED[id(m)]
-                    entry[1] -= 1
-                    if entry[1] == 0:
-                        del _REDIRECTED[id(m)]
-                        if entry[2] is _OWN_NONE:
-                            del m.__dict__["_compiled_call_impl"]
-                        else:
-                            m.__dict__["_compiled_call_impl"] = entry[2]
+                shared = _SHARED
+                for m, own in zip(modules, owns, strict=True):
+                    if shared:
+                        users = shared.get(id(m))
+                        if users:  # another trace still runs through it
+                            if users == 1:
+                                del shared[id(m)]
+                            else:
+                                shared[id(m)] = users - 1
+                            continue
+                    if _ours(own):  # it was another trace's, which ended first
+                        own = own.args[1]
+                    if own is _OWN_NONE:
+                        m.__dict__.pop(_KEY, None)
+                    else:
+                        m.__dict__[_KEY] = own
 
 
 Converter = _Converter
