@@ -9,7 +9,6 @@ is compared with padstride's; the parameter total with the initializers that wei
 
 from __future__ import annotations
 
-import time
 import warnings
 
 import numpy as np
@@ -64,13 +63,3 @@ def test_exported_onnx_matches_onnxruntime_node_by_node(name: str, tmp_path) -> 
             inits[n.output[0]] = inits[n.input[0]]
     uses = [i for n in model.graph.node if n.op_type in WEIGHTED for i in n.input[1:] if i in inits]
     assert s.total_params == sum(inits[i] for i in uses)
-    if name == "resnet50":  # issue 12: reading the file is within 3× of reading the module (measured ~1×)
-        onnx_s, torch_s = [], []
-        for _ in range(5):
-            t = time.perf_counter()
-            analyze(str(path))
-            onnx_s.append(time.perf_counter() - t)
-            t = time.perf_counter()
-            analyze(net, shape)
-            torch_s.append(time.perf_counter() - t)
-        assert min(onnx_s) < 3 * min(torch_s), (min(onnx_s), min(torch_s))

@@ -18,12 +18,13 @@ other graph input is a model input (:mod:`.onnx_inputs`). A file is read without
 >>> pool = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER")
 >>> g = graph_from_onnx(helper.make_model(helper.make_graph([pool], "g", [x], [y])))
 >>> g.nodes[-1].attrs["padding"], g.nodes[-1].attrs["stride"]
-('same', [2, 2])
+('same', (2, 2))
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -66,7 +67,7 @@ def _s(value: Any) -> str:
 def _padding(a: dict[str, Any], nd: int) -> object:
     """``pads`` / ``auto_pad`` as the IR's padding: a convention name, or per axis a ``(before, after)`` pair."""
     spec = Padding.from_onnx(a.get("pads"), a.get("auto_pad", "NOTSET"), nd)
-    return spec.convention if spec.convention not in ("explicit", "mixed") else list(spec.axes)
+    return spec.convention if spec.convention not in ("explicit", "mixed") else tuple(spec.axes)
 
 
 class _Converter:
@@ -342,11 +343,11 @@ class _Converter:
         w = self.const(node, 1)
         if node.input[0] != data[0] or len(data) != 1 or w is None or w.shape is None or len(w.shape) < 3:
             return None
-        k = [int(v) for v in a.get("kernel_shape", w.shape[2:])]
+        k = tuple(int(v) for v in a.get("kernel_shape", w.shape[2:]))  # tuples: hashable, so propagation memoises
         nd = len(k)
         pad = _padding(a, nd)
-        strides = [int(v) for v in a.get("strides", [1] * nd)]
-        dil = [int(v) for v in a.get("dilations", [1] * nd)]
+        strides = tuple(int(v) for v in a.get("strides", [1] * nd))
+        dil = tuple(int(v) for v in a.get("dilations", [1] * nd))
         group = int(a.get("group", 1))
         bias = node.op_type != "ConvInteger" and len(node.input) > 2 and bool(node.input[2])
         x = self.refs[data[0]]
@@ -364,13 +365,14 @@ class _Converter:
                                      type=node.op_type)
 
     def pool(self, node: Any, a: dict[str, Any], name: str, data: list[str]) -> str | None:
-        k = [int(v) for v in a["kernel_shape"]]
+        k = tuple(int(v) for v in a["kernel_shape"])
         nd = len(k)
         pad = _padding(a, nd)
-        strides = [int(v) for v in a.get("strides", [1] * nd)]
+        strides = tuple(int(v) for v in a.get("strides", [1] * nd))
         ceil = bool(a.get("ceil_mode", 0))
         kind = "max" if node.op_type == "MaxPool" else "avg"
-        out = self.b.pool(self.refs[data[0]], kind, k, strides, pad, [int(v) for v in a.get("dilations", [1] * nd)],
+        dil = tuple(int(v) for v in a.get("dilations", [1] * nd))
+        out = self.b.pool(self.refs[data[0]], kind, k, strides, pad, dil,
                           ceil, "torch", bool(a.get("count_include_pad", 0)), name=name, type=node.op_type)
         if ceil:
             self._check_ceil(out, k, strides, pad)
@@ -519,7 +521,7 @@ class _Converter:
             return self.b.identity(x, name=name, type=node.op_type)
         return self.b.activation(x, node.op_type.lower(), name=name, type=node.op_type)
 
-    def _check_ceil(self, ref: str, k: list[int], strides: list[int], pad: object) -> None:
+    def _check_ceil(self, ref: str, k: Sequence[int], strides: Sequence[int], pad: object) -> None:
         node = self.b.nodes[-1]
         src = self.info(node.inputs[0])
         if src.shape is None:
