@@ -24,7 +24,6 @@ holds one block at a time.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -95,6 +94,7 @@ def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
 _WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
 _POOL: ThreadPoolExecutor | None = None
 _PREFIX = "padstride-engine"
+_INSIDE = threading.local()  # .active: this thread runs a share of blocks
 
 
 class _LibController(Protocol):
@@ -159,21 +159,37 @@ def run(blocks: Iterable[_Block], work: Callable[[_Block], None], parallel: bool
     """Call ``work`` on every block (a row range, or whatever ``work`` takes: a group of ranges), in
     parallel where :func:`workers` > 1 and threadpoolctl is present.
 
-    ``parallel=False`` runs them in turn: for work made of many short NumPy calls (a few µs each),
-    threads spend more time handing the GIL over than they gain. Called from a worker thread (a
-    block's own padding, say), it runs them in turn too, rather than wait on its own pool.
+    The blocks are split once into one contiguous share per thread (the calling thread runs the
+    first): one hand-over per thread, not one per block, so small cache-sized blocks cost no more
+    than large ones. ``parallel=False`` runs them in turn: for work made of many short NumPy calls
+    (a few µs each), threads spend more time handing the GIL over than they gain. Called from
+    inside a share (a block's own padding, say), it runs them in turn too, rather than wait on its
+    own pool.
     """
     todo = list(blocks)
-    nested = threading.current_thread().name.startswith(_PREFIX)
-    k = min(workers(), len(todo)) if parallel and not nested else 1
+    k = min(workers(), len(todo)) if parallel and not getattr(_INSIDE, "active", False) else 1
     ctl = _controller()
     if k <= 1 or not ctl:
         for block in todo:
             work(block)
         return
     global _POOL
-    if _POOL is None or _POOL._max_workers < k:
-        _POOL = ThreadPoolExecutor(k, thread_name_prefix=_PREFIX)
-    with ctl.limit(limits=1, user_api="blas") if ctl else contextlib.nullcontext():
-        for _ in _POOL.map(work, todo):
-            pass
+    if _POOL is None or _POOL._max_workers < k - 1:
+        _POOL = ThreadPoolExecutor(k - 1, thread_name_prefix=_PREFIX)
+    shares = [todo[len(todo) * i // k:len(todo) * (i + 1) // k] for i in range(k)]
+
+    def share(part: list[_Block]) -> None:
+        _INSIDE.active = True
+        try:
+            for block in part:
+                work(block)
+        finally:
+            _INSIDE.active = False
+
+    with ctl.limit(limits=1, user_api="blas"):
+        futures = [_POOL.submit(share, part) for part in shares[1:]]
+        try:
+            share(shares[0])
+        finally:
+            for future in futures:
+                future.result()

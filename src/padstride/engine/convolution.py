@@ -473,77 +473,57 @@ def _channels_last(job: _Job, p: ConvPlan) -> None:
 
 
 def _depthwise(job: _Job, p: ConvPlan) -> None:
-    """:attr:`Path.DEPTHWISE`: per block of channels, multiply-accumulate one view per kernel tap.
+    """:attr:`Path.DEPTHWISE`: per block of channels × images, multiply-accumulate one view per kernel tap.
 
-    The input is padded channel-major (C, N, *padded), so a channel's images are one run of memory
-    and every tap is a multiply by the channel's weight plus an add, on an accumulator of at most
-    the tap limit (with its temporary), i.e. in cache. Blocks that run on threads do a block of
-    channels per NumPy call (long enough calls to be worth handing over the GIL); in turn, one
-    channel per call. With all strides 1 the view is wide (one flat range per channel over the
-    block's images; row tails dropped).
+    Each block pads its own channels and images channel-major (channels, images, *padded), so a
+    channel's images are one run of memory, and every tap is one multiply by the weights (a column,
+    one per channel) and one add, each a single NumPy call over the whole block; the padded copy,
+    the accumulator and its temporary hold at most the tap limit, i.e. stay in cache; one copy
+    (with the bias) writes the output. With all strides 1 the view is wide (one flat range per
+    channel over the block's images; row tails computed and dropped).
     """
     s, itemsize = job.shape, job.itemsize
-    outs, padded, image, n = s.geo.output, s.padded, s.image_size, s.n
-    buf = padded_buffer(job.x.swapaxes(0, 1), s.geo.pads, job.weight.dtype, job.mode, slack=p.slack)[0]
+    outs, padded, image = s.geo.output, s.padded, s.image_size
     axis_steps = _element_strides(padded)
     taps = tuple(a.dilation * step for a, step in zip(s.geo, axis_steps, strict=True))
     steps = tuple(a.stride * step for a, step in zip(s.geo, axis_steps, strict=True))
     weights = job.weight.reshape(s.groups, s.cout_per_group, -1)
     offsets = [sum(t * step for t, step in zip(idx, taps, strict=True)) for idx in np.ndindex(*s.kernel)]
     keep = (slice(None), slice(None), *(slice(0, o) for o in outs))
-    if p.wide:  # per channel, one flat range over its images' padded grids (row tails dropped)
-        acc_shape: tuple[int, ...] = (image,)
-        views = [as_strided(buf[offset:], (s.groups, n * image), (n * image * itemsize, itemsize), writeable=False)
-                 for offset in offsets]
-    else:
-        acc_shape = tuple(outs)
-        strides = tuple(v * itemsize for v in (n * image, image, *steps))
-        views = [as_strided(buf[offset:], (s.groups, n, *outs), strides, writeable=False) for offset in offsets]
 
     def work(block: Block) -> None:
         g0, g1, n0, n1 = block
-        images = n1 - n0
-        # on threads, one NumPy call per tap covers the block's channels (each weight broadcast along
-        # its channel's run); in turn, one channel per call: NumPy's loop with a scalar weight is faster
-        step = g1 - g0 if p.parallel else 1
-        acc, tmp = np.empty((2, step, images, *acc_shape), job.weight.dtype)
-        span = (images - 1) * image + outs[0] * s.row_size  # wide: the last image stops after its last output row
-        if p.wide:
-            acc_run, tmp_run = acc.reshape(step, -1)[:, :span], tmp.reshape(step, -1)[:, :span]
-            result = acc.reshape(step, images, *padded)[keep]
+        channels, images = g1 - g0, n1 - n0
+        buf = padded_buffer(job.x[n0:n1, g0:g1].swapaxes(0, 1), s.geo.pads, job.weight.dtype, job.mode,
+                            slack=p.slack)[0]
+        if p.wide:  # per channel, one flat range over its images' padded grids, up to the last output row
+            span = (images - 1) * image + outs[0] * s.row_size
+            runs = as_strided(buf, (channels, images * image + p.slack), (images * image * itemsize, itemsize),
+                              writeable=False)  # a channel's run, and what follows it
+            views = [runs[:, offset:offset + span] for offset in offsets]
+            acc, tmp = np.empty((2, channels, images * image), job.weight.dtype)
+            acc_run, tmp_run = acc[:, :span], tmp[:, :span]
+            result = acc.reshape(channels, images, *padded)[keep]
         else:
+            strides = tuple(v * itemsize for v in (images * image, image, *steps))
+            views = [as_strided(buf[offset:], (channels, images, *outs), strides, writeable=False)
+                     for offset in offsets]
+            acc, tmp = np.empty((2, channels, images, *outs), job.weight.dtype)
             acc_run, tmp_run, result = acc, tmp, acc
-        if step == 1:
-            acc_run, tmp_run = acc_run[0], tmp_run[0]
-        by_image = np.moveaxis(result, 0, 1)  # (images, channels, *output), a view of the accumulator
-        column = (step,) + (1,) * (acc_run.ndim - 1)
-        for c0 in range(g0, g1, step):
-            if step == 1 and p.wide:  # one flat run of the channel-major buffer per tap
-                start = (c0 * n + n0) * image
-                picks = [buf[offset + start:offset + start + span] for offset in offsets]
-            elif step == 1:
-                picks = [view[c0, n0:n1] for view in views]
+        column = (channels,) + (1,) * (acc_run.ndim - 1)
+        for k in range(s.cout_per_group):
+            w = weights[g0:g1, k]
+            for t, v in enumerate(views):
+                if t == 0:
+                    np.multiply(v, w[:, t].reshape(column), out=acc_run)
+                else:
+                    np.multiply(v, w[:, t].reshape(column), out=tmp_run)
+                    np.add(acc_run, tmp_run, out=acc_run)
+            target = job.out[n0:n1, g0:g1, k].swapaxes(0, 1)  # (channels, images, *output)
+            if job.bias is None:  # one copy with the exact output's short rows: the sums above run wide
+                target[...] = result
             else:
-                picks = [view[c0:c0 + step, n0 * image:n0 * image + span] if p.wide else view[c0:c0 + step, n0:n1]
-                         for view in views]
-            for k in range(s.cout_per_group):
-                for t, v in enumerate(picks):
-                    w = weights[c0, k, t] if step == 1 else weights[c0:c0 + step, k, t].reshape(column)
-                    if t == 0:
-                        np.multiply(v, w, out=acc_run)
-                    else:
-                        np.multiply(v, w, out=tmp_run)
-                        np.add(acc_run, tmp_run, out=acc_run)
-                if step == 1:  # (images, *output): plain copies, no size-1 channel axis
-                    target, source = job.out[n0:n1, c0, k], result[0]
-                    bias = None if job.bias is None else job.bias[c0, k]
-                else:
-                    target, source = job.out[n0:n1, c0:c0 + step, k], by_image
-                    bias = None if job.bias is None else job.bias[c0:c0 + step, k].reshape((step,) + (1,) * s.nd)
-                if bias is None:
-                    target[...] = source
-                else:
-                    np.add(source, bias, out=target)
+                np.add(result, job.bias[g0:g1, k].reshape((channels,) + (1,) * (s.nd + 1)), out=target)
 
     _blocks.run(p.blocks, work, p.parallel)
 
