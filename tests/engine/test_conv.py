@@ -3,6 +3,9 @@ fast path, forced through ``Tuning(path=...)``, against ``engine.reference.conv`
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -197,6 +200,27 @@ def test_nested_block_runs_do_not_wait_on_their_own_pool() -> None:
     finally:
         set_workers(old)
     assert sorted(seen) == sorted(pair * 2)
+
+
+def test_a_late_thread_leaves_its_blocks_to_the_others() -> None:
+    """Threads take blocks from one queue: a thread held up (its core busy) does not keep a share."""
+    done: list[tuple[int, str]] = []
+    held = threading.Event()
+
+    def work(block: int) -> None:
+        name = threading.current_thread().name
+        if name != threading.main_thread().name and not held.is_set():
+            held.set()
+            time.sleep(0.3)
+        done.append((block, name))
+
+    old = set_workers(2)
+    try:
+        _blocks.run(list(range(20)), work)
+    finally:
+        set_workers(old)
+    assert sorted(b for b, _ in done) == list(range(20))
+    assert sum(name == threading.main_thread().name for _, name in done) >= 15
 
 
 def test_blocks_are_even_and_shared_by_the_threads() -> None:

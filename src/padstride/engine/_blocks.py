@@ -94,7 +94,7 @@ def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
 _WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
 _POOL: ThreadPoolExecutor | None = None
 _PREFIX = "padstride-engine"
-_INSIDE = threading.local()  # .active: this thread runs a share of blocks
+_INSIDE = threading.local()  # .active: this thread is running blocks
 
 
 class _LibController(Protocol):
@@ -159,12 +159,13 @@ def run(blocks: Iterable[_Block], work: Callable[[_Block], None], parallel: bool
     """Call ``work`` on every block (a row range, or whatever ``work`` takes: a group of ranges), in
     parallel where :func:`workers` > 1 and threadpoolctl is present.
 
-    The blocks are split once into one contiguous share per thread (the calling thread runs the
-    first): one hand-over per thread, not one per block, so small cache-sized blocks cost no more
-    than large ones. ``parallel=False`` runs them in turn: for work made of many short NumPy calls
-    (a few µs each), threads spend more time handing the GIL over than they gain. Called from
-    inside a share (a block's own padding, say), it runs them in turn too, rather than wait on its
-    own pool.
+    Every thread (the calling one too) takes the next block from one shared queue until none is
+    left: one hand-over per thread, not one per block, so small cache-sized blocks cost no more than
+    large ones, and a thread that starts late (its core busy elsewhere) leaves its blocks to the
+    others instead of making them wait. ``parallel=False`` runs them in turn: for work made of many
+    short NumPy calls (a few µs each), threads spend more time handing the GIL over than they gain.
+    Called from inside a run (a block's own padding, say), it runs them in turn too, rather than
+    wait on its own pool.
     """
     todo = list(blocks)
     k = min(workers(), len(todo)) if parallel and not getattr(_INSIDE, "active", False) else 1
@@ -176,20 +177,20 @@ def run(blocks: Iterable[_Block], work: Callable[[_Block], None], parallel: bool
     global _POOL
     if _POOL is None or _POOL._max_workers < k - 1:
         _POOL = ThreadPoolExecutor(k - 1, thread_name_prefix=_PREFIX)
-    shares = [todo[len(todo) * i // k:len(todo) * (i + 1) // k] for i in range(k)]
+    queue = iter(todo)  # shared by the threads; next() on a list iterator holds the GIL
 
-    def share(part: list[_Block]) -> None:
+    def drain() -> None:
         _INSIDE.active = True
         try:
-            for block in part:
+            for block in queue:
                 work(block)
         finally:
             _INSIDE.active = False
 
     with ctl.limit(limits=1, user_api="blas"):
-        futures = [_POOL.submit(share, part) for part in shares[1:]]
+        futures = [_POOL.submit(drain) for _ in range(k - 1)]
         try:
-            share(shares[0])
+            drain()
         finally:
             for future in futures:
                 future.result()
