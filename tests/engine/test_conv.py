@@ -90,8 +90,7 @@ def test_every_path_matches_the_reference(drawn: tuple[Path, dict], into_output:
             if path not in paths:
                 assert path is Path.DIRECT and not (into_output and layout == "channels_first")
                 continue
-            threaded = 1 if cfg["workers"] > 1 else Tuning.parallel_elements  # depthwise: channel blocks on threads
-            tuning = Tuning(path=path, into_output=into_output, block_bytes=cfg["block"], parallel_elements=threaded)
+            tuning = Tuning(path=path, into_output=into_output, block_bytes=cfg["block"])
             got = conv(xs, ws, *args, padding_mode=cfg["mode"], layout=layout, tuning=tuning)
             if layout == "channels_last":
                 got = np.moveaxis(got, -1, 1)

@@ -7,10 +7,10 @@ one after another and BLAS threads itself.
 
 Every op works on one block of ``(images, rows of the first spatial output axis)`` at a time,
 sized so that its temporary buffers (im2col columns plus the GEMM result) hold at most
-:data:`BLOCK_BYTES` (8 MiB by default); the tap loops (depthwise convolution, pooling), which sweep
-their accumulator once per kernel tap, use at most ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB) so it
-stays in cache. The one exception: a block is never smaller than one output row of one image
-(depthwise: one image of one channel), so a single row that needs more than the limit is done whole.
+:data:`BLOCK_BYTES` (8 MiB by default); the tap loops of pooling, which sweep their accumulator
+once per kernel tap, use at most ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB) so it stays in cache. The
+one exception: a block is never smaller than one output row of one image (depthwise convolution:
+one image of one channel), so a single row that needs more than the limit is done whole.
 Blocks are made even (their image counts differ by at most one, and their number is a multiple of
 the thread count), so no thread is left with one block more than the others. Every worker thread
 holds one block at a time.
@@ -155,20 +155,18 @@ def set_workers(n: int | None) -> int | None:
 _Block = TypeVar("_Block")
 
 
-def run(blocks: Iterable[_Block], work: Callable[[_Block], None], parallel: bool = True) -> None:
+def run(blocks: Iterable[_Block], work: Callable[[_Block], None]) -> None:
     """Call ``work`` on every block (a row range, or whatever ``work`` takes: a group of ranges), in
     parallel where :func:`workers` > 1 and threadpoolctl is present.
 
     Every thread (the calling one too) takes the next block from one shared queue until none is
     left: one hand-over per thread, not one per block, so small cache-sized blocks cost no more than
     large ones, and a thread that starts late (its core busy elsewhere) leaves its blocks to the
-    others instead of making them wait. ``parallel=False`` runs them in turn: for work made of many
-    short NumPy calls (a few µs each), threads spend more time handing the GIL over than they gain.
-    Called from inside a run (a block's own padding, say), it runs them in turn too, rather than
-    wait on its own pool.
+    others instead of making them wait. Called from inside a run (a block's own padding, say), it
+    runs them in turn, rather than wait on its own pool.
     """
     todo = list(blocks)
-    k = min(workers(), len(todo)) if parallel and not getattr(_INSIDE, "active", False) else 1
+    k = 1 if getattr(_INSIDE, "active", False) else min(workers(), len(todo))
     ctl = _controller()
     if k <= 1 or not ctl:
         for block in todo:

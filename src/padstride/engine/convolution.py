@@ -20,9 +20,8 @@ through a transposed view, so it costs no extra pass.
 
 Memory: beside the output (and the padded copy of the input, where blocks do not pad their own
 images), one block's buffers hold at most ``padstride.engine.BLOCK_BYTES`` (never less than one
-output row of one image); the depthwise accumulator and its temporary at most
-``min(BLOCK_BYTES, TAP_BYTES)`` (never less than one image of one channel). One block per worker
-thread at a time.
+output row of one image; depthwise: one image of one channel). One block per worker thread at a
+time.
 """
 
 from __future__ import annotations
@@ -244,7 +243,7 @@ def _im2col(job: _Job, p: ConvPlan) -> None:
         cols = np.moveaxis(part, 0, 2 + s.nd).reshape(s.groups, s.cin_per_group * s.tap_count, -1)
         _store(job, np.matmul(weights, cols), block, p.wide)
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _direct(job: _Job, p: ConvPlan) -> None:
@@ -267,7 +266,7 @@ def _direct(job: _Job, p: ConvPlan) -> None:
             if job.bias is not None:
                 target += job.bias[:, :, None]
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _shifted(job: _Job, p: ConvPlan) -> None:
@@ -299,7 +298,7 @@ def _shifted(job: _Job, p: ConvPlan) -> None:
             result = _shifted_gemm(job, buf, start, n1 - n0, (r1 - r0) * s.row_size, tap_weights, offsets)
             _store(job, result, block, True)
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _shifted_gemm(job: _Job, buf: np.ndarray, start: int, images: int, size: int, tap_weights: np.ndarray,
@@ -394,7 +393,7 @@ def _stacked(job: _Job, p: ConvPlan) -> None:
             if job.bias is not None:
                 target += job.bias.reshape(s.groups, cout, *(1,) * s.nd)
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _sum_tap_gemms(tap_weights: np.ndarray, cols: np.ndarray, offsets: Sequence[int], out: np.ndarray,
@@ -469,27 +468,27 @@ def _channels_last(job: _Job, p: ConvPlan) -> None:
         grid = result.reshape(s.groups, images, rows, *outs[1:], s.cout_per_group)
         job.out[n0:n1, :, :, r0:r1] = np.moveaxis(grid, (1, 0, -1), (0, 1, 2))
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _depthwise(job: _Job, p: ConvPlan) -> None:
-    """:attr:`Path.DEPTHWISE`: per block of channels × images, multiply-accumulate one view per kernel tap.
+    """:attr:`Path.DEPTHWISE`: per block of channels × images, columns of every tap and one GEMM per channel.
 
     Each block pads its own channels and images channel-major (channels, images, *padded), so a
-    channel's images are one run of memory, and every tap is one multiply by the weights (a column,
-    one per channel) and one add, each a single NumPy call over the whole block; the padded copy,
-    the accumulator and its temporary hold at most the tap limit, i.e. stay in cache; one copy
-    (with the bias) writes the output. With all strides 1 the view is wide (one flat range per
-    channel over the block's images; row tails computed and dropped).
+    channel's images are one run of memory; one copy gathers the columns of every tap
+    (channels, taps, positions) and one batched GEMM multiplies each channel's columns by its own
+    weights (channels, C_out/groups, taps): no Python loop over channels or taps. The padded copy,
+    the columns and the result stay within the block limit; one copy (with the bias) writes the
+    output. With all strides 1 the positions are wide (one flat range per channel over the block's
+    images; row tails computed and dropped).
     """
     s, itemsize = job.shape, job.itemsize
     outs, padded, image = s.geo.output, s.padded, s.image_size
     axis_steps = _element_strides(padded)
     taps = tuple(a.dilation * step for a, step in zip(s.geo, axis_steps, strict=True))
     steps = tuple(a.stride * step for a, step in zip(s.geo, axis_steps, strict=True))
-    weights = job.weight.reshape(s.groups, s.cout_per_group, -1)
-    offsets = [sum(t * step for t, step in zip(idx, taps, strict=True)) for idx in np.ndindex(*s.kernel)]
-    keep = (slice(None), slice(None), *(slice(0, o) for o in outs))
+    weights = job.weight.reshape(s.groups, s.cout_per_group, s.tap_count)
+    keep = (slice(None), slice(None), slice(None), *(slice(0, o) for o in outs))
 
     def work(block: Block) -> None:
         g0, g1, n0, n1 = block
@@ -498,34 +497,28 @@ def _depthwise(job: _Job, p: ConvPlan) -> None:
                             slack=p.slack)[0]
         if p.wide:  # per channel, one flat range over its images' padded grids, up to the last output row
             span = (images - 1) * image + outs[0] * s.row_size
-            runs = as_strided(buf, (channels, images * image + p.slack), (images * image * itemsize, itemsize),
-                              writeable=False)  # a channel's run, and what follows it
-            views = [runs[:, offset:offset + span] for offset in offsets]
-            acc, tmp = np.empty((2, channels, images * image), job.weight.dtype)
-            acc_run, tmp_run = acc[:, :span], tmp[:, :span]
-            result = acc.reshape(channels, images, *padded)[keep]
+            view = as_strided(buf, (channels, *s.kernel, span), tuple(v * itemsize for v in (images * image, *taps, 1)),
+                              writeable=False)
+            result = np.empty((channels, s.cout_per_group, images * image), job.weight.dtype)
+            product = result[..., :span]
+            exact = result.reshape(channels, s.cout_per_group, images, *padded)[keep]
         else:
-            strides = tuple(v * itemsize for v in (images * image, image, *steps))
-            views = [as_strided(buf[offset:], (channels, images, *outs), strides, writeable=False)
-                     for offset in offsets]
-            acc, tmp = np.empty((2, channels, images, *outs), job.weight.dtype)
-            acc_run, tmp_run, result = acc, tmp, acc
-        column = (channels,) + (1,) * (acc_run.ndim - 1)
-        for k in range(s.cout_per_group):
-            w = weights[g0:g1, k]
-            for t, v in enumerate(views):
-                if t == 0:
-                    np.multiply(v, w[:, t].reshape(column), out=acc_run)
-                else:
-                    np.multiply(v, w[:, t].reshape(column), out=tmp_run)
-                    np.add(acc_run, tmp_run, out=acc_run)
-            target = job.out[n0:n1, g0:g1, k].swapaxes(0, 1)  # (channels, images, *output)
-            if job.bias is None:  # one copy with the exact output's short rows: the sums above run wide
-                target[...] = result
-            else:
-                np.add(result, job.bias[g0:g1, k].reshape((channels,) + (1,) * (s.nd + 1)), out=target)
+            span = images * math.prod(outs)
+            view = as_strided(buf, (channels, *s.kernel, images, *outs),
+                              tuple(v * itemsize for v in (images * image, *taps, image, *steps)), writeable=False)
+            result = np.empty((channels, s.cout_per_group, span), job.weight.dtype)
+            product = result
+            exact = result.reshape(channels, s.cout_per_group, images, *outs)
+        cols = np.empty((channels, s.tap_count, span), job.weight.dtype)
+        np.copyto(cols.reshape(view.shape), view)
+        np.matmul(weights[g0:g1], cols, out=product)
+        target = np.moveaxis(job.out[n0:n1, g0:g1], 0, 2)  # (channels, C_out/groups, images, *output)
+        if job.bias is None:  # one copy with the exact output's short rows: the GEMM runs wide
+            target[...] = exact
+        else:
+            np.add(exact, job.bias[g0:g1].reshape((channels, s.cout_per_group) + (1,) * (s.nd + 1)), out=target)
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 _PATHS: dict[Path, Callable[[_Job, ConvPlan], None]] = {

@@ -79,14 +79,8 @@ class Tuning:
     #: GEMMs may write straight into a channels-first output (:attr:`Path.DIRECT`, and the shifted
     #: path on blocks of whole images); False: every result goes through a block buffer
     into_output: bool = True
-    #: depthwise blocks run on threads only when one NumPy call (a block's channels × images) covers
-    #: at least this many elements; else in turn
-    parallel_elements: int = 1 << 16
     #: bytes of one block's buffers; ``None``: ``padstride.engine.BLOCK_BYTES`` at call time
     block_bytes: int | None = None
-    #: bytes of a tap loop's buffers (depthwise: the block's padded copy, accumulator and temporary),
-    #: capped by ``block_bytes``
-    tap_bytes: int = _blocks.TAP_BYTES
     #: force this path (:class:`PlanError` if it cannot run the convolution)
     path: Path | None = None
 
@@ -170,8 +164,6 @@ class ConvPlan:
     own_pad: bool
     #: GEMMs write straight into the output where a block holds whole images
     into_output: bool
-    #: blocks run on the engine's threads
-    parallel: bool = True
     #: every path that could compute this convolution
     eligible: tuple[Path, ...] = field(default=(), compare=False)
 
@@ -260,13 +252,11 @@ def _pad_plan(shape: ConvShape, row_bytes: int, image_bytes: int, tuning: Tuning
 
 
 def _depthwise_plan(shape: ConvShape, tuning: Tuning, paths: tuple[Path, ...]) -> ConvPlan:
-    """Blocks of channels × images whose padded copy, accumulator and temporary fit the tap limit."""
+    """Blocks of channels × images whose padded copy, columns and GEMM result fit the block limit."""
     wide = shape.unit_stride
     slack = shape.row_size if wide else 0
-    per_image = shape.image_size if wide else math.prod(shape.geo.output)  # accumulator elements of one image
-    limit = max(1, min(tuning.limit(), tuning.tap_bytes) - slack * shape.itemsize)
-    row_bytes = (shape.image_size + 2 * per_image) * shape.itemsize
+    per_image = shape.image_size if wide else math.prod(shape.geo.output)  # positions of one image
+    limit = max(1, tuning.limit() - slack * shape.itemsize)
+    row_bytes = (shape.image_size + (shape.tap_count + shape.cout_per_group) * per_image) * shape.itemsize
     blocks = tuple(_blocks.plan(shape.groups, shape.n, row_bytes, limit))
-    call = max((g1 - g0) * (n1 - n0) * per_image for g0, g1, n0, n1 in blocks)  # elements of one NumPy call
-    parallel = _blocks.workers() > 1 and call >= tuning.parallel_elements
-    return ConvPlan(Path.DEPTHWISE, wide, slack, blocks, True, False, parallel, eligible=paths)
+    return ConvPlan(Path.DEPTHWISE, wide, slack, blocks, True, False, eligible=paths)
