@@ -111,6 +111,9 @@ def test_planner_choices_and_forcing() -> None:
     assert conv_plan(volume[:, :2], np.zeros((8, 2, 3, 3, 3), np.float32)).path is Path.STACKED
     assert conv_plan(volume[:, :1], np.zeros((8, 1, 3, 3, 3), np.float32)).path is Path.IM2COL  # not direct in 3-D
     assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32)).path is Path.DIRECT
+    stem, w3 = np.zeros((1, 3, 224, 224), np.float32), np.zeros((32, 3, 3, 3), np.float32)
+    assert conv_plan(stem, w3, padding="same").path is Path.IM2COL  # one image's result 6.4 MB: wide columns
+    assert conv_plan(stem, w3, stride=2, padding="same").path is Path.DIRECT  # strided: no wide columns
     assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32), tuning=Tuning(into_output=False)).path \
         is Path.IM2COL
     with pytest.raises(PlanError, match="path 'shifted' cannot compute"):

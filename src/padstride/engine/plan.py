@@ -76,6 +76,10 @@ class Tuning:
     shifted_min_k: int = 128
     #: stride-1 convolutions of 3 or more axes with C_in/groups · k_last ≥ this take :attr:`Path.STACKED`
     stacked_min_k: int = 6
+    #: stride-1 convolutions take :attr:`Path.DIRECT` only while one image's GEMM result
+    #: (C_out · output positions) holds at most this many bytes; larger ones take :attr:`Path.IM2COL`
+    #: (contiguous wide columns, the result in a block buffer that stays in cache)
+    direct_max_bytes: int = 1 << 20
     #: GEMMs may write straight into a channels-first output (:attr:`Path.DIRECT`, and the shifted
     #: path on blocks of whole images); False: every result goes through a block buffer
     into_output: bool = True
@@ -194,7 +198,9 @@ def choose(shape: ConvShape, tuning: Tuning = Tuning()) -> Path:
             return Path.STACKED
     few_rows = shape.cin_per_group * shape.tap_count < tuning.shifted_min_k
     if few_rows and tuning.into_output and shape.channels_first_out and shape.nd <= 2:  # 3-D: im2col is faster
-        return Path.DIRECT
+        image_result = shape.c_out * math.prod(shape.geo.output) * shape.itemsize
+        if not shape.unit_stride or image_result <= tuning.direct_max_bytes:
+            return Path.DIRECT
     return Path.IM2COL
 
 
