@@ -258,11 +258,16 @@ def _pad_plan(shape: ConvShape, row_bytes: int, image_bytes: int, tuning: Tuning
 
 
 def _depthwise_plan(shape: ConvShape, tuning: Tuning, paths: tuple[Path, ...]) -> ConvPlan:
-    """Blocks of channels × images whose padded copy, columns and GEMM result fit the block limit."""
+    """Blocks of channels × images whose padded copy, columns and GEMM result fit the block limit:
+    whole images with all their channels where one fits, else channels of all images (or fewer)."""
     wide = shape.unit_stride
     slack = shape.row_size if wide else 0
     per_image = shape.image_size if wide else math.prod(shape.geo.output)  # positions of one image
     limit = max(1, tuning.limit() - slack * shape.itemsize)
     row_bytes = (shape.image_size + (shape.tap_count + shape.cout_per_group) * per_image) * shape.itemsize
-    blocks = tuple(_blocks.plan(shape.groups, shape.n, row_bytes, limit))
+    if shape.groups * row_bytes <= limit:  # blocks of whole images, every channel: contiguous copies
+        images = _blocks.plan(shape.n, 1, shape.groups * row_bytes, limit)
+        blocks = tuple((0, shape.groups, n0, n1) for n0, n1, _, _ in images)
+    else:
+        blocks = tuple(_blocks.plan(shape.groups, shape.n, row_bytes, limit))
     return ConvPlan(Path.DEPTHWISE, wide, slack, blocks, True, False, eligible=paths)
