@@ -7,7 +7,12 @@ process: in a shared process, whichever side allocates decides whether the other
 faults in fresh pages (glibc returns large freed blocks to the system), which moved torch's times
 by up to 70% either way. The conv cases run twice: with glibc's defaults, and with glibc keeping
 freed memory (``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``) so that neither side pays
-page faults — that is where the 224² case's outputs (205 MB per call) stop dominating.
+page faults — that is where the 224² case's outputs (205 MB per call) stop dominating. Each timed
+call follows an untimed call of the same side, so it runs in the steady state of a program that
+calls the op in a loop, and neither side pays for what the other left behind: torch's OpenMP
+threads spin for milliseconds after each call (libgomp's default wait policy), which took one of
+the two cores from the padstride call that followed (28² depthwise: 7.0 ms in such pairs, 4.4 ms
+alone, 4.4 ms in pairs with torch's ``OMP_WAIT_POLICY=PASSIVE``).
 
 Every measurement (timed pairs, the matmul roofline, the NumPy floors) runs in worker processes
 started without the ``OPENBLAS_*`` variables of the calling shell: ``OPENBLAS_CORETYPE=Haswell``
@@ -132,8 +137,8 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
 
     GEMM paths: every ``np.matmul`` of the plan at its exact shape (operands contiguous and in
     cache, one thread, best of ``reps`` in process CPU time, so that other jobs on the machine do
-    not count), times its number of calls; depthwise: the multiply and add passes over each
-    block's accumulator. Divided by ``threads`` (perfect scaling), this is a
+    not count), times its number of calls (depthwise: one batched GEMM per block of channels).
+    Divided by ``threads`` (perfect scaling), this is a
     lower bound on padstride's time with NumPy's kernels on this machine, whatever the copies cost.
     ``pad_ms``: the one copy every path makes, the input into its padded buffer (same timing).
     """
@@ -168,6 +173,10 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
             key, calls = (groups, cout, cin_g * taps, images * rows * (wide_row if p.wide else out_row)), 1
         elif p.path is Path.CHANNELS_LAST:  # (positions, K) @ (K, C_out/groups)
             key, calls = (groups, images * rows * out_row, cin_g * taps, cout), 1
+        elif p.path is Path.DEPTHWISE:  # blocks of channels (n0, n1) × images (r0, r1): one GEMM per channel
+            padded_image = int(np.prod([a.padded_input for a in geo]))
+            span = (rows - 1) * padded_image + geo.output[0] * wide_row if p.wide else rows * int(np.prod(geo.output))
+            key, calls = (images, cout, taps, span), 1
         else:
             continue
         gemms[key] = gemms.get(key, 0) + calls
@@ -176,19 +185,6 @@ def floor_ms(name: str, threads: int, reps: int = 3) -> dict[str, Any]:
         for (g, m, k, n), calls in gemms.items():
             a, b, c = np.ones((g, m, k), np.float32), np.ones((g, k, n), np.float32), np.empty((g, m, n), np.float32)
             total += calls * min(_cpu_time(lambda a=a, b=b, c=c: np.matmul(a, b, out=c)) for _ in range(reps))
-        if p.path is Path.DEPTHWISE:  # per block: a multiply per tap, an add per tap but the first
-            for g0, g1, n0, n1 in p.blocks:
-                per_image = wide_row * geo.output[0] if p.wide else int(np.prod(geo.output))
-                acc = np.ones((g1 - g0, (n1 - n0) * per_image), np.float32)
-                tmp, weights = np.empty_like(acc), np.ones((g1 - g0, 1), np.float32)
-
-                def passes(acc: np.ndarray = acc, tmp: np.ndarray = tmp, weights: np.ndarray = weights) -> None:
-                    np.multiply(acc, weights, out=acc)
-                    for _ in range(taps - 1):
-                        np.multiply(acc, weights, out=tmp)
-                        np.add(acc, tmp, out=acc)
-
-                total += min(_cpu_time(passes) for _ in range(reps))
         x = np.random.default_rng(0).standard_normal(xs, np.float32)
         pad = min(_cpu_time(lambda: padded_buffer(x, geo.pads, x.dtype, "constant", p.slack)) for _ in range(reps))
     return {"path": p.path.value, "floor_ms": total / threads * 1e3, "pad_ms": pad / threads * 1e3}
@@ -354,6 +350,7 @@ def _worker(conn: Any, side: int, env: dict[str, str]) -> None:
             fn()  # warm-up
             conn.send(None)
         elif msg[0] == "time":
+            fn()  # settle: the other side's leftovers (spinning threads, cache) fall on this call
             f0 = _faults()
             t0, c0 = time.perf_counter(), time.process_time()
             fn()
@@ -453,7 +450,7 @@ def markdown(payload: dict[str, Any]) -> str:
         f"the shell's environment: {removed}); "
         f"machine GEMM roofline (np.matmul 2048³): **{payload['roofline_gflops']:.0f} GFLOP/s**. "
         f"Ratio = padstride time / torch time in the same run (median of {REPS} alternating pairs, each side "
-        "in its own process); "
+        "in its own process, each timed call right after an untimed one of the same side); "
         "below 1 means padstride is faster. "
         f"Load average when the run started: {payload['load_average_at_start']:.1f} on "
         f"{os.cpu_count()} cores (a shared machine: absolute times and the roofline are depressed, "
@@ -470,7 +467,7 @@ def markdown(payload: dict[str, Any]) -> str:
                      f"{r['roofline_fraction']:.0%} |")
     lines += ["", f"Median ratio over the 2-D cases: **{payload['median_ratio_2d']:.2f}**.", "",
               "NumPy floor = the time of the NumPy operations the planned path cannot avoid (its GEMMs at "
-              "their exact shapes, or the depthwise multiply/add passes), each measured alone on one "
+              "their exact shapes), each measured alone on one "
               "thread with its operands in cache, divided by the thread count (perfect scaling), over "
               "torch's time: no im2col layout can bring the ratio below it with NumPy's kernels "
               "(`benchmarks/engine.py:floor_ms`); floor + pad adds the one copy every path makes, the "

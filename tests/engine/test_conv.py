@@ -3,6 +3,9 @@ fast path, forced through ``Tuning(path=...)``, against ``engine.reference.conv`
 
 from __future__ import annotations
 
+import threading
+import time
+
 import numpy as np
 import pytest
 import torch
@@ -87,8 +90,7 @@ def test_every_path_matches_the_reference(drawn: tuple[Path, dict], into_output:
             if path not in paths:
                 assert path is Path.DIRECT and not (into_output and layout == "channels_first")
                 continue
-            threaded = 1 if cfg["workers"] > 1 else Tuning.parallel_elements  # depthwise: channel blocks on threads
-            tuning = Tuning(path=path, into_output=into_output, block_bytes=cfg["block"], parallel_elements=threaded)
+            tuning = Tuning(path=path, into_output=into_output, block_bytes=cfg["block"])
             got = conv(xs, ws, *args, padding_mode=cfg["mode"], layout=layout, tuning=tuning)
             if layout == "channels_last":
                 got = np.moveaxis(got, -1, 1)
@@ -109,6 +111,9 @@ def test_planner_choices_and_forcing() -> None:
     assert conv_plan(volume[:, :2], np.zeros((8, 2, 3, 3, 3), np.float32)).path is Path.STACKED
     assert conv_plan(volume[:, :1], np.zeros((8, 1, 3, 3, 3), np.float32)).path is Path.IM2COL  # not direct in 3-D
     assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32)).path is Path.DIRECT
+    stem, w3 = np.zeros((1, 3, 224, 224), np.float32), np.zeros((32, 3, 3, 3), np.float32)
+    assert conv_plan(stem, w3, padding="same").path is Path.IM2COL  # one image's result 6.4 MB: wide columns
+    assert conv_plan(stem, w3, stride=2, padding="same").path is Path.DIRECT  # strided: no wide columns
     assert conv_plan(x[:, :3], np.zeros((8, 3, 3, 3), np.float32), tuning=Tuning(into_output=False)).path \
         is Path.IM2COL
     with pytest.raises(PlanError, match="path 'shifted' cannot compute"):
@@ -197,6 +202,27 @@ def test_nested_block_runs_do_not_wait_on_their_own_pool() -> None:
     finally:
         set_workers(old)
     assert sorted(seen) == sorted(pair * 2)
+
+
+def test_a_late_thread_leaves_its_blocks_to_the_others() -> None:
+    """Threads take blocks from one queue: a thread held up (its core busy) does not keep a share."""
+    done: list[tuple[int, str]] = []
+    held = threading.Event()
+
+    def work(block: int) -> None:
+        name = threading.current_thread().name
+        if name != threading.main_thread().name and not held.is_set():
+            held.set()
+            time.sleep(0.3)
+        done.append((block, name))
+
+    old = set_workers(2)
+    try:
+        _blocks.run(list(range(20)), work)
+    finally:
+        set_workers(old)
+    assert sorted(b for b, _ in done) == list(range(20))
+    assert sum(name == threading.main_thread().name for _, name in done) >= 15
 
 
 def test_blocks_are_even_and_shared_by_the_threads() -> None:

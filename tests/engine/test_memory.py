@@ -101,3 +101,21 @@ def test_shifted_conv_memory(path: Path) -> None:
     finally:
         set_workers(old)
     assert peak <= out.nbytes + padded + limit + SLACK, f"{path}: {peak - out.nbytes - padded} > {limit + SLACK}"
+
+
+@pytest.mark.parametrize("shape", [(64, 4, 12, 12), (4, 16, 30, 30)])
+def test_depthwise_conv_memory(shape: tuple[int, ...]) -> None:
+    """Depthwise blocks (padded copy, every tap's columns, GEMM result) stay within the limit beside
+    the output: blocks of whole images with every channel, or of channels of all images."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(shape)
+    w = rng.standard_normal((2 * shape[1], 1, 3, 3))
+    limit = 200_000
+    tuning = Tuning(block_bytes=limit)
+    assert conv_plan(x, w, padding="same", groups=shape[1], tuning=tuning).path is Path.DEPTHWISE
+    old = set_workers(2)
+    try:
+        peak, out = _peak(lambda: conv(x, w, padding="same", groups=shape[1], tuning=tuning))
+    finally:
+        set_workers(old)
+    assert peak <= out.nbytes + 2 * limit + SLACK, f"{shape}: {peak - out.nbytes} > {2 * limit + SLACK}"

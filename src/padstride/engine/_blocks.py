@@ -7,10 +7,10 @@ one after another and BLAS threads itself.
 
 Every op works on one block of ``(images, rows of the first spatial output axis)`` at a time,
 sized so that its temporary buffers (im2col columns plus the GEMM result) hold at most
-:data:`BLOCK_BYTES` (8 MiB by default); the tap loops (depthwise convolution, pooling), which sweep
-their accumulator once per kernel tap, use at most ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB) so it
-stays in cache. The one exception: a block is never smaller than one output row of one image
-(depthwise: one image of one channel), so a single row that needs more than the limit is done whole.
+:data:`BLOCK_BYTES` (8 MiB by default); the tap loops of pooling, which sweep their accumulator
+once per kernel tap, use at most ``min(BLOCK_BYTES, TAP_BYTES)`` (2 MiB) so it stays in cache. The
+one exception: a block is never smaller than one output row of one image (depthwise convolution:
+one image of one channel), so a single row that needs more than the limit is done whole.
 Blocks are made even (their image counts differ by at most one, and their number is a multiple of
 the thread count), so no thread is left with one block more than the others. Every worker thread
 holds one block at a time.
@@ -24,7 +24,6 @@ holds one block at a time.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -95,6 +94,7 @@ def plan(n: int, rows: int, row_bytes: int, limit: int | None = None,
 _WORKERS: int | None = None  # None: as many as NumPy's BLAS threads
 _POOL: ThreadPoolExecutor | None = None
 _PREFIX = "padstride-engine"
+_INSIDE = threading.local()  # .active: this thread is running blocks
 
 
 class _LibController(Protocol):
@@ -155,25 +155,40 @@ def set_workers(n: int | None) -> int | None:
 _Block = TypeVar("_Block")
 
 
-def run(blocks: Iterable[_Block], work: Callable[[_Block], None], parallel: bool = True) -> None:
+def run(blocks: Iterable[_Block], work: Callable[[_Block], None]) -> None:
     """Call ``work`` on every block (a row range, or whatever ``work`` takes: a group of ranges), in
     parallel where :func:`workers` > 1 and threadpoolctl is present.
 
-    ``parallel=False`` runs them in turn: for work made of many short NumPy calls (a few µs each),
-    threads spend more time handing the GIL over than they gain. Called from a worker thread (a
-    block's own padding, say), it runs them in turn too, rather than wait on its own pool.
+    Every thread (the calling one too) takes the next block from one shared queue until none is
+    left: one hand-over per thread, not one per block, so small cache-sized blocks cost no more than
+    large ones, and a thread that starts late (its core busy elsewhere) leaves its blocks to the
+    others instead of making them wait. Called from inside a run (a block's own padding, say), it
+    runs them in turn, rather than wait on its own pool.
     """
     todo = list(blocks)
-    nested = threading.current_thread().name.startswith(_PREFIX)
-    k = min(workers(), len(todo)) if parallel and not nested else 1
+    k = 1 if getattr(_INSIDE, "active", False) else min(workers(), len(todo))
     ctl = _controller()
     if k <= 1 or not ctl:
         for block in todo:
             work(block)
         return
     global _POOL
-    if _POOL is None or _POOL._max_workers < k:
-        _POOL = ThreadPoolExecutor(k, thread_name_prefix=_PREFIX)
-    with ctl.limit(limits=1, user_api="blas") if ctl else contextlib.nullcontext():
-        for _ in _POOL.map(work, todo):
-            pass
+    if _POOL is None or _POOL._max_workers < k - 1:
+        _POOL = ThreadPoolExecutor(k - 1, thread_name_prefix=_PREFIX)
+    queue = iter(todo)  # shared by the threads; next() on a list iterator holds the GIL
+
+    def drain() -> None:
+        _INSIDE.active = True
+        try:
+            for block in queue:
+                work(block)
+        finally:
+            _INSIDE.active = False
+
+    with ctl.limit(limits=1, user_api="blas"):
+        futures = [_POOL.submit(drain) for _ in range(k - 1)]
+        try:
+            drain()
+        finally:
+            for future in futures:
+                future.result()

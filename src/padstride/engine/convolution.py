@@ -20,9 +20,8 @@ through a transposed view, so it costs no extra pass.
 
 Memory: beside the output (and the padded copy of the input, where blocks do not pad their own
 images), one block's buffers hold at most ``padstride.engine.BLOCK_BYTES`` (never less than one
-output row of one image); the depthwise accumulator and its temporary at most
-``min(BLOCK_BYTES, TAP_BYTES)`` (never less than one image of one channel). One block per worker
-thread at a time.
+output row of one image; depthwise: one image of one channel). One block per worker thread at a
+time.
 """
 
 from __future__ import annotations
@@ -244,7 +243,7 @@ def _im2col(job: _Job, p: ConvPlan) -> None:
         cols = np.moveaxis(part, 0, 2 + s.nd).reshape(s.groups, s.cin_per_group * s.tap_count, -1)
         _store(job, np.matmul(weights, cols), block, p.wide)
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _direct(job: _Job, p: ConvPlan) -> None:
@@ -267,7 +266,7 @@ def _direct(job: _Job, p: ConvPlan) -> None:
             if job.bias is not None:
                 target += job.bias[:, :, None]
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _shifted(job: _Job, p: ConvPlan) -> None:
@@ -299,7 +298,7 @@ def _shifted(job: _Job, p: ConvPlan) -> None:
             result = _shifted_gemm(job, buf, start, n1 - n0, (r1 - r0) * s.row_size, tap_weights, offsets)
             _store(job, result, block, True)
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _shifted_gemm(job: _Job, buf: np.ndarray, start: int, images: int, size: int, tap_weights: np.ndarray,
@@ -394,7 +393,7 @@ def _stacked(job: _Job, p: ConvPlan) -> None:
             if job.bias is not None:
                 target += job.bias.reshape(s.groups, cout, *(1,) * s.nd)
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _sum_tap_gemms(tap_weights: np.ndarray, cols: np.ndarray, offsets: Sequence[int], out: np.ndarray,
@@ -469,83 +468,57 @@ def _channels_last(job: _Job, p: ConvPlan) -> None:
         grid = result.reshape(s.groups, images, rows, *outs[1:], s.cout_per_group)
         job.out[n0:n1, :, :, r0:r1] = np.moveaxis(grid, (1, 0, -1), (0, 1, 2))
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 def _depthwise(job: _Job, p: ConvPlan) -> None:
-    """:attr:`Path.DEPTHWISE`: per block of channels, multiply-accumulate one view per kernel tap.
+    """:attr:`Path.DEPTHWISE`: per block of channels × images, columns of every tap and one GEMM per channel.
 
-    The input is padded channel-major (C, N, *padded), so a channel's images are one run of memory
-    and every tap is a multiply by the channel's weight plus an add, on an accumulator of at most
-    the tap limit (with its temporary), i.e. in cache. Blocks that run on threads do a block of
-    channels per NumPy call (long enough calls to be worth handing over the GIL); in turn, one
-    channel per call. With all strides 1 the view is wide (one flat range per channel over the
-    block's images; row tails dropped).
+    Each block pads its own channels and images channel-major (channels, images, *padded), so a
+    channel's images are one run of memory; one copy gathers the columns of every tap
+    (channels, taps, positions) and one batched GEMM multiplies each channel's columns by its own
+    weights (channels, C_out/groups, taps): no Python loop over channels or taps. The padded copy,
+    the columns and the result stay within the block limit; one copy (with the bias) writes the
+    output. With all strides 1 the positions are wide (one flat range per channel over the block's
+    images; row tails computed and dropped).
     """
     s, itemsize = job.shape, job.itemsize
-    outs, padded, image, n = s.geo.output, s.padded, s.image_size, s.n
-    buf = padded_buffer(job.x.swapaxes(0, 1), s.geo.pads, job.weight.dtype, job.mode, slack=p.slack)[0]
+    outs, padded, image = s.geo.output, s.padded, s.image_size
     axis_steps = _element_strides(padded)
     taps = tuple(a.dilation * step for a, step in zip(s.geo, axis_steps, strict=True))
     steps = tuple(a.stride * step for a, step in zip(s.geo, axis_steps, strict=True))
-    weights = job.weight.reshape(s.groups, s.cout_per_group, -1)
-    offsets = [sum(t * step for t, step in zip(idx, taps, strict=True)) for idx in np.ndindex(*s.kernel)]
-    keep = (slice(None), slice(None), *(slice(0, o) for o in outs))
-    if p.wide:  # per channel, one flat range over its images' padded grids (row tails dropped)
-        acc_shape: tuple[int, ...] = (image,)
-        views = [as_strided(buf[offset:], (s.groups, n * image), (n * image * itemsize, itemsize), writeable=False)
-                 for offset in offsets]
-    else:
-        acc_shape = tuple(outs)
-        strides = tuple(v * itemsize for v in (n * image, image, *steps))
-        views = [as_strided(buf[offset:], (s.groups, n, *outs), strides, writeable=False) for offset in offsets]
+    weights = job.weight.reshape(s.groups, s.cout_per_group, s.tap_count)
+    keep = (slice(None), slice(None), slice(None), *(slice(0, o) for o in outs))
 
     def work(block: Block) -> None:
         g0, g1, n0, n1 = block
-        images = n1 - n0
-        # on threads, one NumPy call per tap covers the block's channels (each weight broadcast along
-        # its channel's run); in turn, one channel per call: NumPy's loop with a scalar weight is faster
-        step = g1 - g0 if p.parallel else 1
-        acc, tmp = np.empty((2, step, images, *acc_shape), job.weight.dtype)
-        span = (images - 1) * image + outs[0] * s.row_size  # wide: the last image stops after its last output row
-        if p.wide:
-            acc_run, tmp_run = acc.reshape(step, -1)[:, :span], tmp.reshape(step, -1)[:, :span]
-            result = acc.reshape(step, images, *padded)[keep]
+        channels, images = g1 - g0, n1 - n0
+        buf = padded_buffer(job.x[n0:n1, g0:g1].swapaxes(0, 1), s.geo.pads, job.weight.dtype, job.mode,
+                            slack=p.slack)[0]
+        if p.wide:  # per channel, one flat range over its images' padded grids, up to the last output row
+            span = (images - 1) * image + outs[0] * s.row_size
+            view = as_strided(buf, (channels, *s.kernel, span), tuple(v * itemsize for v in (images * image, *taps, 1)),
+                              writeable=False)
+            result = np.empty((channels, s.cout_per_group, images * image), job.weight.dtype)
+            product = result[..., :span]
+            exact = result.reshape(channels, s.cout_per_group, images, *padded)[keep]
         else:
-            acc_run, tmp_run, result = acc, tmp, acc
-        if step == 1:
-            acc_run, tmp_run = acc_run[0], tmp_run[0]
-        by_image = np.moveaxis(result, 0, 1)  # (images, channels, *output), a view of the accumulator
-        column = (step,) + (1,) * (acc_run.ndim - 1)
-        for c0 in range(g0, g1, step):
-            if step == 1 and p.wide:  # one flat run of the channel-major buffer per tap
-                start = (c0 * n + n0) * image
-                picks = [buf[offset + start:offset + start + span] for offset in offsets]
-            elif step == 1:
-                picks = [view[c0, n0:n1] for view in views]
-            else:
-                picks = [view[c0:c0 + step, n0 * image:n0 * image + span] if p.wide else view[c0:c0 + step, n0:n1]
-                         for view in views]
-            for k in range(s.cout_per_group):
-                for t, v in enumerate(picks):
-                    w = weights[c0, k, t] if step == 1 else weights[c0:c0 + step, k, t].reshape(column)
-                    if t == 0:
-                        np.multiply(v, w, out=acc_run)
-                    else:
-                        np.multiply(v, w, out=tmp_run)
-                        np.add(acc_run, tmp_run, out=acc_run)
-                if step == 1:  # (images, *output): plain copies, no size-1 channel axis
-                    target, source = job.out[n0:n1, c0, k], result[0]
-                    bias = None if job.bias is None else job.bias[c0, k]
-                else:
-                    target, source = job.out[n0:n1, c0:c0 + step, k], by_image
-                    bias = None if job.bias is None else job.bias[c0:c0 + step, k].reshape((step,) + (1,) * s.nd)
-                if bias is None:
-                    target[...] = source
-                else:
-                    np.add(source, bias, out=target)
+            span = images * math.prod(outs)
+            view = as_strided(buf, (channels, *s.kernel, images, *outs),
+                              tuple(v * itemsize for v in (images * image, *taps, image, *steps)), writeable=False)
+            result = np.empty((channels, s.cout_per_group, span), job.weight.dtype)
+            product = result
+            exact = result.reshape(channels, s.cout_per_group, images, *outs)
+        cols = np.empty((channels, s.tap_count, span), job.weight.dtype)
+        np.copyto(cols.reshape(view.shape), view)
+        np.matmul(weights[g0:g1], cols, out=product)
+        target = np.moveaxis(job.out[n0:n1, g0:g1], 0, 2)  # (channels, C_out/groups, images, *output)
+        if job.bias is None:  # one copy with the exact output's short rows: the GEMM runs wide
+            target[...] = exact
+        else:
+            np.add(exact, job.bias[g0:g1].reshape((channels, s.cout_per_group) + (1,) * (s.nd + 1)), out=target)
 
-    _blocks.run(p.blocks, work, p.parallel)
+    _blocks.run(p.blocks, work)
 
 
 _PATHS: dict[Path, Callable[[_Job, ConvPlan], None]] = {

@@ -76,16 +76,15 @@ class Tuning:
     shifted_min_k: int = 128
     #: stride-1 convolutions of 3 or more axes with C_in/groups · k_last ≥ this take :attr:`Path.STACKED`
     stacked_min_k: int = 6
+    #: stride-1 convolutions take :attr:`Path.DIRECT` only while one image's GEMM result
+    #: (C_out · output positions) holds at most this many bytes; larger ones take :attr:`Path.IM2COL`
+    #: (contiguous wide columns, the result in a block buffer that stays in cache)
+    direct_max_bytes: int = 1 << 20
     #: GEMMs may write straight into a channels-first output (:attr:`Path.DIRECT`, and the shifted
     #: path on blocks of whole images); False: every result goes through a block buffer
     into_output: bool = True
-    #: depthwise blocks run on threads (a block of channels per NumPy call) only when one channel's
-    #: call covers at least this many elements; else in turn, one channel per call
-    parallel_elements: int = 1 << 17
     #: bytes of one block's buffers; ``None``: ``padstride.engine.BLOCK_BYTES`` at call time
     block_bytes: int | None = None
-    #: bytes of a tap loop's accumulator (depthwise), capped by ``block_bytes``
-    tap_bytes: int = _blocks.TAP_BYTES
     #: force this path (:class:`PlanError` if it cannot run the convolution)
     path: Path | None = None
 
@@ -169,8 +168,6 @@ class ConvPlan:
     own_pad: bool
     #: GEMMs write straight into the output where a block holds whole images
     into_output: bool
-    #: blocks run on the engine's threads
-    parallel: bool = True
     #: every path that could compute this convolution
     eligible: tuple[Path, ...] = field(default=(), compare=False)
 
@@ -201,7 +198,9 @@ def choose(shape: ConvShape, tuning: Tuning = Tuning()) -> Path:
             return Path.STACKED
     few_rows = shape.cin_per_group * shape.tap_count < tuning.shifted_min_k
     if few_rows and tuning.into_output and shape.channels_first_out and shape.nd <= 2:  # 3-D: im2col is faster
-        return Path.DIRECT
+        image_result = shape.c_out * math.prod(shape.geo.output) * shape.itemsize
+        if not shape.unit_stride or image_result <= tuning.direct_max_bytes:
+            return Path.DIRECT
     return Path.IM2COL
 
 
@@ -259,12 +258,16 @@ def _pad_plan(shape: ConvShape, row_bytes: int, image_bytes: int, tuning: Tuning
 
 
 def _depthwise_plan(shape: ConvShape, tuning: Tuning, paths: tuple[Path, ...]) -> ConvPlan:
-    """Blocks of channels × images whose accumulator and temporary fit the tap limit."""
+    """Blocks of channels × images whose padded copy, columns and GEMM result fit the block limit:
+    whole images with all their channels where one fits, else channels of all images (or fewer)."""
     wide = shape.unit_stride
-    per_image = shape.image_size if wide else math.prod(shape.geo.output)  # accumulator elements of one image
-    limit = min(tuning.limit(), tuning.tap_bytes)
-    blocks = tuple(_blocks.plan(shape.groups, shape.n, 2 * per_image * shape.itemsize, limit))
-    call = max((n1 - n0) * per_image for _, _, n0, n1 in blocks)  # elements of one channel's NumPy call
-    parallel = _blocks.workers() > 1 and call >= tuning.parallel_elements
-    return ConvPlan(Path.DEPTHWISE, wide, shape.row_size if wide else 0, blocks, False, False, parallel,
-                    eligible=paths)
+    slack = shape.row_size if wide else 0
+    per_image = shape.image_size if wide else math.prod(shape.geo.output)  # positions of one image
+    limit = max(1, tuning.limit() - slack * shape.itemsize)
+    row_bytes = (shape.image_size + (shape.tap_count + shape.cout_per_group) * per_image) * shape.itemsize
+    if shape.groups * row_bytes <= limit:  # blocks of whole images, every channel: contiguous copies
+        images = _blocks.plan(shape.n, 1, shape.groups * row_bytes, limit)
+        blocks = tuple((0, shape.groups, n0, n1) for n0, n1, _, _ in images)
+    else:
+        blocks = tuple(_blocks.plan(shape.groups, shape.n, row_bytes, limit))
+    return ConvPlan(Path.DEPTHWISE, wide, slack, blocks, True, False, eligible=paths)
