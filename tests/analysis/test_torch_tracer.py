@@ -436,3 +436,20 @@ def test_traces_in_two_threads_share_a_module_and_restore_it(waiting_ends_first:
                    "other": [("input", "input"), ("0", "conv"), (f"{len(other) - 1}", "conv")]}  # a layer in both
     assert not any("_compiled_call_impl" in vars(m) for net in (waiting, other) for m in net.modules())
     assert shared(torch.ones(1, 3, 4, 4)).shape == (1, 3, 4, 4)
+
+
+class Gates(nn.Module):
+    """Broadcast operands (a channel gate, a row) on either side of ``*`` and ``+``."""
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        g = torch.sigmoid(x.mean((2, 3), keepdim=True))
+        row = x.mean(2, keepdim=True)
+        return g * x + x * g + row + x, torch.cat([(row + x) * g, row * x], 1)
+
+
+@pytest.mark.parametrize("size", [(4, 5, 7), (2, 1, 6), (3, 6, 1)])
+def test_broadcast_operands_in_either_order_match_a_real_forward(size: tuple[int, ...]) -> None:
+    s = analyze(Gates().eval(), size)
+    ref = Gates()(torch.zeros(1, *size))
+    assert [s.layer(o).shape for o in s.graph.outputs] == [tuple(t.shape[1:]) for t in ref]
+    assert not s.errors

@@ -20,9 +20,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from . import propagate as _propagate
 from .ir import OPS, Graph, GraphError, Node, to_canonical
 from .layer import LayerInfo
-from .propagate import _State, new_state, propagate
+from .propagate import _State, new_state
 
 __all__ = ["GraphBuilder", "snake_case"]
 
@@ -39,6 +40,7 @@ def snake_case(name: str) -> str:
 
 Ref = str
 _OPS = frozenset(OPS)
+_checked = Node._checked
 
 
 class GraphBuilder:
@@ -87,17 +89,17 @@ class GraphBuilder:
             ins = (inputs,)
         else:
             ins = tuple(inputs)
+        names = self._names
         node_name = name if name is not None else self.unique(snake_case(type or op))
-        if node_name in self._names:
+        if node_name in names:
             raise GraphError(f"graph {self.name!r}: two nodes are named {node_name!r}")
         for ref in ins:  # checked here, once per node, so the live graph never needs validating again
-            if ref not in self._names:
+            if ref not in names:
                 raise GraphError(f"node {node_name!r}: input {ref!r} is not defined before it")
         if op not in _OPS:
             raise GraphError(f"node {node_name!r}: unknown op {op!r}")
-        node = Node._checked(node_name, op, ins, attrs, type or op)
-        self.nodes.append(node)
-        self._names.add(node_name)
+        self.nodes.append(_checked(node_name, op, ins, attrs, type or op))
+        names.add(node_name)
         self._last = node_name
         return node_name
 
@@ -128,9 +130,16 @@ class GraphBuilder:
         state = self._state
         if state is None:
             state = self._state = new_state(graph)
-        elif state.graph is graph and state.done == len(graph.nodes):
-            return state.infos  # nothing added since the last query (adapters ask after nearly every node)
-        return propagate(graph, state)
+        elif state.graph is graph:  # the live graph (or the same one again): only the nodes added since
+            nodes = graph.nodes
+            n = len(nodes)
+            if state.done < n:  # (adapters ask after nearly every node: one step, without propagate()'s set-up)
+                step = _propagate._step
+                for i in range(state.done, n):
+                    step(nodes[i], state)
+                state.done = n
+            return state.infos
+        return _propagate.propagate(graph, state)
 
     # -- layers -----------------------------------------------------------------------------
     def input(self, shape: Sequence[int], name: str | None = None) -> Ref:

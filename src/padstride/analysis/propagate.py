@@ -85,10 +85,16 @@ def _step(node: Node, st: _State) -> None:
         if x.shape is not None:
             out.shape, out.rf, out.factors, out.rf_global, out.bytes = x.shape, x.rf, x.factors, x.rf_global, x.bytes
         return
-    ins = [infos[i] for i in inputs]
-    for i in ins:
-        if i.shape is None:
+    if len(inputs) == 1:  # (most nodes: no list comprehension, one check)
+        x = infos[inputs[0]]
+        if x.shape is None:
             return  # an upstream error was already reported
+        ins = [x]
+    else:
+        ins = [infos[i] for i in inputs]
+        for i in ins:
+            if i.shape is None:
+                return
     try:
         _HANDLERS[op](node, ins, out, st)
     except (ShapeError, PaddingError) as exc:
@@ -299,12 +305,16 @@ def _key(node: Node, shape: tuple[int, ...]) -> tuple[Any, ...] | None:
 _PLAIN = frozenset({int, str, type(None), Padding, object})  # object: the type of _MISSING (and only it here)
 
 
-def _windowed(node: Node, ins: list[LayerInfo], out: LayerInfo, make: _WindowMaker) -> None:
-    x = _one(ins, node)
+def _windowed(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
+    """The handler of convolutions, transposed convolutions and pooling (their :data:`_MAKERS`), memoised."""
+    if len(ins) != 1:
+        raise ShapeError(f"takes one input, got {len(ins)}")
+    x = ins[0]
     assert x.shape is not None
     key = _key(node, x.shape)
     w = _MEMO.get(key) if key is not None else None
     if w is None:
+        make = _MAKERS[node.op]
         w = _Window()
         try:
             make(node, x, w)
@@ -344,10 +354,6 @@ class _ConvArgs:
             w.error = f"expects {self.expected} input channels, gets {self.c}"
 
 
-def _conv(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    _windowed(node, ins, out, _conv_window)
-
-
 def _conv_window(node: Node, x: LayerInfo, w: _Window) -> None:
     a = _ConvArgs(node, x)
     sp, nd, k, s, d, filters, bias = a.sp, a.nd, a.k, a.s, a.d, a.filters, a.bias
@@ -360,10 +366,6 @@ def _conv_window(node: Node, x: LayerInfo, w: _Window) -> None:
     w.maps = tuple(AxisMap.window(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd))
     w.warnings = _window_warnings(g.axes)
     a.check_channels(w)
-
-
-def _conv_transpose(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    _windowed(node, ins, out, _conv_transpose_window)
 
 
 def _conv_transpose_window(node: Node, x: LayerInfo, w: _Window) -> None:
@@ -382,10 +384,6 @@ def _conv_transpose_window(node: Node, x: LayerInfo, w: _Window) -> None:
     w.maps = tuple(AxisMap.transposed(k[i], s[i], g.pads[i][0], d[i]) for i in range(nd))
     w.warnings = _window_warnings(g.axes, transposed=True)
     a.check_channels(w)
-
-
-def _pool(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
-    _windowed(node, ins, out, _pool_window)
 
 
 def _pool_window(node: Node, x: LayerInfo, w: _Window) -> None:
@@ -475,10 +473,35 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     shapes = [i.shape for i in ins if i.shape is not None]
     first = shapes[0]
     concat = node.op == "concat"
-    if not concat and all(sh == first for sh in shapes):  # the usual residual add: nothing to reconcile
-        out.shape = first
-        _merge_rf(out, ins, [i.rf for i in ins], shapes, len(first) < 2)
-        return
+    if not concat:
+        if all(sh == first for sh in shapes):  # the usual residual add: nothing to reconcile
+            out.shape = first
+            _merge_rf(out, ins, [i.rf for i in ins], shapes, len(first) < 2)
+            return
+        if len(shapes) == 2 and len(shapes[1]) == len(first):  # a gate or a scale: broadcast sizes of 1
+            result = []
+            for a, b in zip(first, shapes[1], strict=True):
+                if a == b or b == 1:
+                    result.append(a)
+                elif a == 1:
+                    result.append(b)
+                else:
+                    break
+            else:
+                out.shape = tuple(result)
+                _merge_rf(out, ins, [i.rf for i in ins], shapes, len(first) < 2)
+                return
+    elif len(first) > 1:  # the usual concatenation: along channels, of equal spatial sizes
+        spatial, channels = first[1:], 0
+        for sh in shapes:
+            if len(sh) != len(first) or sh[1:] != spatial:
+                break
+            channels += sh[0]
+        else:
+            if _layout_axis(node.attrs.get("axis"), len(first), st.graph.layout) == 0:
+                out.shape = (channels, *spatial)
+                _merge_rf(out, ins, [i.rf for i in ins], shapes, False)
+                return
     ranks = {len(sh) for sh in shapes}
     if len(ranks) != 1:
         listed = ", ".join(f"{_fmt(sh)} ({i.name})" for sh, i in zip(shapes, ins, strict=True))
@@ -664,9 +687,11 @@ def _opaque(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> Non
         out.rf, out.rf_global = ins[0].rf, ins[0].rf_global or ins[0].shape[1:] != out.shape[1:]
 
 
+_MAKERS: dict[str, _WindowMaker] = {"conv": _conv_window, "conv_transpose": _conv_transpose_window,
+                                   "pool": _pool_window}
 _PASSTHROUGH = frozenset({"activation", "dropout", "identity"})  # (their handler: _passthrough)
 _HANDLERS: dict[str, Handler] = {
-    "input": _input, "conv": _conv, "conv_transpose": _conv_transpose, "pool": _pool,
+    "input": _input, "conv": _windowed, "conv_transpose": _windowed, "pool": _windowed,
     "global_pool": _global_pool, "pad": _pad, "crop": _pad, "upsample": _upsample,
     "concat": _merge, "add": _merge, "mul": _merge, "flatten": _flatten, "reshape": _reshape,
     "dense": _dense, "norm": _norm, "activation": _passthrough, "dropout": _passthrough,

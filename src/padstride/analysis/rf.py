@@ -73,9 +73,7 @@ class AxisMap:
         """
         if before == 0:
             return _IDENTITY
-        m = cls(Fraction(1), Fraction(-before), 1)
-        m.__dict__["_ints"] = (1, -2 * before)
-        return m
+        return _shift_map(before)
 
     @classmethod
     def resize(cls, n_in: int, n_out: int, mode: str = "nearest", align_corners: bool = False) -> AxisMap:
@@ -227,6 +225,14 @@ def _window_map(kernel: int, stride: int, before: int, dilation: int) -> AxisMap
     span = effective_kernel(kernel, dilation)
     m = AxisMap(Fraction(stride), Fraction(span - 1, 2) - before, span)
     m.__dict__["_ints"] = (stride, span - 1 - 2 * before)
+    return m
+
+
+@functools.lru_cache(maxsize=1024)
+def _shift_map(before: int) -> AxisMap:
+    """:meth:`AxisMap.shift`, memoised like :func:`_window_map`."""
+    m = AxisMap(Fraction(1), Fraction(-before), 1)
+    m.__dict__["_ints"] = (1, -2 * before)
     return m
 
 
