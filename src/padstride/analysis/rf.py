@@ -292,40 +292,8 @@ def union_per_axis(fields: Sequence[Sequence[AxisRF]]) -> tuple[tuple[AxisRF, ..
     >>> [r.size for r in rf], mis
     ([4, 5], (Fraction(2, 1), Fraction(0, 1)))
     """
-    merged: list[AxisRF] = []
-    spreads: list[Fraction] = []
-    for a in range(len(fields[0])):  # (the loop of union(), in ints, without a call or a list per axis)
-        lo2 = hi2 = c2min = c2max = step = 0
-        for n, rfs in enumerate(fields):
-            r = rfs[a]
-            f = r._ints
-            if f is None:
-                break
-            s, c2 = f
-            e = r.size - 1
-            if n == 0:
-                lo2, hi2, c2min, c2max, step = c2 - e, c2 + e, c2, c2, s
-                continue
-            if c2 - e < lo2:
-                lo2 = c2 - e
-            if c2 + e > hi2:
-                hi2 = c2 + e
-            if c2 < c2min:
-                c2min = c2
-            elif c2 > c2max:
-                c2max = c2
-            if s > step:
-                step = s
-        else:
-            total = lo2 + hi2
-            if total % 2 == 0:
-                merged.append(_rf2(-((lo2 - hi2) // 2) + 1, step, total // 2))
-                spreads.append(_half(c2max - c2min))
-                continue
-        rf, mis = union([rfs[a] for rfs in fields])
-        merged.append(rf)
-        spreads.append(mis)
-    return tuple(merged), tuple(spreads)
+    pairs = [union([rfs[a] for rfs in fields]) for a in range(len(fields[0]))]
+    return tuple(rf for rf, _ in pairs), tuple(mis for _, mis in pairs)
 
 
 def _union_fractions(rfs: Sequence[AxisRF]) -> tuple[AxisRF, Fraction]:
