@@ -54,7 +54,7 @@ from .torch_layers import (
     spec_of,
 )
 from .torch_meta import distinct, first_line, on_meta, walk
-from .torch_shortcuts import broadcast, shortcut
+from .torch_shortcuts import broadcast, resized, shortcut
 
 __all__ = ["BATCH", "Converter", "trace"]
 
@@ -653,10 +653,15 @@ class _Converter(LayerReader):
             if type(v) not in _SCALARS:
                 return None
         name = self._name(self._prefix() + fn, function=True)
+        probe = self._probe_shape(x)
+        sizes = resized(fn, probe, margs, kwargs)
+        if sizes is not None:  # the shape rule torch's meta kernel applies, without a meta tensor
+            if type(sizes) is list:
+                return tuple(_Sym(r, self) for r in self._opaque_nodes(name, fn, [_Ref(x)], sizes, frozenset(), None))
+            return _Sym(self._opaque_nodes(name, fn, [_Ref(x)], [sizes], frozenset(), None)[0], self)
         torch = self.torch
         method = getattr(torch.Tensor, target) if isinstance(target, str) else target
         with torch._C.DisableTorchFunction():  # also while the output's sizes are read
-            probe = self._probe_shape(x)
             try:
                 margs[0] = torch.empty(probe, device="meta")
                 out = method(*margs, **kwargs)
@@ -866,9 +871,18 @@ class _Converter(LayerReader):
         sizes = [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in outs]
         if not outs or any(size is None for size in sizes):
             raise ModelError(f"{name} ({type_}): not understood (returns {type_name(out)}, not tensors)")
-        if len(outs) >= PROBE:
+        made = self._opaque_nodes(name, type_, refs, sizes, held, module)  # type: ignore[arg-type]
+        if not isinstance(out, (tuple, list)):
+            return made[0]
+        them = iter(made)  # ``(attn_output, None)``: the Nones stay
+        return (list if isinstance(out, list) else tuple)(None if o is None else next(them) for o in out)
+
+    def _opaque_nodes(self, name: str, type_: str, refs: list[str], sizes: list[tuple[int, ...]],
+                      held: frozenset[int], module: Any) -> list[_Ref]:
+        """One opaque node per output of probed ``sizes``, the first holding the parameters counted here."""
+        if len(sizes) >= PROBE:
             raise _Untraceable(f"{name} ({type_}): splits the batch")
-        shaped = [self._adopt(size, f"{name} ({type_})") for size in sizes if size is not None]
+        shaped = [self._adopt(size, f"{name} ({type_})") for size in sizes]
         params = trainable = 0
         if held:
             self.counted |= held
@@ -886,10 +900,7 @@ class _Converter(LayerReader):
             if lay is not None:
                 self.layout[node] = lay
             made.append(_Ref(node))
-        if not isinstance(out, (tuple, list)):
-            return made[0]
-        them = iter(made)  # ``(attn_output, None)``: the Nones stay
-        return (list if isinstance(out, list) else tuple)(None if o is None else next(them) for o in out)
+        return made
 
     def _unused_params(self) -> None:
         """Parameters ``forward`` never used, one node per module that holds them (the total stays torch's)."""
