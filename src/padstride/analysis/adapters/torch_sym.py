@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import operator
 import threading
@@ -1085,6 +1086,8 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
     global _CLASS_USERS, _ORIGINAL_CALL
     per_instance = _KEY in vars(nn.Module)
     owns: list[Any] = []  # per module, what its ``_compiled_call_impl`` was (``_OWN_NONE``: not set)
+    dicts: list[dict[str, Any]] = []
+    plain = False
     with _PATCH_LOCK:
         if not per_instance:
             if _CLASS_USERS == 0:
@@ -1093,11 +1096,11 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
             _CLASS_USERS += 1
         else:
             partial, call, shared = functools.partial, _instance_call, _SHARED
-            for m in modules:
-                attrs = m.__dict__
-                own = attrs.get(_KEY, _OWN_NONE)
-                owns.append(own)
-                if _ours(own):
+            dicts = [m.__dict__ for m in modules]
+            owns = [attrs.get(_KEY, _OWN_NONE) for attrs in dicts]
+            plain = all(map(operator.is_, owns, itertools.repeat(_OWN_NONE)))  # the common case: no redirect yet
+            for m, attrs, own in zip(modules, dicts, owns, strict=True):
+                if not plain and _ours(own):
                     shared[id(m)] = shared.get(id(m), 0) + 1
                 else:
                     attrs[_KEY] = partial(call, m, own)
@@ -1109,6 +1112,9 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
                 _CLASS_USERS -= 1
                 if _CLASS_USERS == 0:
                     nn.Module.__call__ = _ORIGINAL_CALL  # type: ignore[method-assign]
+            elif plain and not _SHARED:  # no other trace ran through these modules: drop the redirects
+                for attrs in dicts:
+                    attrs.pop(_KEY, None)
             else:
                 shared = _SHARED
                 for m, own in zip(modules, owns, strict=True):
