@@ -213,6 +213,28 @@ for _op in ("getitem", "neg", "pos", "abs", "invert", "lt", "le", "gt", "ge", "e
 _Sym.__hash__ = object.__hash__  # type: ignore[method-assign]
 
 
+def _tensor_method(name: str) -> Callable[..., Any]:
+    def method(self: _Sym, *args: Any, **kwargs: Any) -> Any:
+        return self._conv.call(name, (self, *args), kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+#: Tensor methods models call most, defined on the stand-in: what :meth:`_Sym.__getattr__` gives for them, without
+#: the failed lookup before it (an ``AttributeError`` raised and caught per call).
+_METHODS = (
+    "view", "reshape", "permute", "transpose", "swapaxes", "flatten", "unflatten", "contiguous", "size", "dim",
+    "numel", "mean", "sum", "amax", "amin", "max", "min", "std", "var", "norm", "chunk", "split", "unbind",
+    "unsqueeze", "squeeze", "expand", "expand_as", "view_as", "reshape_as", "repeat", "flip", "roll", "movedim",
+    "narrow", "softmax", "sigmoid", "sigmoid_", "tanh", "relu", "relu_", "exp", "sqrt", "rsqrt", "pow", "abs",
+    "clamp", "clamp_", "clamp_min", "mul", "mul_", "add", "add_", "sub", "sub_", "div", "div_", "matmul",
+    "masked_fill", "float", "type_as", "to", "clone", "detach", "new_zeros", "new_ones", "new_empty", "new_full",
+    "new_tensor", "index_select", "gather")
+for _name in _METHODS:
+    setattr(_Sym, _name, _tensor_method(_name))
+
+
 @functools.cache
 def _tensor_facts() -> dict[str, Callable[[], Any]]:
     """What a stand-in answers for a tensor's plain attributes."""
