@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from padstride.analysis.adapters.torch_shortcuts import shortcut
+from padstride.analysis.adapters.torch_shortcuts import resized, shortcut
 from tests._helpers import oracle_settings
 
 
@@ -181,3 +181,37 @@ def test_unusual_calls_run_torch() -> None:
     assert shortcut(torch.sum, (torch.empty(2, 3, device="meta", dtype=torch.long), 1), {}) is None
     assert shortcut(F.interpolate, (x,), {"scale_factor": 2, "mode": "nearest"}) is None
     assert shortcut(torch.norm, (x,), {"p": "nuc", "dim": (2, 3)}) is None
+
+
+_ARGS = st.one_of(st.integers(1, 4), st.integers(-4, 4), st.lists(st.integers(-4, 4), max_size=4),
+                  st.lists(st.integers(0, 4), max_size=4).map(tuple), st.none(), st.booleans())
+
+
+@oracle_settings(400)
+@given(sizes=st.lists(st.integers(0, 5), min_size=1, max_size=4),
+       fn=st.sampled_from(["permute", "transpose", "swapaxes", "unsqueeze", "squeeze", "unbind", "chunk", "split"]),
+       args=st.lists(_ARGS, max_size=4), dim=st.one_of(st.none(), st.integers(-4, 4)))
+def test_view_ops_resized_as_torch(sizes: list[int], fn: str, args: list[Any], dim: int | None) -> None:
+    """``resized`` gives the sizes torch's own method gives on a CPU tensor, or declines; never where torch errs."""
+    kwargs = {} if dim is None else {"dim": dim}
+    x = torch.zeros(sizes)
+    try:
+        out = getattr(x, fn)(*args, **kwargs)
+    except (RuntimeError, ValueError, IndexError, TypeError):
+        out = None
+    got = resized(fn, tuple(sizes), [None, *args], kwargs)
+    if got is None:
+        return
+    assert out is not None, f"{fn}{tuple(args)}{kwargs} on {sizes}: torch refuses, the rule gives {got}"
+    want = [tuple(t.shape) for t in out] if isinstance(out, tuple) else tuple(out.shape)
+    assert got == want, f"{fn}{tuple(args)}{kwargs} on {sizes}: torch {want}, the rule {got}"
+
+
+@pytest.mark.parametrize(("fn", "args"), [
+    ("permute", [2, 0, 1]), ("permute", [(1, 2, 0)]), ("transpose", [1, 2]), ("unsqueeze", [-1]), ("squeeze", []),
+    ("unbind", [1]), ("chunk", [2, 2]), ("chunk", [3, -1]), ("split", [[1, 4], 2]), ("split", [3, -1])])
+def test_view_ops_mostly_have_a_rule(fn: str, args: list[Any]) -> None:
+    x = torch.zeros(2, 3, 5)
+    got = resized(fn, (2, 3, 5), [None, *args], {})
+    out = getattr(x, fn)(*args)
+    assert got == ([tuple(t.shape) for t in out] if isinstance(out, tuple) else tuple(out.shape))

@@ -29,7 +29,7 @@ from typing import Any
 
 from .torch_layers import DROPOUT_FNS, fn_name
 
-__all__ = ["broadcast", "shortcut"]
+__all__ = ["broadcast", "resized", "shortcut"]
 
 _SAME = frozenset({
     "relu", "relu6", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "hardtanh", "mish", "elu",
@@ -299,3 +299,90 @@ def _avg_pooled(name: str, args: Any, kwargs: dict[str, Any], torch: Any) -> Any
     pool = getattr(F, "max" + name[3:])
     return pool(x, bound["kernel_size"], bound.get("stride"), bound.get("padding", 0),
                 ceil_mode=bool(bound.get("ceil_mode", False)))
+
+
+def resized(fn: str, shape: tuple[int, ...], args: Any, kwargs: dict[str, Any]) -> Any:
+    """The output size of tensor method ``fn`` (``permute``, ``transpose``, ``swapaxes``, ``unsqueeze``,
+    ``squeeze``) on a tensor of ``shape``, or the list of sizes of its pieces (``unbind``, ``chunk``, ``split``);
+    ``None`` where torch decides (odd arguments, errors, empty pieces). ``args[0]`` stands for the tensor.
+
+    >>> resized("permute", (2, 3, 4), [None, 2, 0, 1], {}), resized("chunk", (2, 5), [None, 2, -1], {})
+    ((4, 2, 3), [(2, 3), (2, 2)])
+    """
+    rank = len(shape)
+    rest = args[1:]
+    if kwargs:
+        before = _BEFORE_DIM.get(fn)  # how many arguments come before ``dim``
+        if kwargs.keys() - {"dim"} or before is None or len(rest) != before:
+            return None
+        rest = [*rest, kwargs["dim"]]
+    if fn == "permute":
+        dims = rest[0] if len(rest) == 1 and type(rest[0]) in (tuple, list) else rest
+        axes = _axes(dims, rank)
+        if axes is None or len(axes) != rank or len(set(axes)) != rank:
+            return None
+        return tuple(shape[d] for d in axes)
+    if fn in ("transpose", "swapaxes"):
+        axes = _axes(rest, rank)
+        if axes is None or len(axes) != 2:
+            return None
+        out = list(shape)
+        out[axes[0]], out[axes[1]] = shape[axes[1]], shape[axes[0]]
+        return tuple(out)
+    if fn == "unsqueeze":
+        axes = _axes(rest, rank + 1)
+        if axes is None or len(axes) != 1:
+            return None
+        return (*shape[:axes[0]], 1, *shape[axes[0]:])
+    if fn == "squeeze":
+        if not rest:
+            return tuple(n for n in shape if n != 1)
+        axes = _axes(rest[0] if len(rest) == 1 and type(rest[0]) in (tuple, list) else rest, rank)
+        if axes is None or not axes or len(set(axes)) != len(axes):
+            return None
+        return tuple(n for d, n in enumerate(shape) if d not in axes or n != 1)
+    if fn not in ("unbind", "chunk", "split") or not rank:
+        return None
+    if fn == "unbind":
+        axes = _axes(rest, rank) if rest else [0]
+        if axes is None or len(axes) != 1:
+            return None
+        d = axes[0]
+        return [(*shape[:d], *shape[d + 1:])] * shape[d] if 0 < shape[d] < 1024 else None
+    if not 1 <= len(rest) <= 2:
+        return None
+    axes = _axes(rest[1:], rank) if len(rest) == 2 else [0]
+    first = rest[0]
+    if axes is None or len(axes) != 1 or not shape[axes[0]]:
+        return None
+    d, total = axes[0], shape[axes[0]]
+    if fn == "chunk":
+        if type(first) is not int or first <= 0:
+            return None
+        step = -(-total // first)
+        pieces = [step] * (total // step) + ([total % step] if total % step else [])
+    elif type(first) is int:
+        if first <= 0:
+            return None
+        pieces = [first] * (total // first) + ([total % first] if total % first else [])
+    elif type(first) in (tuple, list) and first and all(type(n) is int and n > 0 for n in first) and \
+            sum(first) == total:
+        pieces = list(first)
+    else:
+        return None
+    if len(pieces) >= 1024:
+        return None
+    return [(*shape[:d], n, *shape[d + 1:]) for n in pieces]
+
+
+_BEFORE_DIM = {"unbind": 0, "squeeze": 0, "unsqueeze": 0, "chunk": 1, "split": 1}
+
+
+def _axes(dims: Any, rank: int) -> list[int] | None:
+    """``dims`` as axes in ``range(rank)`` (``None`` where one is not a plain int in ``[-rank, rank)``)."""
+    out = []
+    for d in dims:
+        if type(d) is not int or not -rank <= d < rank:
+            return None
+        out.append(d % rank)
+    return out

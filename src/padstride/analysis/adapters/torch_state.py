@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from itertools import chain
 from operator import is_
 from typing import Any
 
@@ -46,21 +47,47 @@ def untouched(module: Any, modules: Sequence[Any] | None = None) -> Iterator[Non
     """
     if modules is None:
         modules = [m for _, m in distinct(walk(module))]
-    saved = [(m, m.__dict__, m.__dict__.copy(), m._buffers, m._buffers.copy()) for m in modules]
+    # Checked at exit in a few C-level passes over all modules at once (it runs on every read); a module is
+    # looked at alone only where something changed.
+    attrs = [m.__dict__ for m in modules]
+    saved = list(map(dict.copy, attrs))
+    lengths = list(map(len, attrs))
+    buffers = [m._buffers for m in modules]
+    buffer_lengths = list(map(len, buffers))
+    held = [(now, now.copy()) for now in buffers if now]  # most modules hold no buffer
+    caches = _cache_dicts(modules, attrs)
     try:
         yield
     finally:
-        for m, now, attrs, buffers, saved_buffers in saved:  # one loop, no call per module: it runs on every read
-            if len(now) != len(attrs) or not all(map(is_, now.values(), attrs.values())):
-                _restore(now, attrs)
-            if len(buffers) != len(saved_buffers) or not all(map(is_, buffers.values(), saved_buffers.values())):
-                buffers.clear()
-                buffers.update(saved_buffers)
-            for key in _caches(m):
-                cache = now.get(key)
-                if type(cache) is dict and cache:
-                    for k in [k for k, v in cache.items() if _read_artifact(v)]:
-                        del cache[k]
+        if list(map(len, attrs)) != lengths or not all(map(is_, _values(attrs), _values(saved))):
+            for now, then in zip(attrs, saved, strict=True):
+                if len(now) != len(then) or not all(map(is_, now.values(), then.values())):
+                    _restore(now, then)
+        if list(map(len, buffers)) != buffer_lengths:
+            for now, n in zip(buffers, buffer_lengths, strict=True):
+                if not n and now:  # buffers registered by forward
+                    now.clear()
+        for now, then in held:
+            if len(now) != len(then) or not all(map(is_, now.values(), then.values())):
+                now.clear()
+                now.update(then)
+        for now, key in caches:
+            cache = now.get(key)
+            if type(cache) is dict and cache:
+                for k in [k for k, v in cache.items() if _read_artifact(v)]:
+                    del cache[k]
+
+
+def _values(dicts: list[dict[str, Any]]) -> Iterator[Any]:
+    """The values of ``dicts``, one after another."""
+    return chain.from_iterable(map(dict.values, dicts))
+
+
+def _cache_dicts(modules: Sequence[Any], attrs: list[dict[str, Any]]) -> list[tuple[dict[str, Any], str]]:
+    """(a module's ``__dict__``, the name of a cache in it), for each cache of the modules (:func:`_caches`)."""
+    return [(now, key) for m, now, keys in zip(modules, attrs, map(_CACHE_KEYS.get, map(type, modules)),
+                                               strict=True)
+            for key in (keys if keys is not None else _caches(m))]
 
 
 _CACHE_KEYS: dict[type, tuple[str, ...]] = {}

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import itertools
 import math
 import operator
 import threading
@@ -54,7 +55,7 @@ from .torch_layers import (
     spec_of,
 )
 from .torch_meta import distinct, first_line, on_meta, walk
-from .torch_shortcuts import broadcast, shortcut
+from .torch_shortcuts import broadcast, resized, shortcut
 
 __all__ = ["BATCH", "Converter", "trace"]
 
@@ -210,6 +211,28 @@ for _op in ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul", 
 for _op in ("getitem", "neg", "pos", "abs", "invert", "lt", "le", "gt", "ge", "eq", "ne"):
     setattr(_Sym, f"__{_op}__", _operator(getattr(operator, _op)))
 _Sym.__hash__ = object.__hash__  # type: ignore[method-assign]
+
+
+def _tensor_method(name: str) -> Callable[..., Any]:
+    def method(self: _Sym, *args: Any, **kwargs: Any) -> Any:
+        return self._conv.call(name, (self, *args), kwargs)
+
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+#: Tensor methods models call most, defined on the stand-in: what :meth:`_Sym.__getattr__` gives for them, without
+#: the failed lookup before it (an ``AttributeError`` raised and caught per call).
+_METHODS = (
+    "view", "reshape", "permute", "transpose", "swapaxes", "flatten", "unflatten", "contiguous", "size", "dim",
+    "numel", "mean", "sum", "amax", "amin", "max", "min", "std", "var", "norm", "chunk", "split", "unbind",
+    "unsqueeze", "squeeze", "expand", "expand_as", "view_as", "reshape_as", "repeat", "flip", "roll", "movedim",
+    "narrow", "softmax", "sigmoid", "sigmoid_", "tanh", "relu", "relu_", "exp", "sqrt", "rsqrt", "pow", "abs",
+    "clamp", "clamp_", "clamp_min", "mul", "mul_", "add", "add_", "sub", "sub_", "div", "div_", "matmul",
+    "masked_fill", "float", "type_as", "to", "clone", "detach", "new_zeros", "new_ones", "new_empty", "new_full",
+    "new_tensor", "index_select", "gather")
+for _name in _METHODS:
+    setattr(_Sym, _name, _tensor_method(_name))
 
 
 @functools.cache
@@ -653,10 +676,15 @@ class _Converter(LayerReader):
             if type(v) not in _SCALARS:
                 return None
         name = self._name(self._prefix() + fn, function=True)
+        probe = self._probe_shape(x)
+        sizes = resized(fn, probe, margs, kwargs)
+        if sizes is not None:  # the shape rule torch's meta kernel applies, without a meta tensor
+            if type(sizes) is list:
+                return tuple(_Sym(r, self) for r in self._opaque_nodes(name, fn, [_Ref(x)], sizes, frozenset(), None))
+            return _Sym(self._opaque_nodes(name, fn, [_Ref(x)], [sizes], frozenset(), None)[0], self)
         torch = self.torch
         method = getattr(torch.Tensor, target) if isinstance(target, str) else target
         with torch._C.DisableTorchFunction():  # also while the output's sizes are read
-            probe = self._probe_shape(x)
             try:
                 margs[0] = torch.empty(probe, device="meta")
                 out = method(*margs, **kwargs)
@@ -866,9 +894,18 @@ class _Converter(LayerReader):
         sizes = [tuple(o.shape) if isinstance(o, torch.Tensor) else None for o in outs]
         if not outs or any(size is None for size in sizes):
             raise ModelError(f"{name} ({type_}): not understood (returns {type_name(out)}, not tensors)")
-        if len(outs) >= PROBE:
+        made = self._opaque_nodes(name, type_, refs, sizes, held, module)  # type: ignore[arg-type]
+        if not isinstance(out, (tuple, list)):
+            return made[0]
+        them = iter(made)  # ``(attn_output, None)``: the Nones stay
+        return (list if isinstance(out, list) else tuple)(None if o is None else next(them) for o in out)
+
+    def _opaque_nodes(self, name: str, type_: str, refs: list[str], sizes: list[tuple[int, ...]],
+                      held: frozenset[int], module: Any) -> list[_Ref]:
+        """One opaque node per output of probed ``sizes``, the first holding the parameters counted here."""
+        if len(sizes) >= PROBE:
             raise _Untraceable(f"{name} ({type_}): splits the batch")
-        shaped = [self._adopt(size, f"{name} ({type_})") for size in sizes if size is not None]
+        shaped = [self._adopt(size, f"{name} ({type_})") for size in sizes]
         params = trainable = 0
         if held:
             self.counted |= held
@@ -886,10 +923,7 @@ class _Converter(LayerReader):
             if lay is not None:
                 self.layout[node] = lay
             made.append(_Ref(node))
-        if not isinstance(out, (tuple, list)):
-            return made[0]
-        them = iter(made)  # ``(attn_output, None)``: the Nones stay
-        return (list if isinstance(out, list) else tuple)(None if o is None else next(them) for o in out)
+        return made
 
     def _unused_params(self) -> None:
         """Parameters ``forward`` never used, one node per module that holds them (the total stays torch's)."""
@@ -1074,6 +1108,8 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
     global _CLASS_USERS, _ORIGINAL_CALL
     per_instance = _KEY in vars(nn.Module)
     owns: list[Any] = []  # per module, what its ``_compiled_call_impl`` was (``_OWN_NONE``: not set)
+    dicts: list[dict[str, Any]] = []
+    plain = False
     with _PATCH_LOCK:
         if not per_instance:
             if _CLASS_USERS == 0:
@@ -1082,11 +1118,11 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
             _CLASS_USERS += 1
         else:
             partial, call, shared = functools.partial, _instance_call, _SHARED
-            for m in modules:
-                attrs = m.__dict__
-                own = attrs.get(_KEY, _OWN_NONE)
-                owns.append(own)
-                if _ours(own):
+            dicts = [m.__dict__ for m in modules]
+            owns = [attrs.get(_KEY, _OWN_NONE) for attrs in dicts]
+            plain = all(map(operator.is_, owns, itertools.repeat(_OWN_NONE)))  # the common case: no redirect yet
+            for m, attrs, own in zip(modules, dicts, owns, strict=True):
+                if not plain and _ours(own):
                     shared[id(m)] = shared.get(id(m), 0) + 1
                 else:
                     attrs[_KEY] = partial(call, m, own)
@@ -1098,6 +1134,9 @@ def _module_calls_redirected(modules: Sequence[Any]) -> Iterator[None]:
                 _CLASS_USERS -= 1
                 if _CLASS_USERS == 0:
                     nn.Module.__call__ = _ORIGINAL_CALL  # type: ignore[method-assign]
+            elif plain and not _SHARED:  # no other trace ran through these modules: drop the redirects
+                for attrs in dicts:
+                    attrs.pop(_KEY, None)
             else:
                 shared = _SHARED
                 for m, own in zip(modules, owns, strict=True):
