@@ -44,12 +44,6 @@ _INTERP_ARGS = ("input", "size", "scale_factor", "mode", "align_corners", "recom
 _BINARY = frozenset({"add", "sub", "mul", "div", "truediv", "radd", "rsub", "rmul", "rtruediv", "iadd", "isub",
                      "imul", "itruediv", "maximum", "minimum", "pow", "rpow"})
 _POOL_ARGS = ("input", "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
-#: Every name :func:`shortcut` has a rule for.
-_RULED = _SAME | _REDUCE | _BINARY | frozenset({
-    "norm", "var", "std", "matmul", "rmatmul", "bmm", "stack", "getitem", "interpolate", "addcmul", "addcdiv", "cat",
-    "concat", "concatenate", "avg_pool1d", "avg_pool2d", "roll", "masked_fill", "linear",
-    "scaled_dot_product_attention",
-})
 
 
 @functools.lru_cache(maxsize=4096)  # bounded: models may make functions per call
@@ -85,18 +79,16 @@ def _meta_float(t: Any, torch: Any) -> bool:
 
 def shortcut(func: Any, args: Any, kwargs: dict[str, Any]) -> Any:
     """The output of ``func(*args, **kwargs)`` on meta tensors by its shape rule, or ``None`` to run it."""
-    try:
-        name, inplace = _names(func)
-    except TypeError:  # unhashable callables
-        return None
-    if name not in _RULED:
-        return None  # most ops (permute, reshape, conv…): one look, not the whole chain below
     import torch
 
     if "out" in kwargs or "dtype" in kwargs:
         if kwargs.get("out") is not None or kwargs.get("dtype") is not None:
             return None
         kwargs = {k: v for k, v in kwargs.items() if k not in ("out", "dtype")}  # F.normalize passes out=None
+    try:
+        name, inplace = _names(func)
+    except TypeError:  # unhashable callables
+        return None
     if name in _SAME:
         x: Any = args[0] if args else kwargs.get("input")
         if not _meta_float(x, torch) or any(isinstance(v, torch.Tensor) and v.device.type != "meta"
