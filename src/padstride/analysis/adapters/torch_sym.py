@@ -558,15 +558,10 @@ class _Converter(LayerReader):
         if kind == _SIZE:
             if len(args) > 2 or (kwargs and (fn != "size" or kwargs.keys() - {"dim"})):
                 return None
-            shape = self.full_shape(x)
-            if fn == "dim":
-                return None if len(args) > 1 or kwargs else len(shape)
-            if fn == "numel":
-                return None if len(args) > 1 or kwargs else math.prod(shape[1:]) * shape[0]
             dim = args[1] if len(args) > 1 else kwargs.get("dim")
-            if dim is None:
-                return shape
-            return shape[dim] if type(dim) is int else None
+            if (fn != "size" and dim is not None) or (dim is not None and type(dim) is not int):
+                return None
+            return self._size_query(x, fn, dim)
         lay = self.layout.get(x)
         lead = 1 if lay is None else lay[2] if lay[1] == 0 else 0
         if not lead:
@@ -615,13 +610,7 @@ class _Converter(LayerReader):
             method = getattr(type(x), target) if isinstance(target, str) else target
             return self.const_call(method, args, kwargs)
         if fn in ("size", "dim", "numel") and isinstance(x, _Ref):
-            shape = self.full_shape(x)
-            if fn == "dim":
-                return len(shape)
-            if fn == "numel":
-                return math.prod(shape[1:]) * shape[0]
-            dim = args[1] if len(args) > 1 else kwargs.get("dim")
-            return shape if dim is None else shape[dim]
+            return self._size_query(x, fn, args[1] if len(args) > 1 else kwargs.get("dim"))
         if fn.startswith("new_") or (fn in ("type_as", "to") and not isinstance(x, _Ref)):
             return self._made_like(target, fn, args, kwargs, values)
         name = self._name(self._prefix() + fn, function=True)
@@ -632,6 +621,16 @@ class _Converter(LayerReader):
         if lead != 1:
             self.layout[node] = (0, 0, lead)  # a layer on windows folded into the batch keeps them there
         return _Ref(node)
+
+    def _size_query(self, ref: str, fn: str, dim: Any) -> Any:
+        """``x.size(dim)`` (``x.size()`` where ``dim`` is ``None``), ``x.dim()`` or ``x.numel()`` of stand-in ``ref``,
+        the batch a :class:`_Batch`."""
+        shape = self.full_shape(ref)
+        if fn == "dim":
+            return len(shape)
+        if fn == "numel":
+            return math.prod(shape[1:]) * shape[0]
+        return shape if dim is None else shape[dim]
 
     def _plain_call(self, target: Any, fn: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Any other op on one stand-in ``args[0]`` whose other arguments are plain numbers, strings or flat
