@@ -26,7 +26,7 @@ from .ir import Graph, Node, to_canonical
 from .layer import LayerInfo, axis_names
 from .rf import AxisMap, AxisRF, union_per_axis
 
-__all__ = ["ShapeError", "new_state", "propagate"]
+__all__ = ["ShapeError", "broadcast", "new_state", "propagate"]
 
 
 class ShapeError(Error, ValueError):
@@ -467,6 +467,24 @@ def _crop_hint(graph: Graph, name: str, crops: Sequence[tuple[int, int]]) -> str
     return f"{name}[..., {slices}]"
 
 
+def broadcast(*shapes: Any) -> tuple[int, ...] | None:
+    """numpy's broadcast of ``shapes`` (``None`` where they do not); ``torch.broadcast_shapes`` is slow Python.
+
+    >>> broadcast((2, 1, 5), (3, 1)), broadcast((2, 3), (4, 3))
+    ((2, 3, 5), None)
+    """
+    rank = max(len(s) for s in shapes)
+    out = [1] * rank
+    for shape in shapes:
+        for i, n in enumerate(shape, rank - len(shape)):
+            n = int(n)
+            if n != 1:
+                if out[i] != 1 and out[i] != n:
+                    return None
+                out[i] = n
+    return tuple(out)
+
+
 def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None:
     if len(ins) < 2:
         raise ShapeError(f"needs at least two inputs, got {len(ins)}")
@@ -479,16 +497,9 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
             _merge_rf(out, ins, [i.rf for i in ins], shapes, len(first) < 2)
             return
         if len(shapes) == 2 and len(shapes[1]) == len(first):  # a gate or a scale: broadcast sizes of 1
-            result = []
-            for a, b in zip(first, shapes[1], strict=True):
-                if a == b or b == 1:
-                    result.append(a)
-                elif a == 1:
-                    result.append(b)
-                else:
-                    break
-            else:
-                out.shape = tuple(result)
+            fitted = broadcast(first, shapes[1])
+            if fitted is not None:
+                out.shape = fitted
                 _merge_rf(out, ins, [i.rf for i in ins], shapes, len(first) < 2)
                 return
     elif len(first) > 1:  # the usual concatenation: along channels, of equal spatial sizes
@@ -511,8 +522,8 @@ def _merge(node: Node, ins: list[LayerInfo], out: LayerInfo, st: _State) -> None
     maps: list[list[AxisMap] | None] = [None] * len(ins)
     result = [sum(sh[d] for sh in shapes) if d == axis else (min if concat else max)(sh[d] for sh in shapes)
               for d in range(rank)]
-    broadcast = set() if concat else {1}
-    conflict = [d for d in range(rank) if d != axis and len({sh[d] for sh in shapes} - broadcast) > 1]
+    stretched = set() if concat else {1}  # sizes that broadcast
+    conflict = [d for d in range(rank) if d != axis and len({sh[d] for sh in shapes} - stretched) > 1]
     if conflict:
         spatial_only = all(dim > 0 for dim in conflict) and rank > 1
         what = {"concat": "concatenate", "add": "add", "mul": "multiply"}[node.op]

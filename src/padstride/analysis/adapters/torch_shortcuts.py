@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from ..propagate import broadcast
 from .torch_layers import DROPOUT_FNS, fn_name
 
 __all__ = ["broadcast", "resized", "shortcut"]
@@ -53,24 +54,6 @@ def _names(func: Any) -> tuple[str, bool]:
     inplace = (raw.endswith("_") and not raw.startswith("__")) or raw in ("__iadd__", "__isub__", "__imul__",
                                                                           "__itruediv__")
     return fn_name(func), inplace
-
-
-def broadcast(*shapes: Any) -> tuple[int, ...] | None:
-    """numpy's broadcast of ``shapes`` (``None`` where they do not); ``torch.broadcast_shapes`` is slow Python.
-
-    >>> broadcast((2, 1, 5), (3, 1)), broadcast((2, 3), (4, 3))
-    ((2, 3, 5), None)
-    """
-    rank = max(len(s) for s in shapes)
-    out = [1] * rank
-    for shape in shapes:
-        for i, n in enumerate(shape, rank - len(shape)):
-            n = int(n)
-            if n != 1:
-                if out[i] != 1 and out[i] != n:
-                    return None
-                out[i] = n
-    return tuple(out)
 
 
 def _meta_float(t: Any, torch: Any) -> bool:
